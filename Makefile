@@ -1,0 +1,14 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+.PHONY: demo test test-slow env
+
+env:
+	@bash scripts/setup_env.sh
+
+demo: env
+	.venv/bin/lamina demo
+
+test: env
+	.venv/bin/python -m pytest -q
+
+test-slow: env
+	.venv/bin/python -m pytest -q -m slow

@@ -1,0 +1,169 @@
+"""`lamina` command: thin wrappers over library functions. Bad input -> one line on stderr, exit 2."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import InputError, LaminaError
+
+
+def _cmd_encode(args) -> None:
+    from .imageio import load_image, write_atomic
+    from .registry import load
+    codec = load(args.codec, quality=args.quality)
+    stream = codec.encode(load_image(args.input))
+    data = stream.to_bytes()
+    write_atomic(args.output, data)
+    print(f"{args.output}: {args.codec} q={codec.quality}, {len(data)} bytes, "
+          f"{stream.bpp():.4f} bpp, {stream.width}x{stream.height}")
+
+
+def _cmd_decode(args) -> None:
+    from .bitstream import read_stream
+    from .imageio import save_image
+    from .registry import load
+    stream = read_stream(args.input)
+    codec = load(stream.codec)
+    image = codec.decode(stream, layers=args.layers)
+    save_image(image, args.output)
+    k = args.layers or stream.available_layers
+    print(f"{args.output}: {stream.codec}, {k} of {len(stream.declared_layers)} layers, "
+          f"{image.shape[1]}x{image.shape[0]}")
+
+
+def _cmd_info(args) -> None:
+    from .bitstream import read_stream
+    stream = read_stream(args.input)
+    total = len(stream.to_bytes())
+    pixels = stream.height * stream.width
+    print(f"file:      {args.input}")
+    print(f"codec:     {stream.codec}")
+    print(f"kind:      {'video' if stream.kind else 'image'}")
+    print(f"size:      {stream.width}x{stream.height}")
+    print(f"bytes:     {total} ({8 * total / pixels:.4f} bpp)")
+    print(f"model id:  {stream.model_id.hex()}")
+    print(f"header:    {len(stream.header_bytes())} bytes (codec header {len(stream.codec_header)})")
+    print(f"layers:    {stream.available_layers} of {len(stream.declared_layers)} present")
+    print(f"  {'#':>2}  {'name':<12} {'bytes':>8} {'bpp':>8} {'cum. bytes':>11} {'cum. bpp':>9}")
+    for k, (name, size) in enumerate(stream.layer_sizes(), 1):
+        cumulative = stream.bytes_up_to(k)
+        print(f"  {k:>2}  {name:<12} {size:>8} {8 * size / pixels:>8.4f} {cumulative:>11} "
+              f"{8 * cumulative / pixels:>9.4f}")
+
+
+def _cmd_truncate(args) -> None:
+    from .bitstream import read_stream
+    from .imageio import write_atomic
+    stream = read_stream(args.input).truncate(args.layers)
+    data = stream.to_bytes()
+    write_atomic(args.output, data)
+    print(f"{args.output}: {args.layers} layers, {len(data)} bytes")
+
+
+def _cmd_align(args) -> None:
+    from .imageio import load_image, save_image
+    from .vision.align import align_face
+    image = load_image(args.input)
+    save_image(align_face(image, size=args.size), args.output)
+    print(f"{args.output}: aligned {args.size}x{args.size}")
+
+
+def _cmd_bench(args) -> None:
+    from .bench.runner import BenchConfig, run_bench
+    config = BenchConfig(dataset=args.dataset, codecs=args.codecs, qualities=args.qualities,
+                         metrics=args.metrics, out=Path(args.out), limit=args.limit, workers=args.workers,
+                         anchor=args.anchor, data_root=args.data_root)
+    run_bench(config)
+
+
+def _cmd_demo(args) -> None:
+    from .demo import run_demo
+    run_demo(Path(args.out), image_path=args.image)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `lamina` command."""
+    parser = argparse.ArgumentParser(prog="lamina", description=__doc__.split(":")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("encode", help="code an image into a .lmn stream")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--codec", required=True)
+    p.add_argument("--quality", type=int, default=None, help="codec-native quality (see `lamina codecs`)")
+    p.set_defaults(func=_cmd_encode)
+
+    p = sub.add_parser("decode", help="decode a .lmn stream to an image")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--layers", type=int, default=None, help="decode only the first k layers")
+    p.set_defaults(func=_cmd_decode)
+
+    p = sub.add_parser("info", help="print a stream's header and layer table")
+    p.add_argument("input")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("truncate", help="keep the first k layers of a stream")
+    p.add_argument("input")
+    p.add_argument("--layers", type=int, required=True)
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=_cmd_truncate)
+
+    p = sub.add_parser("align", help="detect and align a face into the shared crop framing")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--size", type=int, default=256)
+    p.set_defaults(func=_cmd_align)
+
+    p = sub.add_parser("codecs", help="list registered codecs and their quality ranges")
+    p.set_defaults(func=_cmd_codecs)
+
+    p = sub.add_parser("bench", help="dataset x codec x quality benchmark with report")
+    p.add_argument("--dataset", required=True, help="utk-test, celeba-test, landmarks-helen-test, kodak")
+    p.add_argument("--codecs", nargs="+", required=True)
+    p.add_argument("--qualities", nargs="*", type=int, default=None,
+                   help="quality grid (default: each codec's bench grid)")
+    p.add_argument("--metrics", nargs="+", default=None, help="metric names (default: the standard set)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--limit", type=int, default=None, help="first N images only")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--anchor", default=None, help="anchor codec for BD-rate tables")
+    p.add_argument("--data-root", default=None, help="shared data folder (default ../shared/data)")
+    p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("demo", help="code a face with every codec at its lowest setting")
+    p.add_argument("--out", default="lamina-demo")
+    p.add_argument("--image", default=None, help="a photo to use instead of scikit-image's astronaut")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def _cmd_codecs(args) -> None:
+    from .registry import codec_class, names
+    for name in names():
+        cls = codec_class(name)
+        low, high = getattr(cls, "quality_range", ("-", "-"))
+        direction = "higher is better" if getattr(cls, "higher_is_better", True) else "lower is better"
+        layers = ", ".join(spec.name for spec in cls.layers)
+        print(f"{name:<12} quality {low}..{high} ({direction}); layers: {layers}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except LaminaError as exc:
+        print(f"lamina: error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        # Files we cannot write, bad argument values: still the user's input, still one line.
+        print(f"lamina: error: {InputError(str(exc))}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

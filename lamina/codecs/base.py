@@ -1,0 +1,146 @@
+"""The codec interface every lamina codec implements (classic and learned alike)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..bitstream import ZERO_MODEL_ID, Bitstream, encode_varint
+from ..errors import BitstreamError, InputError
+from ..imageio import to_array
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A layer's name and the tasks it is meant to serve."""
+
+    name: str
+    serves: tuple[str, ...]
+
+
+class Codec:
+    """Base class: subclasses set `name`, `layers` and implement `_encode` / `_decode`."""
+
+    name: ClassVar[str]
+    layers: tuple[LayerSpec, ...]
+    model_id: bytes = ZERO_MODEL_ID
+
+    def encode(self, image) -> Bitstream:
+        """Code an image (PIL RGB, HxWx3 uint8, or float tensor in [0, 1]) into a Bitstream."""
+        return self._encode(to_array(image))
+
+    def decode(self, stream: Bitstream | bytes, layers: int | None = None) -> np.ndarray:
+        """Decode the first `layers` layers (all held layers when None) to an HxWx3 uint8 image."""
+        stream = self.check_stream(stream)
+        k = stream.available_layers if layers is None else layers
+        if not 1 <= k <= stream.available_layers:
+            raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers} "
+                                 f"of {len(stream.declared_layers)}")
+        image = self._decode(stream, k)
+        if image.shape != (stream.height, stream.width, 3):
+            raise BitstreamError(f"decoded image is {image.shape[1]}x{image.shape[0]} but the header says "
+                                 f"{stream.width}x{stream.height}: stream is corrupted")
+        return image
+
+    def check_stream(self, stream: Bitstream | bytes) -> Bitstream:
+        """Parse if needed and verify the stream belongs to this codec and model."""
+        if isinstance(stream, (bytes, bytearray, memoryview)):
+            stream = Bitstream.parse(bytes(stream))
+        if stream.codec != self.name:
+            raise BitstreamError(f"stream was coded by {stream.codec!r}, not {self.name!r}")
+        if stream.model_id != self.model_id:
+            raise BitstreamError(f"model id mismatch: stream needs {stream.model_id.hex()}, "
+                                 f"loaded model is {self.model_id.hex()}")
+        expected = tuple(spec.name for spec in self.layers)
+        if stream.declared_layers != expected[:len(stream.declared_layers)]:
+            raise BitstreamError(f"layer names {stream.declared_layers} do not match {self.name}'s {expected}")
+        return stream
+
+    def _encode(self, image: np.ndarray) -> Bitstream:
+        raise NotImplementedError
+
+    def _decode(self, stream: Bitstream, layers: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+def decode_varint_exact(data: bytes, what: str) -> int:
+    """Decode bytes that must hold exactly one varint."""
+    from ..bitstream import _Reader
+    reader = _Reader(data)
+    value = reader.varint(what)
+    if reader.pos != len(data):
+        raise BitstreamError(f"{what}: {len(data) - reader.pos} unexpected trailing bytes")
+    return value
+
+
+class SingleLayerCodec(Codec):
+    """A codec with one quality knob and one layer: the shape of every classic codec."""
+
+    layers = (LayerSpec("image", ("human",)),)
+    quality_range: ClassVar[tuple[int, int]]
+    higher_is_better: ClassVar[bool] = True
+    default_quality: ClassVar[int]
+    # A quality grid used by the benchmark, lowest setting first.
+    bench_qualities: ClassVar[tuple[int, ...]]
+
+    def __init__(self, quality: int | None = None):
+        quality = self.default_quality if quality is None else int(quality)
+        low, high = self.quality_range
+        if not low <= quality <= high:
+            raise InputError(f"{self.name}: quality {quality} outside its range {low}..{high}")
+        self.quality = quality
+
+    @property
+    def lowest_quality(self) -> int:
+        """The setting that gives the smallest stream."""
+        return self.quality_range[0] if self.higher_is_better else self.quality_range[1]
+
+    def _encode(self, image: np.ndarray) -> Bitstream:
+        payload = self.compress(image)
+        h, w = image.shape[:2]
+        return Bitstream(codec=self.name, height=h, width=w, layers=(self._layer(payload),),
+                         model_id=self.model_id, codec_header=encode_varint(self.quality))
+
+    def _layer(self, payload: bytes):
+        from ..bitstream import Layer
+        return Layer(self.layers[0].name, payload)
+
+    def _decode(self, stream: Bitstream, layers: int) -> np.ndarray:
+        quality = decode_varint_exact(stream.codec_header, "codec header (quality)")
+        low, high = self.quality_range
+        if not low <= quality <= high:
+            raise BitstreamError(f"{self.name}: codec header quality {quality} outside {low}..{high}")
+        return self.decompress(stream.layers[0].payload, stream.height, stream.width)
+
+    def compress(self, image: np.ndarray) -> bytes:
+        """Native codec bytes for one image."""
+        raise NotImplementedError
+
+    def decompress(self, payload: bytes, height: int, width: int) -> np.ndarray:
+        """Inverse of compress; raises BitstreamError on bad payloads."""
+        raise NotImplementedError
+
+    @classmethod
+    def target_bpp(cls, image, bpp: float) -> tuple[int, float]:
+        """The quality whose whole-file bpp is closest to `bpp` for this image, and that bpp."""
+        image = to_array(image)
+        low, high = cls.quality_range
+        cache: dict[int, float] = {}
+
+        def rate(q: int) -> float:
+            if q not in cache:
+                cache[q] = cls(quality=q).encode(image).bpp()
+            return cache[q]
+
+        # bpp is monotone in quality up to encoder noise: bisect, then check the neighbours.
+        lo, hi = low, high
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            increasing = rate(mid) < bpp if cls.higher_is_better else rate(mid) > bpp
+            if increasing:
+                lo = mid
+            else:
+                hi = mid
+        best = min({lo, hi}, key=lambda q: (abs(rate(q) - bpp), q))
+        return best, rate(best)

@@ -1,0 +1,1 @@
+"""Readers for the shared data sets."""

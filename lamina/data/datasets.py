@@ -1,0 +1,104 @@
+"""Readers for the shared face sets and Kodak, in a fixed deterministic order.
+
+Each dataset is a list of `Item`s (lazy image loading). Names used by `lamina bench`:
+utk-test, utk-train, celeba-test, celeba-train, landmarks-helen-test, landmarks-helen-train,
+landmarks-afw, kodak.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The shared data folder: argument, $LAMINA_DATA, or ../shared/data beside the repo."""
+    path = Path(root or os.environ.get("LAMINA_DATA") or DEFAULT_ROOT)
+    if not path.is_dir():
+        raise InputError(f"shared data folder not found: {path} (set LAMINA_DATA or pass --data-root)")
+    return path
+
+
+@dataclass(frozen=True)
+class Item:
+    """One image of a dataset with whatever ground truth the set has."""
+
+    name: str
+    path: Path
+    identity: int | None = None
+    attributes: tuple[int, ...] | None = None
+    landmarks: np.ndarray | None = field(default=None, compare=False)  # 68x2, crop pixels
+
+    def image(self) -> np.ndarray:
+        """The image as HxWx3 uint8 (grey or palette files are converted: these are trusted data)."""
+        from PIL import Image
+        with Image.open(self.path) as img:
+            return np.asarray(img.convert("RGB"))
+
+
+def _lines(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+@lru_cache(maxsize=4)
+def celeba_labels(root: Path) -> tuple[list[str], dict[str, tuple[int, tuple[int, ...]]]]:
+    """Attribute names and {file: (identity, 40 attributes)} from labels.csv."""
+    with open(root / "faces" / "celeba" / "labels.csv", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        table = {row[0]: (int(row[1]), tuple(int(v) for v in row[2:])) for row in reader}
+    return header[2:], table
+
+
+def read_pts(path: Path) -> np.ndarray:
+    """68 x 2 landmark array from a .pts file of 'x y' lines (with or without the 300-W braces)."""
+    rows = []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            try:
+                rows.append((float(parts[0]), float(parts[1])))
+            except ValueError:
+                continue
+    points = np.array(rows, dtype=np.float64)
+    if points.shape != (68, 2):
+        raise InputError(f"{path}: expected 68 points, found {len(points)}")
+    return points
+
+
+def load_dataset(name: str, root=None, limit: int | None = None) -> list[Item]:
+    """Items of a named dataset, sorted deterministically, optionally the first `limit`."""
+    root = data_root(root)
+    faces = root / "faces"
+    if name in ("utk-test", "utk-train"):
+        split = name.split("-")[1]
+        items = [Item(f, faces / "utk" / f) for f in sorted(_lines(faces / "utk" / f"{split}.txt"))]
+    elif name in ("celeba-test", "celeba-train"):
+        split = name.split("-")[1]
+        _, table = celeba_labels(root)
+        items = [Item(f, faces / "celeba" / "images" / f, identity=table[f][0], attributes=table[f][1])
+                 for f in sorted(_lines(faces / "celeba" / f"{split}.txt"))]
+    elif name in ("landmarks-helen-test", "landmarks-helen-train", "landmarks-afw"):
+        folder = {"landmarks-helen-test": "helen_testset", "landmarks-helen-train": "helen_trainset",
+                  "landmarks-afw": "afw"}[name]
+        base = faces / "landmarks68" / folder
+        items = [Item(p.name, p, landmarks=read_pts(p.with_suffix(".pts"))) for p in sorted(base.glob("*.jpg"))]
+    elif name == "kodak":
+        items = [Item(p.name, p) for p in sorted((root / "kodak").glob("*.png"))]
+    else:
+        raise InputError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    if not items:
+        raise InputError(f"dataset {name} is empty under {root}")
+    return items[:limit] if limit else items
+
+
+DATASETS = ("utk-test", "utk-train", "celeba-test", "celeba-train", "landmarks-helen-test",
+            "landmarks-helen-train", "landmarks-afw", "kodak")

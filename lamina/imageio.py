@@ -1,0 +1,102 @@
+"""Reading and validating input images: one place that decides what lamina accepts."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import InputError
+
+# Refuse anything above 64 megapixels: a decompression bomb guard, and far above any face or Kodak image.
+MAX_PIXELS = 64 * 1024 * 1024
+MIN_SIDE = 16
+
+
+def check_array(image: np.ndarray) -> np.ndarray:
+    """Validate an HxWx3 uint8 RGB array and return it contiguous."""
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"expected a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise InputError(f"unsupported pixel type {image.dtype}: lamina codes 8-bit RGB images")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise InputError(f"unsupported image shape {image.shape}: lamina codes HxWx3 RGB images")
+    h, w = image.shape[:2]
+    if h < MIN_SIDE or w < MIN_SIDE:
+        raise InputError(f"image is {w}x{h}: both sides must be at least {MIN_SIDE} pixels")
+    if h * w > MAX_PIXELS:
+        raise InputError(f"image is {w}x{h} = {h * w} pixels, above the limit of {MAX_PIXELS}")
+    return np.ascontiguousarray(image)
+
+
+def to_array(image) -> np.ndarray:
+    """Turn a PIL image, uint8 array or float tensor/array in [0, 1] (CHW or HWC) into HxWx3 uint8."""
+    if isinstance(image, Image.Image):
+        if image.mode != "RGB":
+            raise InputError(f"unsupported image mode {image.mode!r}: convert to RGB first")
+        return check_array(np.asarray(image))
+    if hasattr(image, "detach"):  # torch tensor
+        image = image.detach().cpu().numpy()
+    if isinstance(image, np.ndarray) and image.dtype != np.uint8:
+        if not np.issubdtype(image.dtype, np.floating):
+            raise InputError(f"unsupported pixel type {image.dtype}")
+        if image.ndim == 4 and image.shape[0] == 1:
+            image = image[0]
+        if image.ndim == 3 and image.shape[0] == 3 and image.shape[2] != 3:
+            image = image.transpose(1, 2, 0)
+        image = np.clip(np.round(image * 255.0), 0, 255).astype(np.uint8)
+    return check_array(image)
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an 8-bit RGB image file; other modes (grey, RGBA, 16-bit, palette) are refused, not converted."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    if path.is_dir():
+        raise InputError(f"is a directory, not an image: {path}")
+    if path.stat().st_size == 0:
+        raise InputError(f"empty file: {path}")
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise InputError(f"image is {w}x{h} = {w * h} pixels, above the limit of {MAX_PIXELS}")
+            if img.mode != "RGB":
+                raise InputError(f"unsupported image mode {img.mode!r} in {path}: lamina reads 8-bit RGB only")
+            img.load()
+            return check_array(np.asarray(img))
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise InputError(f"not a readable image: {path}") from exc
+    except OSError as exc:
+        raise InputError(f"cannot read image {path}: {exc}") from exc
+
+
+def save_image(image: np.ndarray, path: str | os.PathLike) -> None:
+    """Write an HxWx3 uint8 image atomically (no half-written file is left on failure)."""
+    path = Path(path)
+    fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".ppm": "PPM", ".tif": "TIFF",
+           ".tiff": "TIFF"}.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"cannot write {path}: use .png, .ppm, .bmp, .tif (lossless) or .jpg")
+    options = {"quality": 95} if fmt == "JPEG" else {}
+    write_atomic(path, lambda handle: Image.fromarray(image).save(handle, format=fmt, **options))
+
+
+def write_atomic(path: str | os.PathLike, writer) -> None:
+    """Call writer(file handle) on a temporary file next to path, then rename it into place."""
+    path = Path(path)
+    if not path.parent.exists():
+        raise InputError(f"output folder does not exist: {path.parent}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as handle:
+            if isinstance(writer, (bytes, bytearray)):
+                handle.write(writer)
+            else:
+                writer(handle)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
