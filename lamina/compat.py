@@ -1,8 +1,8 @@
 """Import shims for the CPU-only environment, kept in one place.
 
 torchvision ships only as a CUDA build; with the CPU torch wheel its C++ extension fails to load and
-`import torchvision` dies on `torchvision::nms`. CompressAI imports torchvision only for its transform
-registry, so when (and only when) the extension is missing we declare the two operator schemas it
+`import torchvision` dies on `torchvision::nms`. CompressAI (transform registry) and piq import
+torchvision without using its operators, so when (and only when) the extension is missing we declare the two operator schemas it
 registers fake kernels for, and relax the check that the extension exists. lamina itself never calls
 torchvision.
 """
@@ -32,8 +32,8 @@ def _torchvision_extension_loads() -> bool:
     return False
 
 
-def import_compressai():
-    """Import compressai, applying the torchvision schema shim only if its extension cannot load."""
+def make_torchvision_importable() -> None:
+    """Apply the torchvision schema shim, only if its C++ extension cannot load (idempotent)."""
     global _patched, _library
     if not _patched:
         import torch
@@ -44,4 +44,9 @@ def import_compressai():
             import torchvision.ops.boxes as boxes  # noqa: E402  (needs the schemas above)
             boxes._assert_has_ops = lambda: None
         _patched = True
+
+
+def import_compressai():
+    """Import compressai (which imports torchvision) in the CPU-only environment."""
+    make_torchvision_importable()
     return importlib.import_module("compressai")
