@@ -40,7 +40,7 @@ class JPEG(SingleLayerCodec):
     name = "jpeg"
     quality_range = (1, 95)
     default_quality = 75
-    bench_qualities = (1, 5, 10, 20, 40, 75)
+    bench_qualities = (1, 5, 10, 25, 50)
 
     def compress(self, image):
         return _pil_encode(image, "JPEG", quality=self.quality, optimize=True)
@@ -56,7 +56,7 @@ class JPEG2000(SingleLayerCodec):
     quality_range = (4, 1000)
     higher_is_better = False
     default_quality = 16
-    bench_qualities = (1000, 400, 200, 100, 50, 20)
+    bench_qualities = (1000, 300, 120, 50, 20)
 
     def compress(self, image):
         return _pil_encode(image, "JPEG2000", quality_mode="rates", quality_layers=[self.quality],
@@ -72,7 +72,7 @@ class WebP(SingleLayerCodec):
     name = "webp"
     quality_range = (0, 100)
     default_quality = 75
-    bench_qualities = (0, 5, 15, 30, 50, 75)
+    bench_qualities = (0, 5, 20, 40, 70)
 
     def compress(self, image):
         return _pil_encode(image, "WEBP", quality=self.quality, method=6, lossless=False)
@@ -87,7 +87,7 @@ class AVIF(SingleLayerCodec):
     name = "avif"
     quality_range = (0, 100)
     default_quality = 50
-    bench_qualities = (0, 10, 20, 35, 50, 70)
+    bench_qualities = (0, 15, 30, 50, 70)
     speed = 6  # speed 0 is ~35x slower for ~2% fewer bytes at q=0 on a 200x200 face
 
     def compress(self, image):
@@ -103,7 +103,7 @@ class HEIC(SingleLayerCodec):
     name = "heic"
     quality_range = (0, 100)
     default_quality = 50
-    bench_qualities = (0, 10, 20, 35, 50, 70)
+    bench_qualities = (0, 15, 30, 50, 70)
 
     def __init__(self, quality=None):
         import pillow_heif
@@ -123,7 +123,7 @@ class JPEGXL(SingleLayerCodec):
     name = "jpegxl"
     quality_range = (0, 100)
     default_quality = 75
-    bench_qualities = (0, 10, 25, 45, 65, 85)
+    bench_qualities = (0, 15, 35, 60, 85)
 
     def compress(self, image):
         import imagecodecs
@@ -192,7 +192,7 @@ class VVC(FFmpegIntraCodec):
     name = "vvc"
     quality_range = (0, 63)
     default_quality = 37
-    bench_qualities = (63, 57, 51, 45, 39, 33)
+    bench_qualities = (63, 55, 47, 39, 31)
     container_format = "vvc"
 
     def encoder_args(self):
@@ -205,7 +205,7 @@ class HEVC(FFmpegIntraCodec):
     name = "hevc"
     quality_range = (0, 51)
     default_quality = 32
-    bench_qualities = (51, 47, 43, 39, 35, 30)
+    bench_qualities = (51, 45, 39, 33, 27)
     container_format = "hevc"
 
     def encoder_args(self):
@@ -218,7 +218,7 @@ class AV1(FFmpegIntraCodec):
     name = "av1"
     quality_range = (0, 63)
     default_quality = 35
-    bench_qualities = (63, 58, 52, 45, 38, 30)
+    bench_qualities = (63, 55, 47, 38, 28)
     container_format = "obu"
 
     def encoder_args(self):

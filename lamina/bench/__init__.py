@@ -1,0 +1,1 @@
+"""Benchmark runner, results store, plots and report."""

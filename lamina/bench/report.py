@@ -1,0 +1,157 @@
+"""Summaries, RD plots, BD-rate tables and report.md from a results.jsonl."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+META = {"dataset", "image", "codec", "quality", "layer", "layer_name", "layers_total", "width", "height"}
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Mean of every numeric column per (codec, quality, layer); NaN/None values are left out."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[(row["codec"], int(row["quality"]), int(row["layer"]))].append(row)
+    summary = []
+    for (codec, quality, layer), members in sorted(groups.items()):
+        entry = {"codec": codec, "quality": quality, "layer": layer,
+                 "layer_name": members[0].get("layer_name", ""), "images": len(members)}
+        columns = [c for c in members[0] if c not in META]
+        for column in columns:
+            values = [m[column] for m in members if isinstance(m.get(column), (int, float))
+                      and not (isinstance(m[column], float) and math.isnan(m[column]))]
+            entry[column] = float(np.mean(values)) if values else None
+        summary.append(entry)
+    return summary
+
+
+def curves(summary: list[dict], metric: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{label: (bpp sorted, metric)} with one curve per codec and layer."""
+    out: dict[str, list] = defaultdict(list)
+    for entry in summary:
+        if entry.get(metric) is None:
+            continue
+        layers_total = entry.get("layers_total") or 1
+        label = entry["codec"] if layers_total == 1 else f"{entry['codec']} L{entry['layer']}"
+        out[label].append((entry["bpp"], entry[metric]))
+    result = {}
+    for label, points in out.items():
+        points.sort()
+        result[label] = (np.array([p[0] for p in points]), np.array([p[1] for p in points]))
+    return result
+
+
+def bd_table(summary: list[dict], metric: str, anchor: str) -> dict[str, float | None]:
+    """BD-rate (%) of each curve against the anchor's, at equal metric value."""
+    from ..metrics.bdrate import bd_rate
+    from ..vision.evaluators import LOWER_IS_BETTER
+    all_curves = curves(summary, metric)
+    if anchor not in all_curves:
+        return {}
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    ra, qa = all_curves[anchor]
+    table = {}
+    for label, (rt, qt) in all_curves.items():
+        try:
+            table[label] = bd_rate(ra, sign * qa, rt, sign * qt)
+        except (ValueError, np.linalg.LinAlgError):
+            table[label] = None  # fewer than 4 points, or no overlap in quality
+    return table
+
+
+def plot_metric(summary: list[dict], metric: str, path: Path, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=110)
+    for label, (bpp, values) in sorted(curves(summary, metric).items()):
+        ax.plot(bpp, values, marker="o", markersize=3, label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("bpp (whole file, log scale)")
+    ax.set_ylabel(metric)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_report(out: Path, anchor: str | None = None) -> None:
+    """Write summary.csv, plots/*.png, bd_rates.json and report.md next to results.jsonl."""
+    from .runner import read_rows
+    rows = read_rows(out / "results.jsonl")
+    if not rows:
+        return
+    config = json.loads((out / "config.json").read_text()) if (out / "config.json").exists() else {}
+    summary = summarise(rows)
+    columns = list(dict.fromkeys(k for entry in summary for k in entry))
+    with open(out / "summary.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for entry in summary:
+            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in entry.items()})
+    metrics = [c for c in columns if c not in {"codec", "quality", "layer", "layer_name", "images", "bytes",
+                                               "bpp", "layers_total", "encode_s", "decode_s"}]
+    metrics = [m for m in metrics if any(e.get(m) is not None for e in summary)]
+    plots = out / "plots"
+    plots.mkdir(exist_ok=True)
+    dataset = config.get("dataset", rows[0].get("dataset", ""))
+    for metric in metrics:
+        plot_metric(summary, metric, plots / f"{metric}.png", f"{dataset}: {metric} vs rate")
+    anchor = anchor or config.get("anchor") or ("vvc" if any(r["codec"] == "vvc" for r in rows) else None)
+    bd = {m: bd_table(summary, m, anchor) for m in metrics} if anchor else {}
+    (out / "bd_rates.json").write_text(json.dumps({"anchor": anchor, "bd_rate_percent": bd}, indent=2) + "\n")
+    _write_markdown(out, config, summary, metrics, bd, anchor, rows)
+
+
+def _fmt(value, digits=4):
+    if value is None:
+        return "–"
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+
+
+def _write_markdown(out, config, summary, metrics, bd, anchor, rows):
+    dataset = config.get("dataset", "")
+    images = len({r["image"] for r in rows})
+    lines = [f"# Benchmark: {dataset}", "",
+             f"{images} images, {len(rows)} rows (image x codec x quality x layer). Generated by `lamina bench`; "
+             "every number below is a mean over the images. bpp counts the whole lamina file (container header "
+             "included).", ""]
+    encoders = config.get("encoders") or {}
+    if encoders:
+        lines += ["## Encoders", "", "| codec | encoder (library/binary, version) |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in encoders.items()]
+        lines.append("")
+    lines += ["## Lowest setting of each codec", "", "| codec | quality | bytes | bpp | " +
+              " | ".join(metrics) + " |", "|---" * (4 + len(metrics)) + "|"]
+    by_codec = defaultdict(list)
+    for entry in summary:
+        by_codec[(entry["codec"], entry["layer"])].append(entry)
+    for (codec, layer), entries in sorted(by_codec.items()):
+        low = min(entries, key=lambda e: e["bpp"])
+        label = codec if (low.get("layers_total") or 1) == 1 else f"{codec} L{layer}"
+        lines.append(f"| {label} | {low['quality']} | {_fmt(low['bytes'], 5)} | {_fmt(low['bpp'])} | " +
+                     " | ".join(_fmt(low.get(m)) for m in metrics) + " |")
+    lines.append("")
+    if bd:
+        lines += [f"## BD-rate vs {anchor} (%; negative = fewer bits for the same quality)", "",
+                  "Cubic Bjontegaard fit over each codec's mean curve; lower-is-better metrics are negated first. "
+                  "– = under 4 points or no overlap.", ""]
+        labels = sorted({label for table in bd.values() for label in table})
+        lines += ["| metric | " + " | ".join(labels) + " |", "|---" * (1 + len(labels)) + "|"]
+        for metric, table in bd.items():
+            lines.append(f"| {metric} | " + " | ".join(_fmt(table.get(l), 3) for l in labels) + " |")
+        lines.append("")
+    lines += ["## Rate-distortion plots", ""]
+    for metric in metrics:
+        lines += [f"### {metric}", "", f"![{metric}](plots/{metric}.png)", ""]
+    lines += ["## Files", "", "- `summary.csv`: means per codec, quality and layer",
+              "- `bd_rates.json`: the BD-rate tables above", "- `config.json`: the run's settings and encoders",
+              "- `results.jsonl`: one row per image, codec, quality and layer (not always committed: large)", ""]
+    (out / "report.md").write_text("\n".join(lines))

@@ -1,0 +1,180 @@
+"""`lamina bench`: dataset x codec x quality (x layer) -> results.jsonl, summary.csv, plots, report.md.
+
+Resumable: rows already in results.jsonl (same image, codec, quality, layer) are skipped. Work is split
+by image across `workers` processes; each worker encodes, decodes every layer and scores.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+
+FACE_DATASETS = {"utk-test", "utk-train", "celeba-test", "celeba-train", "landmarks-helen-test",
+                 "landmarks-helen-train", "landmarks-afw"}
+
+
+@dataclass
+class BenchConfig:
+    dataset: str
+    codecs: list[str]
+    out: Path
+    qualities: list[int] | None = None
+    metrics: list[str] | None = None
+    limit: int | None = None
+    workers: int = 1
+    anchor: str | None = None
+    data_root: str | None = None
+    progress: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def metric_list(self) -> list[str]:
+        from ..vision.evaluators import DEFAULT_FACE_METRICS
+        if self.metrics:
+            return list(self.metrics)
+        metrics = list(DEFAULT_FACE_METRICS) if self.dataset in FACE_DATASETS else \
+            ["psnr", "ms_ssim", "lpips_alex", "classification"]
+        if self.dataset == "celeba-test":
+            metrics += ["recognition", "attributes"]
+        return metrics
+
+
+def _key(row) -> tuple:
+    return (row["image"], row["codec"], int(row["quality"]), int(row["layer"]))
+
+
+def _grid(config: BenchConfig) -> list[tuple[str, int]]:
+    from ..registry import codec_class
+    grid = []
+    for name in config.codecs:
+        cls = codec_class(name)
+        qualities = config.qualities or list(getattr(cls, "bench_qualities", (None,)))
+        for quality in qualities:
+            grid.append((name, quality))
+    return grid
+
+
+_worker_state: dict = {}
+
+
+def _init_worker(metrics, gallery_path, data_root):
+    import torch
+    torch.set_num_threads(1)
+    from ..vision.evaluators import Evaluator, Gallery
+    gallery = Gallery.build(root=data_root, cache_path=Path(gallery_path)) if gallery_path else None
+    _worker_state["evaluator"] = Evaluator(metrics, gallery=gallery)
+    _worker_state["codecs"] = {}
+
+
+def _process_image(task) -> list[dict]:
+    """All rows of one image: reference once, then every (codec, quality) and layer."""
+    from ..registry import load
+    dataset, item, todo = task
+    evaluator = _worker_state["evaluator"]
+    image = item.image()
+    ref = evaluator.reference(image, item)
+    h, w = image.shape[:2]
+    rows = []
+    for name, quality in todo:
+        key = (name, quality)
+        if key not in _worker_state["codecs"]:
+            _worker_state["codecs"][key] = load(name, quality=quality)
+        codec = _worker_state["codecs"][key]
+        start = time.perf_counter()
+        stream = codec.encode(image)
+        encode_s = time.perf_counter() - start
+        total_layers = stream.available_layers
+        for k in range(1, total_layers + 1):
+            data = stream.truncate(k).to_bytes()
+            start = time.perf_counter()
+            decoded = codec.decode(data, layers=k)
+            decode_s = time.perf_counter() - start
+            row = {"dataset": dataset, "image": item.name, "codec": name, "quality": int(codec.quality),
+                   "layer": k, "layer_name": stream.layers[k - 1].name, "layers_total": total_layers,
+                   "bytes": len(data), "bpp": 8 * len(data) / (h * w), "width": w, "height": h,
+                   "encode_s": round(encode_s, 5), "decode_s": round(decode_s, 5)}
+            row.update({m: (None if isinstance(v, float) and math.isnan(v) else v)
+                        for m, v in evaluator.score(ref, decoded).items()})
+            rows.append(row)
+    return rows
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a results.jsonl (a torn last line from an interrupted run is ignored)."""
+    rows = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
+
+
+def run_bench(config: BenchConfig) -> Path:
+    """Run (or resume) a benchmark and write its report; returns the output folder."""
+    from ..data.datasets import load_dataset
+    from ..vision.evaluators import Evaluator
+    from .report import write_report
+    config.out.mkdir(parents=True, exist_ok=True)
+    metrics = config.metric_list()
+    Evaluator  # validated in the workers; check names early for a clear error:
+    from ..vision.evaluators import GROUPS
+    bad = [m for m in metrics if m not in GROUPS]
+    if bad:
+        raise InputError(f"unknown metrics {bad}; known: {', '.join(GROUPS)}")
+    items = load_dataset(config.dataset, root=config.data_root, limit=config.limit)
+    grid = _grid(config)
+    results = config.out / "results.jsonl"
+    done = {_key(r) for r in read_rows(results)}
+    # A (codec, quality) is done for an image once its layer-1 row exists (layers are written together).
+    tasks = []
+    for item in items:
+        todo = [(name, q) for name, q in grid
+                if q is None or (item.name, name, int(q), 1) not in done]
+        if todo:
+            tasks.append((config.dataset, item, todo))
+    gallery_path = None
+    if "recognition" in metrics:
+        gallery_path = str(config.out / "celeba-train-gallery.npz")
+        from ..vision.evaluators import Gallery
+        Gallery.build(root=config.data_root, cache_path=Path(gallery_path))  # once, before the workers
+    _write_config(config, metrics)
+    if tasks:
+        from tqdm import tqdm
+        bar = tqdm(total=len(tasks), desc=f"bench {config.dataset}", unit="img", disable=not config.progress)
+        with open(results, "a") as sink:
+            if config.workers > 1:
+                import multiprocessing as mp
+                ctx = mp.get_context("spawn")
+                with ctx.Pool(config.workers, _init_worker, (metrics, gallery_path, config.data_root)) as pool:
+                    for rows in pool.imap_unordered(_process_image, tasks):
+                        _append(sink, rows)
+                        bar.update()
+            else:
+                _init_worker(metrics, gallery_path, config.data_root)
+                for task in tasks:
+                    _append(sink, _process_image(task))
+                    bar.update()
+        bar.close()
+    write_report(config.out, anchor=config.anchor)
+    return config.out
+
+
+def _append(sink, rows) -> None:
+    for row in rows:
+        sink.write(json.dumps(row) + "\n")
+    sink.flush()
+    os.fsync(sink.fileno())
+
+
+def _write_config(config: BenchConfig, metrics) -> None:
+    from ..codecs.classic import encoder_versions
+    info = {"dataset": config.dataset, "codecs": config.codecs, "qualities": config.qualities,
+            "metrics": metrics, "limit": config.limit, "anchor": config.anchor,
+            "encoders": {k: v for k, v in encoder_versions().items() if k in config.codecs}}
+    (config.out / "config.json").write_text(json.dumps(info, indent=2) + "\n")

@@ -1,0 +1,1 @@
+"""Machine-vision front end and evaluators (landmarks, parsing, identity, attributes, classification)."""

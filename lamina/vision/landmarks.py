@@ -1,0 +1,49 @@
+"""Landmark evaluators: dlib 68-point shape predictor and MediaPipe face mesh, scored by NME.
+
+NME = mean point-to-point error / distance between the outer eye corners of the reference
+(68-point: indices 36 and 45; mesh: indices 33 and 263). The face box for dlib comes from the
+reference image, so a decoded image is judged on landmark localisation, not on detection.
+"""
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+import numpy as np
+
+from .face import box_from_array, shape68, shape_to_array
+
+MESH_OUTER_EYE_CORNERS = (33, 263)
+DLIB_OUTER_EYE_CORNERS = (36, 45)
+
+
+def nme(points: np.ndarray, reference: np.ndarray, corners=DLIB_OUTER_EYE_CORNERS) -> float:
+    """Normalised mean error of points against reference points."""
+    norm = np.linalg.norm(reference[corners[0]] - reference[corners[1]])
+    return float(np.mean(np.linalg.norm(points - reference, axis=1)) / norm)
+
+
+def dlib68(image: np.ndarray, box) -> np.ndarray:
+    """68x2 landmarks predicted by dlib inside box (left, top, right, bottom)."""
+    return shape_to_array(shape68(image, box_from_array(box)))
+
+
+_mesh_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _face_mesh():
+    import mediapipe as mp
+    return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False,
+                                           min_detection_confidence=0.5)
+
+
+def mesh468(image: np.ndarray) -> np.ndarray | None:
+    """468x2 MediaPipe face-mesh points in pixels, or None when no face is found."""
+    h, w = image.shape[:2]
+    with _mesh_lock:
+        result = _face_mesh().process(np.ascontiguousarray(image))
+    if not result.multi_face_landmarks:
+        return None
+    marks = result.multi_face_landmarks[0].landmark
+    return np.array([(p.x * w, p.y * h) for p in marks], dtype=np.float64)

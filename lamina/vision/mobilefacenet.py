@@ -1,0 +1,139 @@
+"""MobileFaceNet (Chen et al. 2018), written from the paper so the shared CASIA-WebFace checkpoint loads.
+
+Input: a 112x96 face aligned SphereFace-style (5-point similarity to a fixed template), RGB
+normalised as (x - 127.5) / 128. Output: a 128-d embedding (compare with cosine similarity).
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import InputError
+
+# The SphereFace 112x96 template: left eye, right eye, nose tip, left and right mouth corners.
+TEMPLATE_112x96 = np.array([[30.2946, 51.6963], [65.5318, 51.5014], [48.0252, 71.7366],
+                            [33.5493, 92.3655], [62.7299, 92.2041]], dtype=np.float64)
+
+# Bottleneck settings (expansion t, output channels c, repeats n, first stride s) from the paper.
+BOTTLENECKS = ((2, 64, 5, 2), (4, 128, 1, 2), (2, 128, 6, 1), (4, 128, 1, 2), (2, 128, 2, 1))
+
+
+class ConvBlock(nn.Module):
+    """conv -> BN (-> PReLU unless linear)."""
+
+    def __init__(self, cin, cout, kernel, stride=1, padding=0, groups=1, linear=False):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, kernel, stride, padding, groups=groups, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+        self.prelu = None if linear else nn.PReLU(cout)
+
+    def forward(self, x):
+        x = self.bn(self.conv(x))
+        return x if self.prelu is None else self.prelu(x)
+
+
+class Bottleneck(nn.Module):
+    """Inverted residual: 1x1 expand, 3x3 depthwise (stride), 1x1 linear projection."""
+
+    def __init__(self, cin, cout, stride, expansion):
+        super().__init__()
+        hidden = cin * expansion
+        self.residual = stride == 1 and cin == cout
+        self.conv = nn.Sequential(
+            nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.PReLU(hidden),
+            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False), nn.BatchNorm2d(hidden),
+            nn.PReLU(hidden),
+            nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+class MobileFaceNet(nn.Module):
+    """MobileFaceNet for 112x96 inputs; `features(x)` also returns intermediate maps for losses."""
+
+    def __init__(self, embedding_size: int = 128):
+        super().__init__()
+        self.conv1 = ConvBlock(3, 64, 3, stride=2, padding=1)
+        self.dw_conv1 = ConvBlock(64, 64, 3, padding=1, groups=64)
+        blocks, cin = [], 64
+        for expansion, cout, repeats, stride in BOTTLENECKS:
+            for index in range(repeats):
+                blocks.append(Bottleneck(cin, cout, stride if index == 0 else 1, expansion))
+                cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.conv2 = ConvBlock(128, 512, 1)
+        self.linear7 = ConvBlock(512, 512, (7, 6), groups=512, linear=True)  # global depthwise conv
+        self.linear1 = ConvBlock(512, embedding_size, 1, linear=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Embeddings (N x 128) of normalised N x 3 x 112 x 96 inputs."""
+        x = self.conv2(self.blocks(self.dw_conv1(self.conv1(x))))
+        return self.linear1(self.linear7(x)).flatten(1)
+
+
+def default_weights() -> Path:
+    """The shared MobileFaceNet checkpoint (../shared/data/weights/mobilefacenet/068.ckpt)."""
+    from ..data.datasets import data_root
+    return data_root() / "weights" / "mobilefacenet" / "068.ckpt"
+
+
+def load_mobilefacenet(path: str | os.PathLike | None = None) -> MobileFaceNet:
+    """MobileFaceNet in eval mode with weights from a checkpoint ({'net_state_dict': ...} or a state dict)."""
+    path = Path(path) if path else default_weights()
+    if not path.exists():
+        raise InputError(f"MobileFaceNet weights not found: {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise InputError(f"cannot read MobileFaceNet checkpoint {path}: {exc}") from exc
+    state = checkpoint.get("net_state_dict", checkpoint) if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict):
+        raise InputError(f"{path} holds no state dict")
+    net = MobileFaceNet()
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise InputError(f"{path} is not a MobileFaceNet checkpoint: {str(exc).splitlines()[0]}") from exc
+    return net.eval().requires_grad_(False)
+
+
+@lru_cache(maxsize=1)
+def shared_mobilefacenet() -> MobileFaceNet:
+    return load_mobilefacenet()
+
+
+def five_points(landmarks68: np.ndarray) -> np.ndarray:
+    """Eye centres, nose tip and mouth corners from 68 points (the SphereFace 5-point order)."""
+    return np.stack([landmarks68[36:42].mean(0), landmarks68[42:48].mean(0), landmarks68[30],
+                     landmarks68[48], landmarks68[54]])
+
+
+def align_112x96(image: np.ndarray, points5: np.ndarray) -> np.ndarray:
+    """112x96 crop by the similarity transform that maps points5 onto the SphereFace template."""
+    import cv2
+    from skimage.transform import SimilarityTransform
+    tform = SimilarityTransform.from_estimate(points5, TEMPLATE_112x96) if hasattr(
+        SimilarityTransform, "from_estimate") else None
+    if tform is None:
+        tform = SimilarityTransform()
+        tform.estimate(points5, TEMPLATE_112x96)
+    return cv2.warpAffine(image, tform.params[:2], (96, 112), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def normalise(crops: np.ndarray) -> torch.Tensor:
+    """N x 112 x 96 x 3 uint8 -> N x 3 x 112 x 96 float, (x - 127.5) / 128."""
+    tensor = torch.from_numpy(np.ascontiguousarray(crops)).float()
+    return ((tensor - 127.5) / 128.0).permute(0, 3, 1, 2)
+
+
+def embed(crops: np.ndarray) -> np.ndarray:
+    """Unit-norm embeddings of aligned 112x96 crops (N x 112 x 96 x 3 uint8)."""
+    with torch.no_grad():
+        emb = shared_mobilefacenet()(normalise(crops))
+    return torch.nn.functional.normalize(emb, dim=1).numpy()

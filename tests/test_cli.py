@@ -1,0 +1,120 @@
+"""The `lamina` command: round trips, info/truncate, and one-line errors with exit code 2."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lamina.cli import main
+
+
+def run(args, capsys):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def face_png(tmp_path, face):
+    path = tmp_path / "face.png"
+    Image.fromarray(face).save(path)
+    return path
+
+
+def test_encode_info_decode_truncate(tmp_path, face_png, capsys):
+    stream = tmp_path / "face.lmn"
+    code, out, _ = run(["encode", face_png, "-o", stream, "--codec", "webp", "--quality", "30"], capsys)
+    assert code == 0 and stream.exists()
+    code, out, _ = run(["info", stream], capsys)
+    assert code == 0 and "codec:     webp" in out and "image" in out and "bpp" in out
+    decoded = tmp_path / "out.png"
+    assert run(["decode", stream, "-o", decoded], capsys)[0] == 0
+    assert np.asarray(Image.open(decoded)).shape == np.asarray(Image.open(face_png)).shape
+    cut = tmp_path / "cut.lmn"
+    assert run(["truncate", stream, "--layers", "1", "-o", cut], capsys)[0] == 0
+    assert cut.read_bytes() == stream.read_bytes()
+
+
+def bad_inputs(tmp_path, face):
+    grey = tmp_path / "grey.png"
+    Image.fromarray(face[..., 0]).save(grey)
+    rgba = tmp_path / "rgba.png"
+    Image.fromarray(np.dstack([face, face[..., :1]])).save(rgba)
+    deep = tmp_path / "deep.png"
+    Image.fromarray((face[..., 0].astype(np.uint16) * 257)).save(deep)
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    tiny = tmp_path / "tiny.png"
+    Image.fromarray(face[:4, :4]).save(tiny)
+    return {"missing": tmp_path / "missing.png", "grey": grey, "rgba": rgba, "16-bit": deep, "text": text,
+            "empty": empty, "tiny": tiny, "directory": tmp_path}
+
+
+@pytest.mark.parametrize("case", ["missing", "grey", "rgba", "16-bit", "text", "empty", "tiny", "directory"])
+def test_bad_images_give_one_line_and_exit_2(case, tmp_path, face, capsys):
+    path = bad_inputs(tmp_path, face)[case]
+    out = tmp_path / "x.lmn"
+    code, _, err = run(["encode", path, "-o", out, "--codec", "jpeg"], capsys)
+    assert code == 2
+    assert err.startswith("lamina: error:") and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_huge_image_is_refused(tmp_path, capsys):
+    from lamina.imageio import MAX_PIXELS
+    big = tmp_path / "big.png"
+    side = int(MAX_PIXELS ** 0.5) + 64
+    Image.new("RGB", (side, side)).save(big, compress_level=1)
+    code, _, err = run(["encode", big, "-o", tmp_path / "x.lmn", "--codec", "jpeg"], capsys)
+    assert code == 2 and "above the limit" in err
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d[: len(d) // 2], "truncated"),
+    (lambda d: d[:-5] + bytes([d[-5] ^ 0x10]) + d[-4:], "CRC mismatch"),
+    (lambda d: b"XXXX" + d[4:], "not a lamina stream"),
+    (lambda d: d[:5] + b"\x04jpfg" + d[10:], "unknown codec"),
+])
+def test_bad_streams_give_one_line_and_exit_2(mutate, message, tmp_path, face_png, capsys):
+    stream = tmp_path / "s.lmn"
+    run(["encode", face_png, "-o", stream, "--codec", "jpeg"], capsys)
+    bad = tmp_path / "bad.lmn"
+    bad.write_bytes(mutate(stream.read_bytes()))
+    out = tmp_path / "out.png"
+    code, _, err = run(["decode", bad, "-o", out], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_unknown_codec_and_bad_quality(tmp_path, face_png, capsys):
+    assert run(["encode", face_png, "-o", tmp_path / "x", "--codec", "bpg"], capsys)[0] == 2
+    assert run(["encode", face_png, "-o", tmp_path / "x", "--codec", "jpeg", "--quality", "500"], capsys)[0] == 2
+
+
+def test_truncate_to_more_layers_than_held(tmp_path, face_png, capsys):
+    stream = tmp_path / "s.lmn"
+    run(["encode", face_png, "-o", stream, "--codec", "jpeg"], capsys)
+    code, _, err = run(["truncate", stream, "--layers", "2", "-o", tmp_path / "t.lmn"], capsys)
+    assert code == 2 and "cannot keep 2 layers" in err
+
+
+def test_align_command(tmp_path, capsys, face):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.pad(face, ((80, 80), (80, 80), (0, 0)), mode="edge")).save(photo)
+    out = tmp_path / "aligned.png"
+    assert run(["align", photo, "-o", out, "--size", "128"], capsys)[0] == 0
+    assert Image.open(out).size == (128, 128)
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), "grey").save(blank)
+    code, _, err = run(["align", blank, "-o", tmp_path / "none.png"], capsys)
+    assert code == 2 and "no face" in err
+
+
+def test_console_script_exit_code(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "lamina.cli", "decode", str(tmp_path / "nope.lmn"), "-o",
+                             str(tmp_path / "o.png")], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
