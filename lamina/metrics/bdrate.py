@@ -18,32 +18,29 @@ def _prepare(rate, quality):
     return np.log10(rate[order]), quality[order]
 
 
+def _mean_gap(x_anchor, y_anchor, x_test, y_test, what: str) -> float:
+    """Mean of (cubic fit of test - cubic fit of anchor), y as a function of x, over the common x range."""
+    with warnings.catch_warnings():  # near-flat curves fit badly; the number is still what VCEG-M33 gives
+        warnings.simplefilter("ignore", np.RankWarning)
+        fit_a = np.polyint(np.polyfit(x_anchor, y_anchor, 3))
+        fit_t = np.polyint(np.polyfit(x_test, y_test, 3))
+    low, high = max(x_anchor.min(), x_test.min()), min(x_anchor.max(), x_test.max())
+    if high <= low:
+        raise ValueError(f"the two curves do not overlap in {what}")
+    area_a = np.polyval(fit_a, high) - np.polyval(fit_a, low)
+    area_t = np.polyval(fit_t, high) - np.polyval(fit_t, low)
+    return float((area_t - area_a) / (high - low))
+
+
 def bd_rate(rate_anchor, quality_anchor, rate_test, quality_test) -> float:
     """Average bitrate difference (%) of the test curve vs the anchor at equal quality; negative = savings."""
     log_ra, qa = _prepare(rate_anchor, quality_anchor)
     log_rt, qt = _prepare(rate_test, quality_test)
-    with warnings.catch_warnings():  # near-flat curves fit badly; the number is still what VCEG-M33 gives
-        warnings.simplefilter("ignore", np.RankWarning)
-        fit_a = np.polyfit(qa, log_ra, 3)
-        fit_t = np.polyfit(qt, log_rt, 3)
-    low, high = max(qa.min(), qt.min()), min(qa.max(), qt.max())
-    if high <= low:
-        raise ValueError("the two curves do not overlap in quality")
-    int_a = np.polyval(np.polyint(fit_a), high) - np.polyval(np.polyint(fit_a), low)
-    int_t = np.polyval(np.polyint(fit_t), high) - np.polyval(np.polyint(fit_t), low)
-    avg_diff = (int_t - int_a) / (high - low)
-    return float((10 ** avg_diff - 1) * 100)
+    return float((10 ** _mean_gap(qa, log_ra, qt, log_rt, "quality") - 1) * 100)
 
 
 def bd_psnr(rate_anchor, quality_anchor, rate_test, quality_test) -> float:
     """Average quality difference of the test curve vs the anchor at equal rate; positive = better."""
     log_ra, qa = _prepare(rate_anchor, quality_anchor)
     log_rt, qt = _prepare(rate_test, quality_test)
-    fit_a = np.polyfit(log_ra, qa, 3)
-    fit_t = np.polyfit(log_rt, qt, 3)
-    low, high = max(log_ra.min(), log_rt.min()), min(log_ra.max(), log_rt.max())
-    if high <= low:
-        raise ValueError("the two curves do not overlap in rate")
-    int_a = np.polyval(np.polyint(fit_a), high) - np.polyval(np.polyint(fit_a), low)
-    int_t = np.polyval(np.polyint(fit_t), high) - np.polyval(np.polyint(fit_t), low)
-    return float((int_t - int_a) / (high - low))
+    return _mean_gap(log_ra, qa, log_rt, qt, "rate")

@@ -1,0 +1,27 @@
+"""Heavier checks, run with `make test-slow` (pytest -m slow)."""
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_metric_on_a_small_bench(tmp_path, data_root):
+    from lamina.bench.runner import BenchConfig, read_rows, run_bench
+    from lamina.vision.evaluators import ALL_METRICS, GROUPS
+    config = BenchConfig(dataset="celeba-test", codecs=["jpeg", "vvc"], out=tmp_path, metrics=list(ALL_METRICS),
+                         limit=3, workers=2, data_root=str(data_root), progress=False)
+    run_bench(config)
+    rows = read_rows(tmp_path / "results.jsonl")
+    assert len(rows) == 3 * 10
+    columns = [c for group in ALL_METRICS for c in GROUPS[group] if c != "nme_dlib_gt"]
+    for column in columns:
+        assert all(r.get(column) is not None for r in rows if column != "nme_mesh"), column
+    best = [r for r in rows if r["codec"] == "vvc" and r["quality"] == 31]
+    assert np.mean([r["recog_dlib_correct"] for r in best]) >= 2 / 3
+
+
+def test_target_bpp_for_every_classic_codec(face):
+    from lamina.codecs.classic import CLASSIC_CODECS
+    for cls in CLASSIC_CODECS:
+        quality, bpp = cls.target_bpp(face, 0.4)
+        assert abs(bpp - 0.4) < 0.15, (cls.name, quality, bpp)
