@@ -22,9 +22,9 @@ def _cmd_encode(args) -> None:
 def _cmd_decode(args) -> None:
     from .bitstream import read_stream
     from .imageio import save_image
-    from .registry import load
+    from .registry import load_for_stream
     stream = read_stream(args.input)
-    codec = load(stream.codec)
+    codec = load_for_stream(stream)
     image = codec.decode(stream, layers=args.layers)
     save_image(image, args.output)
     k = args.layers or stream.available_layers
@@ -75,6 +75,20 @@ def _cmd_bench(args) -> None:
                          metrics=args.metrics, out=Path(args.out), limit=args.limit, workers=args.workers,
                          anchor=args.anchor, data_root=args.data_root)
     run_bench(config)
+
+
+def _cmd_train(args) -> None:
+    from .train.tasks import make_task
+    from .train.loop import TrainConfig, train
+    task = make_task(args.codec, lmbda=args.lmbda, quality=args.quality, n=args.N, m=args.M)
+    config = TrainConfig(out=Path(args.out), steps=args.steps, data=args.data, batch_size=args.batch_size,
+                         patch=args.patch, resize=args.resize, lr=args.lr, seed=args.seed,
+                         val_every=args.val_every, checkpoint_every=args.val_every, device=args.device,
+                         data_root=args.data_root, progress=not args.quiet,
+                         max_train_images=args.max_train_images)
+    result = train(task, config)
+    if result:
+        print(f"trained {args.codec} for {args.steps} steps in {result['wall_time_s']} s -> {args.out}")
 
 
 def _cmd_demo(args) -> None:
@@ -131,6 +145,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--anchor", default=None, help="anchor codec for BD-rate tables")
     p.add_argument("--data-root", default=None, help="shared data folder (default ../shared/data)")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("train", help="train a learned codec (torchrun-compatible)")
+    p.add_argument("codec", help="hyperprior or mean-scale")
+    p.add_argument("--data", default="utk", help="training source: utk, celeba, faces")
+    p.add_argument("--lambda", dest="lmbda", type=float, default=None, help="rate-distortion weight")
+    p.add_argument("--quality", type=int, default=None, help="zoo quality index (sets lambda if not given)")
+    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--patch", type=int, default=128)
+    p.add_argument("--resize", type=int, default=None, help="resize training images to this side first")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-every", type=int, default=500)
+    p.add_argument("--N", type=int, default=64, help="CompressAI N (main transform channels)")
+    p.add_argument("--M", type=int, default=96, help="CompressAI M (latent channels)")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--max-train-images", type=int, default=None, help="smoke runs: first N training images")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("demo", help="code a face with every codec at its lowest setting")
     p.add_argument("--out", default="lamina-demo")

@@ -36,6 +36,14 @@ def load(name: str, quality: int | None = None, device: str = "cpu", **options) 
     return factory(quality=quality, **options)
 
 
+def load_for_stream(stream, device: str = "cpu") -> Codec:
+    """The codec (and, for learned codecs, the weights) that decodes this stream."""
+    factory = codec_class(stream.codec)
+    if hasattr(factory, "for_stream"):
+        return factory.for_stream(stream, device=device)
+    return load(stream.codec, device=device)
+
+
 _builtins_loaded = False
 
 
@@ -45,5 +53,9 @@ def _ensure_builtins() -> None:
         return
     _builtins_loaded = True
     from .codecs.classic import CLASSIC_CODECS
+    from .codecs.hyperprior import Hyperprior, MeanScale, available_qualities
     for cls in CLASSIC_CODECS:
         _FACTORIES.setdefault(cls.name, cls)
+    for cls in (Hyperprior, MeanScale):
+        if available_qualities(cls.arch):  # learned codecs appear once trained weights are committed
+            _FACTORIES.setdefault(cls.name, cls)

@@ -52,7 +52,7 @@ def _grid(config: BenchConfig) -> list[tuple[str, int]]:
     grid = []
     for name in config.codecs:
         cls = codec_class(name)
-        qualities = config.qualities or list(getattr(cls, "bench_qualities", (None,)))
+        qualities = config.qualities or list(cls.bench_grid())
         for quality in qualities:
             grid.append((name, quality))
     return grid

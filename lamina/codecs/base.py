@@ -26,6 +26,11 @@ class Codec:
     layers: tuple[LayerSpec, ...]
     model_id: bytes = ZERO_MODEL_ID
 
+    @classmethod
+    def bench_grid(cls) -> tuple:
+        """Settings `lamina bench` sweeps by default, lowest rate first."""
+        return tuple(getattr(cls, "bench_qualities", (None,)))
+
     def encode(self, image) -> Bitstream:
         """Code an image (PIL RGB, HxWx3 uint8, or float tensor in [0, 1]) into a Bitstream."""
         return self._encode(to_array(image))

@@ -1,0 +1,1 @@
+"""One training loop for every lamina codec (see loop.py)."""

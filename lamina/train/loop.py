@@ -1,0 +1,178 @@
+"""The training loop every lamina codec plugs into.
+
+A codec supplies a `TrainTask`: its model, its loss (with an optional CompressAI auxiliary loss), its
+parameter groups, validation and export. The loop gives every task: seeded runs, checkpoints that resume
+exactly (model, optimisers, step; batches and torch's RNG are functions of (seed, rank, step)), periodic
+validation on a held-out split logged to log.jsonl, a progress bar, bf16 autocast on CUDA, and
+multi-process data parallelism through torch DistributedDataParallel when launched by torchrun.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class TrainTask(Protocol):
+    name: str
+
+    def build_model(self) -> nn.Module: ...
+    def losses(self, model: nn.Module, batch: torch.Tensor) -> dict[str, torch.Tensor]: ...
+    def parameter_groups(self, model: nn.Module) -> dict[str, list[nn.Parameter]]: ...
+    def validate(self, model: nn.Module, images: torch.Tensor) -> dict[str, float]: ...
+    def export(self, model: nn.Module, out: Path, card: dict) -> Path: ...
+
+
+@dataclass
+class TrainConfig:
+    out: Path
+    steps: int
+    data: str = "utk"                 # training source (lamina.data.training.TRAIN_SETS)
+    batch_size: int = 8
+    patch: int = 128                  # random crop side
+    resize: int | None = None         # resize source images first (e.g. 128 to train on whole faces)
+    lr: float = 1e-4
+    aux_lr: float = 1e-3
+    clip_norm: float = 1.0
+    seed: int = 0
+    val_every: int = 500
+    checkpoint_every: int = 500
+    device: str = "cpu"
+    data_root: str | None = None
+    max_train_images: int | None = None  # smoke runs and tests: the first N training images only
+    progress: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+class _LossModule(nn.Module):
+    """Wraps a task's model so DDP sees one forward that returns every loss term (aux included)."""
+
+    def __init__(self, task: TrainTask, model: nn.Module):
+        super().__init__()
+        self.task = task
+        self.model = model
+
+    def forward(self, batch):
+        return self.task.losses(self.model, batch)
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() and os.environ.get("LAMINA_DDP_BACKEND") != "gloo" else "gloo"
+        torch.distributed.init_process_group(backend)
+    rank = torch.distributed.get_rank() if world > 1 else 0
+    return rank, world
+
+
+def _save_atomic(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def weights_digest(model: nn.Module) -> str:
+    """SHA-256 over a model's state dict (names and raw bytes), to compare replicas."""
+    import hashlib
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def train(task: TrainTask, config: TrainConfig) -> dict:
+    """Train (or resume) task under config; returns the final validation numbers (rank 0)."""
+    from ..data.training import FaceCrops, center_crops, split_items
+    rank, world = _distributed()
+    device = torch.device(config.device if config.device != "cuda" or torch.cuda.is_available() else "cpu")
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed)  # identical initial weights on every rank
+    model = task.build_model().to(device)
+    groups = task.parameter_groups(model)
+    optimisers = {"main": torch.optim.Adam(groups["main"], lr=config.lr)}
+    if groups.get("aux"):
+        optimisers["aux"] = torch.optim.Adam(groups["aux"], lr=config.aux_lr)
+    checkpoint_path = out / "checkpoint.pt"
+    start = 0
+    elapsed_before = 0.0
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        for key, optimiser in optimisers.items():
+            optimiser.load_state_dict(state["optimisers"][key])
+        start = int(state["step"])
+        elapsed_before = float(state.get("elapsed_s", 0.0))
+    wrapped: nn.Module = _LossModule(task, model)
+    if world > 1:
+        wrapped = nn.parallel.DistributedDataParallel(wrapped, device_ids=[device.index] if device.type == "cuda" else None)
+    train_items, val_items = split_items(config.data, root=config.data_root)
+    data = FaceCrops(train_items[:config.max_train_images], config.patch, resize=config.resize)
+    val_images = center_crops(val_items, config.patch, resize=config.resize).to(device)
+    log_path = out / "log.jsonl"
+    started = time.time()
+    from tqdm import tqdm
+    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=f"train {task.name}",
+               disable=not config.progress or rank != 0)
+    last = {}
+    for step in bar:
+        wrapped.train()
+        # Quantisation noise (and any other torch randomness) is a function of (seed, rank, step) too,
+        # so a resumed run repeats the uninterrupted one exactly.
+        torch.manual_seed(int(np.random.SeedSequence([config.seed, rank, step]).generate_state(1)[0]))
+        batch = data.batch(config.batch_size, config.seed, rank, step).to(device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            losses = wrapped(batch)
+        total = losses["loss"] + losses.get("aux_loss", 0.0)
+        for optimiser in optimisers.values():
+            optimiser.zero_grad(set_to_none=True)
+        total.backward()
+        if config.clip_norm:
+            torch.nn.utils.clip_grad_norm_(groups["main"], config.clip_norm)
+        for optimiser in optimisers.values():
+            optimiser.step()
+        last = {k: float(v.detach()) for k, v in losses.items()}
+        if rank == 0:
+            bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()})
+        done = step + 1
+        if rank == 0 and (done % config.val_every == 0 or done == config.steps):
+            model.eval()
+            with torch.no_grad():
+                metrics = task.validate(model, val_images)
+            entry = {"step": done, "train": last, "val": metrics,
+                     "elapsed_s": round(elapsed_before + time.time() - started, 1)}
+            with open(log_path, "a") as handle:
+                handle.write(json.dumps(entry) + "\n")
+        if rank == 0 and (done % config.checkpoint_every == 0 or done == config.steps):
+            _save_atomic({"model": model.state_dict(), "step": done,
+                          "optimisers": {k: o.state_dict() for k, o in optimisers.items()},
+                          "elapsed_s": elapsed_before + time.time() - started}, checkpoint_path)
+    bar.close()
+    result = {}
+    if world > 1:
+        (out / f"rank{rank}.sha256").write_text(weights_digest(model))
+        torch.distributed.barrier()
+    if rank == 0:
+        model.eval()
+        elapsed = elapsed_before + time.time() - started
+        card = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+                "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+                "world_size": world, "wall_time_s": round(elapsed, 1), "steps": config.steps,
+                "train_images": len(data), "validation_images": len(val_items)}
+        task.export(model, out, card)
+        result = card
+    if world > 1:
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+    return result
