@@ -73,7 +73,7 @@ def _cmd_bench(args) -> None:
     from .bench.runner import BenchConfig, run_bench
     config = BenchConfig(dataset=args.dataset, codecs=args.codecs, qualities=args.qualities,
                          metrics=args.metrics, out=Path(args.out), limit=args.limit, workers=args.workers,
-                         anchor=args.anchor, data_root=args.data_root)
+                         anchors=args.anchor, data_root=args.data_root)
     run_bench(config)
 
 
@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--limit", type=int, default=None, help="first N images only")
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--anchor", default=None, help="anchor codec for BD-rate tables")
+    p.add_argument("--anchor", nargs="+", default=None, help="anchor codec(s) for BD-rate tables (default vvc)")
     p.add_argument("--data-root", default=None, help="shared data folder (default ../shared/data)")
     p.set_defaults(func=_cmd_bench)
 

@@ -9,7 +9,7 @@ from lamina.errors import InputError
 
 def test_bench_writes_everything_and_resumes(tmp_path, data_root):
     config = BenchConfig(dataset="landmarks-helen-test", codecs=["jpeg", "webp"], out=tmp_path,
-                         metrics=["psnr", "landmarks_dlib"], limit=2, data_root=str(data_root), anchor="jpeg",
+                         metrics=["psnr", "landmarks_dlib"], limit=2, data_root=str(data_root), anchors=["jpeg", "webp"],
                          progress=False)
     run_bench(config)
     rows = read_rows(tmp_path / "results.jsonl")
@@ -21,8 +21,11 @@ def test_bench_writes_everything_and_resumes(tmp_path, data_root):
                  "plots/nme_dlib_gt.png"):
         assert (tmp_path / name).exists(), name
     bd = json.loads((tmp_path / "bd_rates.json").read_text())
-    assert bd["anchor"] == "jpeg" and bd["bd_rate_percent"]["psnr"]["jpeg"] == pytest.approx(0, abs=1e-9)
-    assert bd["bd_rate_percent"]["psnr"]["webp"] < 0  # WebP beats JPEG on faces at low rates
+    assert bd["anchors"] == ["jpeg", "webp"]
+    assert bd["bd_rate_percent"]["jpeg"]["psnr"]["jpeg"] == pytest.approx(0, abs=1e-9)
+    assert bd["bd_rate_percent"]["jpeg"]["psnr"]["webp"] < 0  # WebP beats JPEG on faces at low rates
+    assert bd["bd_rate_percent"]["webp"]["psnr"]["jpeg"] > 0
+    assert "## BD-rate vs webp" in (tmp_path / "report.md").read_text()
     # resume: nothing recomputed, nothing duplicated; a larger limit adds only the new image's rows
     run_bench(config)
     assert len(read_rows(tmp_path / "results.jsonl")) == len(rows)

@@ -20,7 +20,8 @@ def summarise(rows: list[dict]) -> list[dict]:
     summary = []
     for (codec, quality, layer), members in sorted(groups.items()):
         entry = {"codec": codec, "quality": quality, "layer": layer,
-                 "layer_name": members[0].get("layer_name", ""), "images": len(members)}
+                 "layer_name": members[0].get("layer_name", ""), "layers_total": members[0].get("layers_total", 1),
+                 "images": len(members)}
         columns = [c for c in members[0] if c not in META]
         for column in columns:
             values = [m[column] for m in members if isinstance(m.get(column), (int, float))
@@ -82,7 +83,7 @@ def plot_metric(summary: list[dict], metric: str, path: Path, title: str) -> Non
     plt.close(fig)
 
 
-def write_report(out: Path, anchor: str | None = None) -> None:
+def write_report(out: Path, anchors: list[str] | str | None = None) -> None:
     """Write summary.csv, plots/*.png, bd_rates.json and report.md next to results.jsonl."""
     from .runner import read_rows
     rows = read_rows(out / "results.jsonl")
@@ -104,10 +105,11 @@ def write_report(out: Path, anchor: str | None = None) -> None:
     dataset = config.get("dataset", rows[0].get("dataset", ""))
     for metric in metrics:
         plot_metric(summary, metric, plots / f"{metric}.png", f"{dataset}: {metric} vs rate")
-    anchor = anchor or config.get("anchor") or ("vvc" if any(r["codec"] == "vvc" for r in rows) else None)
-    bd = {m: bd_table(summary, m, anchor) for m in metrics} if anchor else {}
-    (out / "bd_rates.json").write_text(json.dumps({"anchor": anchor, "bd_rate_percent": bd}, indent=2) + "\n")
-    _write_markdown(out, config, summary, metrics, bd, anchor, rows)
+    anchors = anchors or config.get("anchors") or (["vvc"] if any(r["codec"] == "vvc" for r in rows) else [])
+    anchors = [anchors] if isinstance(anchors, str) else list(anchors)
+    bd = {anchor: {m: bd_table(summary, m, anchor) for m in metrics} for anchor in anchors}
+    (out / "bd_rates.json").write_text(json.dumps({"anchors": anchors, "bd_rate_percent": bd}, indent=2) + "\n")
+    _write_markdown(out, config, summary, metrics, bd, rows)
 
 
 def _fmt(value, digits=4):
@@ -116,7 +118,7 @@ def _fmt(value, digits=4):
     return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
 
-def _write_markdown(out, config, summary, metrics, bd, anchor, rows):
+def _write_markdown(out, config, summary, metrics, bd, rows):
     dataset = config.get("dataset", "")
     images = len({r["image"] for r in rows})
     lines = [f"# Benchmark: {dataset}", "",
@@ -139,13 +141,13 @@ def _write_markdown(out, config, summary, metrics, bd, anchor, rows):
         lines.append(f"| {label} | {low['quality']} | {_fmt(low['bytes'], 5)} | {_fmt(low['bpp'])} | " +
                      " | ".join(_fmt(low.get(m)) for m in metrics) + " |")
     lines.append("")
-    if bd:
+    for anchor, tables in bd.items():
         lines += [f"## BD-rate vs {anchor} (%; negative = fewer bits for the same quality)", "",
                   "Cubic Bjontegaard fit over each codec's mean curve; lower-is-better metrics are negated first. "
-                  "– = under 4 points or no overlap.", ""]
-        labels = sorted({label for table in bd.values() for label in table})
+                  "– = under 4 points, no overlap, or the anchor lacks the metric.", ""]
+        labels = sorted({label for table in tables.values() for label in table})
         lines += ["| metric | " + " | ".join(labels) + " |", "|---" * (1 + len(labels)) + "|"]
-        for metric, table in bd.items():
+        for metric, table in tables.items():
             lines.append(f"| {metric} | " + " | ".join(_fmt(table.get(l), 3) for l in labels) + " |")
         lines.append("")
     lines += ["## Rate-distortion plots", ""]

@@ -27,7 +27,7 @@ class BenchConfig:
     metrics: list[str] | None = None
     limit: int | None = None
     workers: int = 1
-    anchor: str | None = None
+    anchors: list[str] | None = None
     data_root: str | None = None
     progress: bool = True
     extra: dict = field(default_factory=dict)
@@ -118,13 +118,11 @@ def read_rows(path: Path) -> list[dict]:
 def run_bench(config: BenchConfig) -> Path:
     """Run (or resume) a benchmark and write its report; returns the output folder."""
     from ..data.datasets import load_dataset
-    from ..vision.evaluators import Evaluator
+    from ..vision.evaluators import GROUPS
     from .report import write_report
     config.out.mkdir(parents=True, exist_ok=True)
     metrics = config.metric_list()
-    Evaluator  # validated in the workers; check names early for a clear error:
-    from ..vision.evaluators import GROUPS
-    bad = [m for m in metrics if m not in GROUPS]
+    bad = [m for m in metrics if m not in GROUPS]  # checked here too, for one clear error before any work
     if bad:
         raise InputError(f"unknown metrics {bad}; known: {', '.join(GROUPS)}")
     items = load_dataset(config.dataset, root=config.data_root, limit=config.limit)
@@ -161,7 +159,7 @@ def run_bench(config: BenchConfig) -> Path:
                     _append(sink, _process_image(task))
                     bar.update()
         bar.close()
-    write_report(config.out, anchor=config.anchor)
+    write_report(config.out, anchors=config.anchors)
     return config.out
 
 
@@ -175,6 +173,6 @@ def _append(sink, rows) -> None:
 def _write_config(config: BenchConfig, metrics) -> None:
     from ..codecs.classic import encoder_versions
     info = {"dataset": config.dataset, "codecs": config.codecs, "qualities": config.qualities,
-            "metrics": metrics, "limit": config.limit, "anchor": config.anchor,
+            "metrics": metrics, "limit": config.limit, "anchors": config.anchors,
             "encoders": {k: v for k, v in encoder_versions().items() if k in config.codecs}}
     (config.out / "config.json").write_text(json.dumps(info, indent=2) + "\n")
