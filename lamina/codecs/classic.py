@@ -160,6 +160,7 @@ class FFmpegIntraCodec(SingleLayerCodec):
 
     higher_is_better = False
     container_format: str  # ffmpeg's raw elementary-stream muxer/demuxer
+    decoder: str           # ffmpeg decoder, named so the choice never depends on ffmpeg's defaults
 
     def encoder_args(self) -> list[str]:
         raise NotImplementedError
@@ -178,7 +179,7 @@ class FFmpegIntraCodec(SingleLayerCodec):
 
     def decompress(self, payload, height, width):
         ph, pw = height + height % 2, width + width % 2
-        args = ["-f", self.container_format, "-i", "pipe:", "-frames:v", "1", "-f", "rawvideo",
+        args = ["-f", self.container_format, "-c:v", self.decoder, "-i", "pipe:", "-frames:v", "1", "-f", "rawvideo",
                 "-pix_fmt", "rgb24", "pipe:"]
         raw = _run_ffmpeg(args, payload, f"{self.name} decoder")
         if len(raw) != ph * pw * 3:
@@ -194,6 +195,7 @@ class VVC(FFmpegIntraCodec):
     default_quality = 37
     bench_qualities = (63, 55, 47, 39, 31)
     container_format = "vvc"
+    decoder = "vvc"
 
     def encoder_args(self):
         return ["-c:v", "libvvenc", "-qp", str(self.quality), "-preset", "medium"]
@@ -207,6 +209,7 @@ class HEVC(FFmpegIntraCodec):
     default_quality = 32
     bench_qualities = (51, 45, 39, 33, 27)
     container_format = "hevc"
+    decoder = "hevc"
 
     def encoder_args(self):
         return ["-c:v", "libx265", "-x265-params", f"qp={self.quality}:info=0:log-level=error"]
@@ -220,6 +223,7 @@ class AV1(FFmpegIntraCodec):
     default_quality = 35
     bench_qualities = (63, 55, 47, 38, 28)
     container_format = "obu"
+    decoder = "libdav1d"
 
     def encoder_args(self):
         return ["-c:v", "libaom-av1", "-crf", str(self.quality), "-b:v", "0", "-still-picture", "1",
@@ -247,5 +251,5 @@ def encoder_versions() -> dict[str, str]:
         "jpegxl": f"imagecodecs {imagecodecs.__version__}, {imagecodecs.jpegxl_version()}",
         "vvc": f"ffmpeg {ff_version} (imageio-ffmpeg), libvvenc; decoder: ffmpeg native vvc",
         "hevc": f"ffmpeg {ff_version} (imageio-ffmpeg), libx265; decoder: ffmpeg native hevc",
-        "av1": f"ffmpeg {ff_version} (imageio-ffmpeg), libaom-av1; decoder: libaom/libdav1d via ffmpeg",
+        "av1": f"ffmpeg {ff_version} (imageio-ffmpeg), libaom-av1; decoder: libdav1d",
     }
