@@ -1,5 +1,4 @@
 """The `lamina` command: round trips, info/truncate, and one-line errors with exit code 2."""
-import json
 import subprocess
 import sys
 

@@ -60,12 +60,8 @@ def model_id_of(path: Path) -> bytes:
 
 def load_network(path: Path, arch: str) -> torch.nn.Module:
     """Network from a lamina weights file; clear InputError for missing, corrupted or foreign files."""
-    if not path.exists():
-        raise InputError(f"weights not found: {path}")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise InputError(f"cannot read weights {path}: {str(exc).splitlines()[0][:200]}") from exc
+    from ..checkpoint import read_checkpoint
+    data = read_checkpoint(path, arch)
     if not isinstance(data, dict) or data.get("arch") != arch or "state_dict" not in data:
         found = data.get("arch") if isinstance(data, dict) else type(data).__name__
         raise InputError(f"{path} is not a {arch} checkpoint (found {found!r})")
@@ -215,7 +211,7 @@ class HyperpriorTask:
 
     def export(self, model, out: Path, card: dict) -> Path:
         """fp16 weights + model card; the card's numbers are measured with the exported file (real bytes)."""
-        from ..data.training import center_crops, split_items
+        from ..data.training import split_items
         path = out / f"{self.arch}-q{self.quality or 0}.pt"
         model = model.cpu().eval()
         save_weights(model, self.arch, self.n, self.m, path)

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import InputError
 
 ZOO = Path(__file__).resolve().parents[1] / "zoo"
 WEIGHTS = ZOO / "celeba-attributes-probe.pt"
@@ -36,9 +35,8 @@ def raw_embedding(crops: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=1)
 def probe() -> tuple[list[str], torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(names, weight 40x128, bias 40, feature mean, feature std) from the zoo."""
-    if not WEIGHTS.exists():
-        raise InputError(f"attribute probe weights missing: {WEIGHTS} (train with python -m lamina.vision.attributes train)")
-    state = torch.load(WEIGHTS, map_location="cpu", weights_only=True)
+    from ..checkpoint import read_checkpoint
+    state = read_checkpoint(WEIGHTS, "attribute probe (train with python -m lamina.vision.attributes train)")
     names = json.loads(CARD.read_text())["attributes"]
     return names, state["weight"].float(), state["bias"].float(), state["mean"].float(), state["std"].float()
 

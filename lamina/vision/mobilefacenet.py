@@ -85,13 +85,9 @@ def default_weights() -> Path:
 
 def load_mobilefacenet(path: str | os.PathLike | None = None) -> MobileFaceNet:
     """MobileFaceNet in eval mode with weights from a checkpoint ({'net_state_dict': ...} or a state dict)."""
+    from ..checkpoint import read_checkpoint
     path = Path(path) if path else default_weights()
-    if not path.exists():
-        raise InputError(f"MobileFaceNet weights not found: {path}")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise InputError(f"cannot read MobileFaceNet checkpoint {path}: {exc}") from exc
+    checkpoint = read_checkpoint(path, "MobileFaceNet")
     state = checkpoint.get("net_state_dict", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict):
         raise InputError(f"{path} holds no state dict")

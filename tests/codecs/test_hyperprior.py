@@ -53,7 +53,7 @@ def test_wrong_corrupted_and_truncated_checkpoints(tiny_weights, tmp_path):
     corrupted = tmp_path / "corrupted.pt"
     data = bytearray(tiny_weights["hyperprior", 0].read_bytes())
     corrupted.write_bytes(bytes(data[: len(data) // 2]))
-    with pytest.raises(InputError, match="cannot read weights"):
+    with pytest.raises(InputError, match="cannot read hyperprior weights"):
         Hyperprior(quality=1, weights=corrupted)
     wrong_shape = tmp_path / "wrong.pt"
     torch.manual_seed(0)

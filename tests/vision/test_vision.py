@@ -97,7 +97,7 @@ def test_mobilefacenet_loader_rejects_wrong_checkpoints(tmp_path):
         load_mobilefacenet(wrong)
     corrupt = tmp_path / "corrupt.ckpt"
     corrupt.write_bytes(b"not a checkpoint")
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="cannot read MobileFaceNet weights"):
         load_mobilefacenet(corrupt)
     good = tmp_path / "good.ckpt"
     torch.save(MobileFaceNet().state_dict(), good)
