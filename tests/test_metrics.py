@@ -92,8 +92,23 @@ def test_bd_rate_against_independent_implementation():
         abs=1e-6)
 
 
+def test_pchip_bd_rate_against_independent_implementation():
+    import bjontegaard as bd
+    rate_a = np.array([0.05, 0.1, 0.2, 0.4, 0.8])
+    sim_a = np.array([0.60, 0.85, 0.95, 0.985, 0.995])  # saturating, like an identity similarity
+    rate_b = np.array([0.04, 0.09, 0.2, 0.35, 0.9])
+    sim_b = np.array([0.55, 0.83, 0.96, 0.98, 0.997])
+    ours = bd_rate(rate_a, sim_a, rate_b, sim_b, method="pchip")
+    theirs = bd.bd_rate(rate_a, sim_a, rate_b, sim_b, method="pchip", require_matching_points=False,
+                        min_overlap=0)
+    assert ours == pytest.approx(theirs, abs=1e-6)
+    assert abs(ours) < 30  # the cubic fit of the same curves is far less stable
+
+
 def test_bd_rate_of_a_pure_rate_scaling_is_exact():
     rate = np.array([0.1, 0.2, 0.4, 0.8])
     quality = np.array([30.0, 32.0, 34.5, 36.0])
     assert bd_rate(rate, quality, rate * 0.5, quality) == pytest.approx(-50.0, abs=1e-9)
     assert bd_psnr(rate, quality, rate, quality + 1.0) == pytest.approx(1.0, abs=1e-9)
+    for method in ("cubic", "pchip"):
+        assert bd_rate(rate, quality, rate * 0.5, quality, method=method) == pytest.approx(-50.0, abs=1e-9)

@@ -58,11 +58,20 @@ def bd_table(summary: list[dict], metric: str, anchor: str) -> dict[str, float |
     ra, qa = all_curves[anchor]
     table = {}
     for label, (rt, qt) in all_curves.items():
+        # Bjontegaard's fit needs quality strictly increasing with rate; saturated or noisy curves
+        # (e.g. a kept-identity fraction stuck at 1.0) have no meaningful BD-rate.
+        if not (_increasing(sign * qa) and _increasing(sign * qt)):
+            table[label] = None
+            continue
         try:
-            table[label] = bd_rate(ra, sign * qa, rt, sign * qt)
+            table[label] = bd_rate(ra, sign * qa, rt, sign * qt, method="pchip")
         except (ValueError, np.linalg.LinAlgError):
             table[label] = None  # fewer than 4 points, or no overlap in quality
     return table
+
+
+def _increasing(values: np.ndarray) -> bool:
+    return bool(np.all(np.diff(values) > 0))
 
 
 def plot_metric(summary: list[dict], metric: str, path: Path, title: str) -> None:
@@ -143,8 +152,10 @@ def _write_markdown(out, config, summary, metrics, bd, rows):
     lines.append("")
     for anchor, tables in bd.items():
         lines += [f"## BD-rate vs {anchor} (%; negative = fewer bits for the same quality)", "",
-                  "Cubic Bjontegaard fit over each codec's mean curve; lower-is-better metrics are negated first. "
-                  "– = under 4 points, no overlap, or the anchor lacks the metric.", ""]
+                  "Bjontegaard delta rate with piecewise cubic (PCHIP) interpolation over each codec's mean curve; "
+                  "lower-is-better metrics are negated first. "
+                  "– = under 4 points, no overlap in quality, or a curve whose quality is not strictly "
+                  "monotone in rate (saturated fractions such as id_dlib_kept or mesh_found).", ""]
         labels = sorted({label for table in tables.values() for label in table})
         lines += ["| metric | " + " | ".join(labels) + " |", "|---" * (1 + len(labels)) + "|"]
         for metric, table in tables.items():
