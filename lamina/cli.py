@@ -85,7 +85,7 @@ def _cmd_train(args) -> None:
                          patch=args.patch, resize=args.resize, lr=args.lr, seed=args.seed,
                          val_every=args.val_every, checkpoint_every=args.val_every, device=args.device,
                          data_root=args.data_root, progress=not args.quiet,
-                         max_train_images=args.max_train_images)
+                         max_train_images=args.max_train_images, init_from=args.init_from)
     result = train(task, config)
     if result:
         print(f"trained {args.codec} for {args.steps} steps in {result['wall_time_s']} s -> {args.out}")
@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--M", type=int, default=96, help="CompressAI M (latent channels)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--max-train-images", type=int, default=None, help="smoke runs: first N training images")
+    p.add_argument("--init-from", default=None, help="warm start from exported weights (e.g. the next lower quality)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_train)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Train the learned baselines and copy weights + cards to lamina/zoo.
 # Usage: scripts/train_learned_baselines.sh [STEPS] [DEVICE] [ARCHS] [QUALITIES]
-#   defaults: 2000 cpu "hyperprior mean-scale" "1 2 3 4"   (CPU: ~10-16 min per model at 2000 steps)
+#   defaults: 2000 cpu "hyperprior mean-scale" "1 2 3 4"   (CPU: ~15 min per model at 2000 steps)
+# Quality q > 1 warm-starts from the q-1 weights in lamina/zoo when they exist (multi-rate practice).
 # Re-running is safe: a finished run resumes at its last step and only re-exports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +13,11 @@ QUALITIES=${4:-1 2 3 4}
 for arch in $ARCHS; do
   for q in $QUALITIES; do
     out=runs/train/$arch-q$q
+    init=()
+    previous=lamina/zoo/$arch-q$((q - 1)).pt
+    [ "$q" -gt 1 ] && [ -f "$previous" ] && init=(--init-from "$previous")
     .venv/bin/lamina train "$arch" --quality "$q" --data utk --steps "$STEPS" --batch-size 8 --patch 128 \
-      --lr 3e-4 --val-every 500 --device "$DEVICE" --out "$out" --quiet
+      --lr 3e-4 --val-every 500 --device "$DEVICE" --out "$out" --quiet "${init[@]}"
     cp "$out/$arch-q$q.pt" "$out/$arch-q$q.json" lamina/zoo/
   done
 done

@@ -201,6 +201,10 @@ class HyperpriorTask:
         mse = F.mse_loss(out["x_hat"].float(), batch)
         return {"loss": self.lmbda * 255 ** 2 * mse + bpp, "bpp": bpp, "mse": mse, "aux_loss": model.aux_loss()}
 
+    def warm_start(self, model, weights: Path) -> None:
+        """Initialise from another exported model of the same architecture (e.g. the next lower λ)."""
+        model.load_state_dict(load_network(Path(weights), self.arch).state_dict())
+
     def validate(self, model, images):
         """Estimated bpp (likelihoods) and PSNR on the validation crops."""
         out = model(images)

@@ -27,6 +27,7 @@ class TrainTask(Protocol):
     def losses(self, model: nn.Module, batch: torch.Tensor) -> dict[str, torch.Tensor]: ...
     def parameter_groups(self, model: nn.Module) -> dict[str, list[nn.Parameter]]: ...
     def validate(self, model: nn.Module, images: torch.Tensor) -> dict[str, float]: ...
+    def warm_start(self, model: nn.Module, weights: Path) -> None: ...
     def export(self, model: nn.Module, out: Path, card: dict) -> Path: ...
 
 
@@ -47,6 +48,7 @@ class TrainConfig:
     device: str = "cpu"
     data_root: str | None = None
     max_train_images: int | None = None  # smoke runs and tests: the first N training images only
+    init_from: str | None = None  # warm start from a task export (e.g. the neighbouring quality's weights)
     progress: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -107,6 +109,8 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
     checkpoint_path = out / "checkpoint.pt"
     start = 0
     elapsed_before = 0.0
+    if config.init_from and not checkpoint_path.exists():
+        task.warm_start(model, Path(config.init_from))
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])

@@ -71,3 +71,14 @@ def test_unknown_training_names_are_errors():
         make_task("jpeg", lmbda=0.01)
     with pytest.raises(InputError):
         make_task("hyperprior")
+
+
+def test_warm_start_copies_the_given_weights(tmp_path):
+    from lamina.codecs.hyperprior import load_network
+    from lamina.train.loop import weights_digest
+    task = HyperpriorTask("hyperprior", 0.01, quality=1, **TINY)
+    train(task, tiny_config(tmp_path / "first", 2))
+    source = tmp_path / "first" / "hyperprior-q1.pt"
+    model = task.build_model()
+    task.warm_start(model, source)
+    assert weights_digest(model) == weights_digest(load_network(source, "hyperprior"))
