@@ -1,6 +1,7 @@
 """Copy a bench run's small outputs into docs/results/ and write an index report over several runs.
 
 Usage: python benchmarks/collect_results.py DEST TITLE RUN_DIR [RUN_DIR ...]
+If DEST/intro.md exists, its text is placed under the title.
 Copies report.md, summary.csv, bd_rates.json, config.json and plots/ of each run to DEST/<run name>/
 (results.jsonl stays in runs/: it is large) and writes DEST/report.md with, per run, each codec's lowest
 setting (bytes, bpp and the key human/machine metrics) and links to the full per-run reports.
@@ -34,6 +35,8 @@ def main(dest: str, title: str, *runs: str) -> None:
     dest_path = Path(dest)
     dest_path.mkdir(parents=True, exist_ok=True)
     lines = [f"# {title}", ""]
+    if (dest_path / "intro.md").exists():
+        lines += [(dest_path / "intro.md").read_text().strip(), ""]
     for run in map(Path, runs):
         target = dest_path / run.name
         if target.exists():
