@@ -42,7 +42,8 @@ class Codec:
         if not 1 <= k <= stream.available_layers:
             raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers} "
                                  f"of {len(stream.declared_layers)}")
-        image = self._decode(stream, k)
+        # Every consumer (dlib, OpenCV, PIL) may need a C-contiguous array: guarantee it here, once.
+        image = np.ascontiguousarray(self._decode(stream, k))
         if image.shape != (stream.height, stream.width, 3):
             raise BitstreamError(f"decoded image is {image.shape[1]}x{image.shape[0]} but the header says "
                                  f"{stream.width}x{stream.height}: stream is corrupted")

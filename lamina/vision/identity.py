@@ -27,4 +27,4 @@ def dlib_descriptor(image: np.ndarray, landmarks68: np.ndarray) -> np.ndarray:
     right, bottom = landmarks68.max(0)
     shape = dlib.full_object_detection(box_from_array((left, top, right, bottom)), points)
     with _lock:
-        return np.array(_recognizer().compute_face_descriptor(image, shape, 0))
+        return np.array(_recognizer().compute_face_descriptor(np.ascontiguousarray(image), shape, 0))

@@ -25,7 +25,7 @@ def nme(points: np.ndarray, reference: np.ndarray, corners=DLIB_OUTER_EYE_CORNER
 
 def dlib68(image: np.ndarray, box) -> np.ndarray:
     """68x2 landmarks predicted by dlib inside box (left, top, right, bottom)."""
-    return shape_to_array(shape68(image, box_from_array(box)))
+    return shape_to_array(shape68(np.ascontiguousarray(image), box_from_array(box)))
 
 
 _mesh_lock = threading.Lock()

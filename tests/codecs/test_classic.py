@@ -19,7 +19,7 @@ def test_round_trip_from_bytes(name, face):
     codec = lamina.load(name)
     data = codec.encode(face).to_bytes()
     decoded = lamina.load(name).decode(data)
-    assert decoded.shape == face.shape and decoded.dtype == np.uint8
+    assert decoded.shape == face.shape and decoded.dtype == np.uint8 and decoded.flags["C_CONTIGUOUS"]
     assert psnr(decoded, face) > 28
     stream = Bitstream.parse(data)
     assert stream.codec == name and stream.model_id == bytes(8)

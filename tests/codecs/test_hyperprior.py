@@ -35,7 +35,7 @@ def test_round_trip_is_exact_and_sizes_are_not_multiples_of_64(arch, tiny_weight
     stream = codec.encode(image)
     data = stream.to_bytes()
     first = codec.decode(data)
-    assert first.shape == image.shape
+    assert first.shape == image.shape and first.flags["C_CONTIGUOUS"]
     np.testing.assert_array_equal(first, CLASSES[arch](quality=1, weights=tiny_weights[arch, 0]).decode(data))
     assert Bitstream.parse(data).bpp() == pytest.approx(8 * len(data) / (45 * 37))
 
@@ -96,3 +96,14 @@ def test_committed_weights_round_trip_faces_with_cards(arch, face):
         psnrs.append(10 * np.log10(255 ** 2 / np.mean((decoded.astype(float) - face) ** 2)))
     assert sizes == sorted(sizes) and psnrs == sorted(psnrs)
     assert psnrs[-1] > 30
+
+
+def test_committed_codecs_feed_every_face_evaluator(face):
+    """Decoded learned images go through dlib, MediaPipe and MobileFaceNet (contiguity, dtype, size)."""
+    from lamina.vision.evaluators import Evaluator
+    evaluator = Evaluator(["landmarks_dlib", "landmarks_mesh", "parsing", "identity_dlib", "identity_mfn"])
+    ref = evaluator.reference(face)
+    for cls in CLASSES.values():
+        codec = cls(quality=max(available_qualities(cls.arch)))
+        scores = evaluator.score(ref, codec.decode(codec.encode(face).to_bytes()))
+        assert scores["id_dlib_kept"] == 1.0 and scores["nme_dlib"] < 0.05
