@@ -53,6 +53,9 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
 
+MAX_SKIPPED_STEPS = 20
+
+
 class _LossModule(nn.Module):
     """Wraps a task's model so DDP sees one forward that returns every loss term (aux included)."""
 
@@ -130,6 +133,7 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=f"train {task.name}",
                disable=not config.progress or rank != 0)
     last = {}
+    skipped = 0  # consecutive non-finite steps
     for step in bar:
         wrapped.train()
         # Quantisation noise (and any other torch randomness) is a function of (seed, rank, step) too,
@@ -141,11 +145,22 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
         total = losses["loss"] + losses.get("aux_loss", 0.0)
         for optimiser in optimisers.values():
             optimiser.zero_grad(set_to_none=True)
-        total.backward()
-        if config.clip_norm:
-            torch.nn.utils.clip_grad_norm_(groups["main"], config.clip_norm)
-        for optimiser in optimisers.values():
-            optimiser.step()
+        finite = torch.isfinite(total.detach())
+        if world > 1:  # every rank must take the same decision
+            torch.distributed.all_reduce(finite := finite.float().to(device), op=torch.distributed.ReduceOp.MIN)
+        if not bool(finite):
+            # A non-finite loss would poison the weights (and the next checkpoint): skip the update.
+            skipped += 1
+            if skipped > MAX_SKIPPED_STEPS:
+                raise FloatingPointError(f"{task.name}: {skipped} non-finite losses, last at step {step + 1}; "
+                                         f"lower the learning rate or resume from an earlier checkpoint")
+        else:
+            skipped = 0
+            total.backward()
+            if config.clip_norm:
+                torch.nn.utils.clip_grad_norm_(groups["main"], config.clip_norm)
+            for optimiser in optimisers.values():
+                optimiser.step()
         last = {k: float(v.detach()) for k, v in losses.items()}
         if rank == 0:
             bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()})

@@ -82,3 +82,30 @@ def test_warm_start_copies_the_given_weights(tmp_path):
     model = task.build_model()
     task.warm_start(model, source)
     assert weights_digest(model) == weights_digest(load_network(source, "hyperprior"))
+
+
+class _Poisoned(HyperpriorTask):
+    """Returns a NaN loss on the steps listed (counted per call)."""
+
+    def __init__(self, nan_calls, **kwargs):
+        super().__init__("hyperprior", 0.01, quality=1, **kwargs)
+        self.nan_calls, self.calls = set(nan_calls), 0
+
+    def losses(self, model, batch):
+        out = super().losses(model, batch)
+        self.calls += 1
+        if self.calls in self.nan_calls or "all" in self.nan_calls:
+            out["loss"] = out["loss"] * float("nan")
+        return out
+
+
+def test_a_non_finite_step_is_skipped_and_never_reaches_the_weights(tmp_path):
+    import torch
+    train(_Poisoned({2, 3}, **TINY), tiny_config(tmp_path, 5))
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["model"]
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_persistent_non_finite_losses_stop_training(tmp_path):
+    with pytest.raises(FloatingPointError, match="non-finite losses"):
+        train(_Poisoned({"all"}, **TINY), tiny_config(tmp_path, 30))
