@@ -47,7 +47,10 @@ def available_qualities(arch: str) -> list[int]:
 def save_weights(network: torch.nn.Module, arch: str, n: int, m: int, path: Path) -> bytes:
     """Write {'arch','N','M','state_dict'} with float tensors in fp16; returns the 8-byte model id."""
     network.update(force=True)
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in network.state_dict().items()}
+    parameters = {name for name, _ in network.named_parameters()}
+    # Parameters in fp16; buffers (CDF tables, scale table, LowerBound constants such as the 1e-9
+    # likelihood bound, which fp16 would flush to zero) stay as they are.
+    state = {k: (v.half() if k in parameters else v) for k, v in network.state_dict().items()}
     tmp = path.with_name(path.name + ".tmp")
     torch.save({"arch": arch, "N": n, "M": m, "state_dict": state}, tmp)
     tmp.replace(path)
@@ -66,7 +69,12 @@ def load_network(path: Path, arch: str) -> torch.nn.Module:
         found = data.get("arch") if isinstance(data, dict) else type(data).__name__
         raise InputError(f"{path} is not a {arch} checkpoint (found {found!r})")
     network = build_network(arch, int(data["N"]), int(data["M"]))
+    # The 1e-9 likelihood bounds belong to the architecture: keep the constructor's values. Files written
+    # before parameters-only fp16 hold them flushed to zero, which only breaks likelihood *estimates*;
+    # the scale bound is part of how those files code, so it is kept as stored.
+    constants = {k: v for k, v in network.state_dict().items() if k.endswith("likelihood_lower_bound.bound")}
     state = {k: (v.float() if v.is_floating_point() else v) for k, v in data["state_dict"].items()}
+    state.update(constants)
     try:
         network.load_state_dict(state)
     except (RuntimeError, KeyError) as exc:
@@ -238,7 +246,7 @@ class HyperpriorTask:
             "codec": self.arch, "quality": self.quality, "lambda": self.lmbda, "N": self.n, "M": self.m,
             "architecture": f"CompressAI {ARCHS[self.arch]}(N={self.n}, M={self.m})",
             "loss": "lambda * 255^2 * MSE + bpp (likelihoods); Adam; aux loss on EntropyBottleneck quantiles",
-            "stored_as": "fp16 floats, int32 CDF tables",
+            "stored_as": "fp16 parameters; buffers (CDF tables, scale table, bounds) unchanged",
             "model_id": model_id_of(path).hex(),
             "validation": {
                 "images": len(val_items), "note": "held-out last images of the training source, full size, real files",

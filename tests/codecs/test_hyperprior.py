@@ -107,3 +107,20 @@ def test_committed_codecs_feed_every_face_evaluator(face):
         codec = cls(quality=max(available_qualities(cls.arch)))
         scores = evaluator.score(ref, codec.decode(codec.encode(face).to_bytes()))
         assert scores["id_dlib_kept"] == 1.0 and scores["nme_dlib"] < 0.05
+
+
+def test_likelihood_bound_survives_fp16_files(tmp_path):
+    """Files whose 1e-9 likelihood bound was flushed to zero by fp16 still estimate finite rates."""
+    from lamina.codecs.hyperprior import load_network
+    torch.manual_seed(0)
+    path = tmp_path / "old.pt"
+    save_weights(build_network("mean-scale", 8, 12), "mean-scale", 8, 12, path)
+    data = torch.load(path, weights_only=True)
+    bounds = [k for k in data["state_dict"] if k.endswith("likelihood_lower_bound.bound")]
+    assert bounds and all(data["state_dict"][k].dtype == torch.float32 for k in bounds)
+    for key in bounds:  # what files written with all-fp16 buffers hold
+        data["state_dict"][key] = data["state_dict"][key].half()
+    torch.save(data, path)
+    network = load_network(path, "mean-scale")
+    for key in bounds:
+        assert float(network.state_dict()[key]) == pytest.approx(1e-9)
