@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 
 def main() -> None:
-    from lamina.codecs.hyperprior import STRIDE, Hyperprior, MeanScale, available_qualities
+    from lamina.codecs.hyperprior import Hyperprior, HyperpriorTask, MeanScale, available_qualities, padded_tensor
     from lamina.data.datasets import load_dataset
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", default="utk-test")
@@ -31,14 +30,10 @@ def main() -> None:
             codec = cls(quality=quality)
             estimated, payload, whole = [], [], []
             for image in images:
-                h, w = image.shape[:2]
                 stream = codec.encode(image)
-                x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
-                x = F.pad(x, (0, (-w) % STRIDE, 0, (-h) % STRIDE), mode="replicate")
                 with torch.no_grad():
-                    likelihoods = codec.network(x)["likelihoods"]
-                bits = float(sum(-torch.log2(l).sum() for l in likelihoods.values()))
-                estimated.append(bits / 8)
+                    likelihoods = codec.network(padded_tensor(image))["likelihoods"]
+                estimated.append(float(HyperpriorTask.bits(likelihoods)) / 8)
                 payload.append(len(stream.layers[0].payload))
                 whole.append(len(stream.to_bytes()))
             e, p, t = (float(np.mean(v)) for v in (estimated, payload, whole))

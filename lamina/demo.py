@@ -19,20 +19,9 @@ def demo_face(image_path: str | None = None) -> np.ndarray:
     return np.ascontiguousarray(data.astronaut())
 
 
-def lowest_setting(name: str):
-    """A codec of this registry name at the setting that gives its smallest stream."""
-    from .registry import codec_class, load
-    cls = codec_class(name)
-    lowest = getattr(cls, "lowest_setting", None)
-    if lowest is not None:
-        return load(name, quality=lowest())
-    low, high = cls.quality_range
-    return load(name, quality=low if cls.higher_is_better else high)
-
-
 def run_demo(out: Path, image_path: str | None = None, codecs: list[str] | None = None) -> list[dict]:
     """Align the demo face, code it with every codec (lowest setting, all layers), write PNGs + table."""
-    from .registry import names
+    from .registry import codec_class, load, names
     from .vision.align import align_face
     from .vision.evaluators import Evaluator
     out = Path(out)
@@ -43,7 +32,7 @@ def run_demo(out: Path, image_path: str | None = None, codecs: list[str] | None 
     ref = evaluator.reference(face)
     rows, tiles = [], [("original", face)]
     for name in codecs or names():
-        codec = lowest_setting(name)
+        codec = load(name, quality=codec_class(name).lowest_setting())
         stream = codec.encode(face)
         for k in range(1, stream.available_layers + 1):
             data = stream.truncate(k).to_bytes()

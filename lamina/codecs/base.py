@@ -31,6 +31,11 @@ class Codec:
         """Settings `lamina bench` sweeps by default, lowest rate first."""
         return tuple(getattr(cls, "bench_qualities", (None,)))
 
+    @classmethod
+    def lowest_setting(cls):
+        """The setting that gives the smallest stream (the demo's choice)."""
+        return cls.bench_grid()[0]
+
     def encode(self, image) -> Bitstream:
         """Code an image (PIL RGB, HxWx3 uint8, or float tensor in [0, 1]) into a Bitstream."""
         return self._encode(to_array(image))
@@ -97,10 +102,15 @@ class SingleLayerCodec(Codec):
             raise InputError(f"{self.name}: quality {quality} outside its range {low}..{high}")
         self.quality = quality
 
+    @classmethod
+    def lowest_setting(cls) -> int:
+        """The end of the quality range that gives the smallest stream."""
+        return cls.quality_range[0] if cls.higher_is_better else cls.quality_range[1]
+
     @property
     def lowest_quality(self) -> int:
         """The setting that gives the smallest stream."""
-        return self.quality_range[0] if self.higher_is_better else self.quality_range[1]
+        return self.lowest_setting()
 
     def _encode(self, image: np.ndarray) -> Bitstream:
         payload = self.compress(image)

@@ -58,7 +58,21 @@ def save_weights(network: torch.nn.Module, arch: str, n: int, m: int, path: Path
 
 
 def model_id_of(path: Path) -> bytes:
-    return hashlib.sha256(path.read_bytes()).digest()[:8]
+    """First 8 bytes of the SHA-256 of a weights file (cached while the file is unchanged)."""
+    stat = Path(path).stat()
+    return _file_digest(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _file_digest(path: str, mtime_ns: int, size: int) -> bytes:
+    return hashlib.sha256(Path(path).read_bytes()).digest()[:8]
+
+
+def padded_tensor(image: np.ndarray, device: str = "cpu") -> torch.Tensor:
+    """HxWx3 uint8 -> 1x3xH'xW' float in [0, 1], edge-replicated to multiples of STRIDE (as coded)."""
+    h, w = image.shape[:2]
+    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div(255).to(device)
+    return F.pad(x, (0, (-w) % STRIDE, 0, (-h) % STRIDE), mode="replicate")
 
 
 def load_network(path: Path, arch: str) -> torch.nn.Module:
@@ -119,20 +133,13 @@ class LearnedHyperprior(Codec):
         raise BitstreamError(f"model id mismatch: no committed {cls.name} weights have id {stream.model_id.hex()}")
 
     @classmethod
-    def lowest_setting(cls) -> int:
-        return available_qualities(cls.arch)[0]
-
-    @classmethod
     def bench_grid(cls) -> tuple[int, ...]:
         return tuple(available_qualities(cls.arch))
 
     def _encode(self, image: np.ndarray) -> Bitstream:
         h, w = image.shape[:2]
-        x = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(255).to(self.device)
-        pad_h, pad_w = (-h) % STRIDE, (-w) % STRIDE
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         with torch.no_grad():
-            out = self.network.compress(x)
+            out = self.network.compress(padded_tensor(image, self.device))
         y_bytes, z_bytes = out["strings"][0][0], out["strings"][1][0]
         zh, zw = out["shape"]
         payload = encode_varint(len(z_bytes)) + z_bytes + y_bytes
@@ -199,8 +206,13 @@ class HyperpriorTask:
         return {"main": main, "aux": aux}
 
     @staticmethod
-    def rate(likelihoods: dict, pixels: int) -> torch.Tensor:
-        return sum(torch.log(l.float()).sum() for l in likelihoods.values()) / (-np.log(2) * pixels)
+    def bits(likelihoods: dict) -> torch.Tensor:
+        """Information content -sum(log2 p) of all latents: the rate training optimises."""
+        return sum(torch.log2(l.float()).sum() for l in likelihoods.values()).neg()
+
+    @classmethod
+    def rate(cls, likelihoods: dict, pixels: int) -> torch.Tensor:
+        return cls.bits(likelihoods) / pixels
 
     def losses(self, model, batch):
         out = model(batch)
@@ -231,16 +243,16 @@ class HyperpriorTask:
         codec = codec_cls(quality=self.quality, weights=path)
         _, val_items = split_items(card["config"]["data"], root=card["config"].get("data_root"))
         written, estimated, psnrs = [], [], []
+        from ..metrics.pixel import psnr
         for item in val_items:
             image = item.image()
             stream = codec.encode(image)
             decoded = codec.decode(stream.to_bytes())
             written.append(stream.bpp())
-            psnrs.append(10 * np.log10(255 ** 2 / np.mean((decoded.astype(float) - image) ** 2)))
-            x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
-            x = F.pad(x, (0, (-x.shape[3]) % STRIDE, 0, (-x.shape[2]) % STRIDE), mode="replicate")
+            psnrs.append(psnr(image, decoded))
             with torch.no_grad():
-                estimated.append(float(self.rate(codec.network(x)["likelihoods"], image.shape[0] * image.shape[1])))
+                likelihoods = codec.network(padded_tensor(image))["likelihoods"]
+            estimated.append(float(self.rate(likelihoods, image.shape[0] * image.shape[1])))
         card = dict(card)
         card.update({
             "codec": self.arch, "quality": self.quality, "lambda": self.lmbda, "N": self.n, "M": self.m,

@@ -129,6 +129,11 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
     val_images = center_crops(val_items, config.patch, resize=config.resize).to(device)
     log_path = out / "log.jsonl"
     started = time.time()
+
+    def elapsed() -> float:
+        """Training seconds so far, over every resumed session of this run."""
+        return elapsed_before + time.time() - started
+
     from tqdm import tqdm
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=f"train {task.name}",
                disable=not config.progress or rank != 0)
@@ -170,13 +175,13 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
             with torch.no_grad():
                 metrics = task.validate(model, val_images)
             entry = {"step": done, "train": last, "val": metrics,
-                     "elapsed_s": round(elapsed_before + time.time() - started, 1)}
+                     "elapsed_s": round(elapsed(), 1)}
             with open(log_path, "a") as handle:
                 handle.write(json.dumps(entry) + "\n")
         if rank == 0 and (done % config.checkpoint_every == 0 or done == config.steps):
             _save_atomic({"model": model.state_dict(), "step": done,
                           "optimisers": {k: o.state_dict() for k, o in optimisers.items()},
-                          "elapsed_s": elapsed_before + time.time() - started}, checkpoint_path)
+                          "elapsed_s": elapsed()}, checkpoint_path)
     bar.close()
     result = {}
     if world > 1:
@@ -184,10 +189,9 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
         torch.distributed.barrier()
     if rank == 0:
         model.eval()
-        elapsed = elapsed_before + time.time() - started
         card = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
                 "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
-                "world_size": world, "wall_time_s": round(elapsed, 1), "steps": config.steps,
+                "world_size": world, "wall_time_s": round(elapsed(), 1), "steps": config.steps,
                 "train_images": len(data), "validation_images": len(val_items)}
         task.export(model, out, card)
         result = card
