@@ -11,7 +11,14 @@ from .errors import InputError, LaminaError
 def _cmd_encode(args) -> None:
     from .imageio import load_image, write_atomic
     from .registry import load
-    codec = load(args.codec, quality=args.quality)
+    options = {}
+    if args.residual is not None:
+        options["residual"] = args.residual
+    if args.feature_quality is not None:
+        options["feature_quality"] = args.feature_quality
+    if options and not args.codec.startswith("feature-texture"):
+        raise InputError(f"--residual / --feature-quality apply to feature-texture, not {args.codec}")
+    codec = load(args.codec, quality=args.quality, **options)
     stream = codec.encode(load_image(args.input))
     data = stream.to_bytes()
     write_atomic(args.output, data)
@@ -25,11 +32,34 @@ def _cmd_decode(args) -> None:
     from .registry import load_for_stream
     stream = read_stream(args.input)
     codec = load_for_stream(stream)
+    if args.feature:
+        _decode_feature(args, stream, codec)
+        return
     image = codec.decode(stream, layers=args.layers)
     save_image(image, args.output)
     k = args.layers or stream.available_layers
     print(f"{args.output}: {stream.codec}, {k} of {len(stream.declared_layers)} layers, "
           f"{image.shape[1]}x{image.shape[0]}")
+
+
+def _decode_feature(args, stream, codec) -> None:
+    """`decode --feature`: the base layer's feature vector to .npy, without running an image network."""
+    import numpy as np
+
+    from .imageio import write_atomic
+    if not hasattr(codec, "decode_feature"):
+        raise InputError(f"{stream.codec} streams have no feature layer; --feature needs a codec such as feature-texture")
+    if args.layers not in (None, 1):
+        raise InputError("--feature decodes the first layer only: use --layers 1 or leave --layers out")
+    if not args.output.endswith(".npy"):
+        raise InputError(f"--feature writes a .npy file, not {args.output}")
+    import io
+    feature = codec.decode_feature(stream)
+    buffer = io.BytesIO()
+    np.save(buffer, feature.astype(np.float32))
+    write_atomic(args.output, buffer.getvalue())
+    print(f"{args.output}: {stream.codec} feature layer, {feature.shape[0]}-d feature, "
+          f"{len(stream.layers[0].payload)} payload bytes")
 
 
 def _cmd_info(args) -> None:
@@ -106,12 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--codec", required=True)
     p.add_argument("--quality", type=int, default=None, help="codec-native quality (see `lamina codecs`)")
+    p.add_argument("--residual", default=None,
+                   help="feature-texture: residual codec (hyperprior, jpeg, jpeg2000, heic, vvc, ...)")
+    p.add_argument("--feature-quality", type=int, default=None, help="feature-texture: feature codec quality")
     p.set_defaults(func=_cmd_encode)
 
     p = sub.add_parser("decode", help="decode a .lmn stream to an image")
     p.add_argument("input")
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--layers", type=int, default=None, help="decode only the first k layers")
+    p.add_argument("--feature", action="store_true",
+                   help="write the feature layer's decoded vector to OUTPUT.npy (codecs with a feature layer)")
     p.set_defaults(func=_cmd_decode)
 
     p = sub.add_parser("info", help="print a stream's header and layer table")

@@ -59,3 +59,8 @@ def _ensure_builtins() -> None:
     for cls in (Hyperprior, MeanScale):
         if available_qualities(cls.arch):  # learned codecs appear once trained weights are committed
             _FACTORIES.setdefault(cls.name, cls)
+    from .codecs.feature_texture import REGISTERED_RESIDUALS, WEIGHTS, FeatureTexture, variant
+    if WEIGHTS.exists():
+        _FACTORIES.setdefault(FeatureTexture.name, FeatureTexture)
+        for residual in REGISTERED_RESIDUALS:  # bench names: the same codec with a classic residual codec
+            _FACTORIES.setdefault(f"{FeatureTexture.name}+{residual}", variant(residual))

@@ -1,0 +1,348 @@
+"""Training of the feature-texture codec, stage by stage (seed 003, Sections III-B..D).
+
+  extractor  MobileFaceNet (shared CASIA-WebFace weights) + feature-structure head, Eq. 1:
+             cosine-softmax identity cross-entropy on celeba-train identities (held-out verification
+             identities excluded) + λs·SATD(x_s, x_trans), λs = 100
+  features   f_raw of every training face and its 32x32 target x_s, cached
+  codec      one FC+GDN feature codec per λ1, Eq. 3: ||f_raw - f_rec||² + λ1·bits + λ2·SATD(x_s, x_trans)
+  texture    Laplacian-pyramid generator from decoded features (every λ1), Eq. 4
+  residual   the learned residual codec: hyperprior warm-started from the image model of the same quality,
+             trained on min-max normalised residuals x - x_base (Eq. 5)
+  export     lamina/zoo/feature-texture.pt (+ residual models) with model cards
+
+Every stage is seeded; batches are functions of (seed, step). Stages are short (minutes on CPU) and write
+their result at the end; `python -m lamina.train.feature_texture STAGE --help`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..codecs import ftnets as nets
+
+LAMBDA_S = 100.0
+# The paper fine-tunes at 1e-4; here 1e-4 for 700 steps cost 6 points of held-out verification accuracy
+# (95.3% -> 89.2%, runs/feature-texture-v1), so the pretrained extractor moves ten times slower.
+EXTRACTOR_LR = 1e-5
+LAMBDA_2 = 0.01
+# λ1 per feature quality (the paper sweeps 1e-4 .. 1e-7); quality 0 is an extra, lower rate point.
+FEATURE_LAMBDAS = {0: 1e-3, 1: 1e-4, 2: 1e-5, 3: 1e-6, 4: 1e-7}
+SOURCES = ("celeba-train", "utk-train")  # concatenated in this order
+SATD_BATCH = 16  # codec stage: the SATD term of Eq. 3 on the first 16 features of each batch
+
+
+def train_count(total: int) -> int:
+    """Rows [0, train_count) train the codec, texture and residual stages; the rest (the last 64 utk-train
+    faces, as lamina.data.training holds out for every codec) only validate."""
+    return total - min(64, total // 4)
+
+
+def _log(out: Path, row: dict) -> None:
+    with open(out / "log.jsonl", "a") as handle:
+        handle.write(json.dumps(row) + "\n")
+
+
+def load_faces(source: str, cache: Path, root=None, limit: int | None = None) -> tuple[list, np.ndarray]:
+    """(items, N x 256 x 256 x 3 uint8) for a training source (first `limit` only), cached under cache/."""
+    from PIL import Image
+
+    from ..data.datasets import load_dataset
+    items = load_dataset(source, root=root, limit=limit)
+    path = cache / f"faces-{source}-256{f'-first{limit}' if limit else ''}.npy"
+    if path.exists():
+        return items, np.load(path)
+    images = np.empty((len(items), 256, 256, 3), np.uint8)
+    for i, item in enumerate(items):
+        image = item.image()
+        if image.shape[:2] != (256, 256):
+            image = np.asarray(Image.fromarray(image).resize((256, 256), Image.BICUBIC))
+        images[i] = image
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, images)
+    return items, images
+
+
+def _to_tensor(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
+
+
+# ------------------------------------------------------------------------------------------ stage 1
+def stage_extractor(out: Path, steps: int, batch: int = 32, seed: int = 0, root=None, limit=None) -> Path:
+    from ..data.pairs import held_out_identities
+    from ..vision.mobilefacenet import load_mobilefacenet
+    torch.manual_seed(seed)
+    items, images = load_faces("celeba-train", out / "cache", root, limit)
+    held = held_out_identities(root)
+    keep = [i for i, item in enumerate(items) if item.identity not in held]
+    labels_raw = np.array([items[i].identity for i in keep])
+    classes, labels = np.unique(labels_raw, return_inverse=True)
+    extractor = nets.FeatureExtractor()
+    extractor.net.load_state_dict(load_mobilefacenet().state_dict())
+    head = nets.StructureHead()
+    classifier = torch.nn.Parameter(torch.randn(len(classes), nets.FEATURE_DIM) * 0.01)
+    scale = 16.0  # cosine softmax: logits = s·cos(f, w_c)
+    optimiser = torch.optim.Adam([{"params": extractor.parameters(), "lr": EXTRACTOR_LR},
+                                  {"params": head.parameters(), "lr": 1e-3},
+                                  {"params": [classifier], "lr": 1e-2}])
+    extractor.eval()  # BatchNorm statistics stay those of the pretrained network (small batches)
+    start = time.time()
+    for step in range(steps):
+        rng = np.random.default_rng([seed, step])
+        idx = rng.integers(len(keep), size=batch)
+        x = _to_tensor(images[[keep[i] for i in idx]])
+        flip = torch.from_numpy(rng.random(batch) < 0.5)
+        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        f = extractor(x)
+        logits = scale * f @ F.normalize(classifier, dim=1).T
+        ce = F.cross_entropy(logits, torch.from_numpy(labels[idx]))
+        s = nets.satd(nets.downsample(x, nets.STRUCTURE_SIZE), head(f))
+        loss = ce + LAMBDA_S * s
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        if step % 50 == 0 or step == steps - 1:
+            acc = float((logits.argmax(1) == torch.from_numpy(labels[idx])).float().mean())
+            _log(out, {"stage": "extractor", "step": step, "ce": float(ce), "satd": float(s), "train_acc": acc,
+                       "elapsed": round(time.time() - start, 1)})
+    path = out / "extractor.pt"
+    torch.save({"extractor": extractor.state_dict(), "head": head.state_dict(), "steps": steps,
+                "identities": len(classes), "images": len(keep)}, path)
+    return path
+
+
+def load_extractor(out: Path):
+    from ..checkpoint import read_checkpoint
+    data = read_checkpoint(out / "extractor.pt", "feature-texture extractor stage")
+    extractor, head = nets.FeatureExtractor(), nets.StructureHead()
+    extractor.load_state_dict(data["extractor"])
+    head.load_state_dict(data["head"])
+    return extractor.eval(), head.eval()
+
+
+# ------------------------------------------------------------------------------------------ stage 2
+@torch.no_grad()
+def stage_features(out: Path, root=None, limit=None) -> Path:
+    extractor, _ = load_extractor(out)
+    feats, targets = [], []
+    for source in SOURCES:
+        _, images = load_faces(source, out / "cache", root, limit)
+        for i in range(0, len(images), 64):
+            x = _to_tensor(images[i:i + 64])
+            feats.append(extractor(x).numpy())
+            targets.append(nets.downsample(x, nets.STRUCTURE_SIZE).numpy())
+    path = out / "features.npz"
+    np.savez(path, features=np.concatenate(feats), targets=np.concatenate(targets).astype(np.float16))
+    return path
+
+
+# ------------------------------------------------------------------------------------------ stage 3
+def stage_codec(out: Path, quality: int, steps: int, batch: int = 256, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    data = np.load(out / "features.npz")
+    feats, targets = torch.from_numpy(data["features"]), torch.from_numpy(data["targets"].astype(np.float32))
+    _, head_init = load_extractor(out)
+    lmbda = FEATURE_LAMBDAS[quality]
+    codec, head = nets.FeatureCodec(), nets.StructureHead()
+    head.load_state_dict(head_init.state_dict())
+    main = [p for n, p in codec.named_parameters() if not n.endswith("quantiles")] + list(head.parameters())
+    aux = [p for n, p in codec.named_parameters() if n.endswith("quantiles")]
+    optimiser, aux_optimiser = torch.optim.Adam(main, lr=1e-3), torch.optim.Adam(aux, lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps, eta_min=1e-5)
+    codec.train()
+    start = time.time()
+    for step in range(steps):
+        idx = torch.from_numpy(np.random.default_rng([seed, step]).integers(train_count(len(feats)), size=batch))
+        f, xs = feats[idx], targets[idx]
+        f_rec, likelihoods = codec(f)
+        bits = -torch.log2(likelihoods).sum() / batch
+        mse = (f - f_rec).pow(2).sum(1).mean()
+        s = nets.satd(xs[:SATD_BATCH], head(f_rec[:SATD_BATCH]))  # the 32x32 head is the costly part
+        loss = mse + lmbda * bits + LAMBDA_2 * s
+        optimiser.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(main, 1.0)
+        optimiser.step()
+        scheduler.step()
+        aux_loss = codec.entropy.loss()
+        aux_optimiser.zero_grad()
+        aux_loss.backward()
+        aux_optimiser.step()
+        if step % 200 == 0 or step == steps - 1:
+            _log(out, {"stage": f"codec-q{quality}", "step": step, "bits": float(bits), "mse": float(mse),
+                       "satd": float(s), "aux": float(aux_loss), "elapsed": round(time.time() - start, 1)})
+    fit_quantiles(codec)
+    codec.eval()
+    codec.entropy.update(force=True)
+    path = out / f"codec-q{quality}.pt"
+    torch.save({"codec": codec.state_dict(), "head": head.state_dict(), "lambda": lmbda, "steps": steps}, path)
+    return path
+
+
+def fit_quantiles(codec: nets.FeatureCodec, steps: int = 3000) -> float:
+    """Converge the entropy bottleneck's quantiles (CompressAI's aux loss) for the final density: they
+    only set the range of the CDF tables, and the slow aux optimiser of the main phase leaves them short."""
+    quantiles = [p for n, p in codec.named_parameters() if n.endswith("quantiles")]
+    for lr in (1e-1, 1e-2):  # coarse, then fine
+        optimiser = torch.optim.Adam(quantiles, lr=lr)
+        for _ in range(steps):
+            loss = codec.entropy.loss()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    return float(codec.entropy.loss().detach())
+
+
+def load_codec(path: Path) -> nets.FeatureCodec:
+    from ..checkpoint import read_checkpoint
+    codec = nets.FeatureCodec()
+    nets.load_state(codec, read_checkpoint(path, "feature codec")["codec"])
+    codec.eval()
+    codec.entropy.update(force=True)
+    return codec
+
+
+@torch.no_grad()
+def decoded_features(out: Path, qualities) -> dict[int, np.ndarray]:
+    """f_rec of every training face for each feature quality (rounded latents, as decoded)."""
+    feats = torch.from_numpy(np.load(out / "features.npz")["features"])
+    return {q: load_codec(out / f"codec-q{q}.pt")(feats)[0].numpy() for q in qualities}
+
+
+# ------------------------------------------------------------------------------------------ stage 4
+def _all_faces(out: Path, root, limit) -> np.ndarray:
+    return np.concatenate([np.asarray(load_faces(s, out / "cache", root, limit)[1]) for s in SOURCES])
+
+
+def trained_qualities(out: Path) -> list[int]:
+    return sorted(q for q in FEATURE_LAMBDAS if (out / f"codec-q{q}.pt").exists())
+
+
+def stage_texture(out: Path, steps: int, batch: int = 8, seed: int = 0, root=None, limit=None) -> Path:
+    torch.manual_seed(seed)
+    qualities = trained_qualities(out)
+    images = _all_faces(out, root, limit)
+    decoded = decoded_features(out, qualities)
+    generator = nets.LaplacianGenerator()
+    _, head = load_extractor(out)
+    generator.head.load_state_dict(head.state_dict())
+    optimiser = torch.optim.Adam(generator.parameters(), lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps, eta_min=1e-5)
+    generator.train()
+    start = time.time()
+    for step in range(steps):
+        rng = np.random.default_rng([seed, step])
+        idx = rng.integers(train_count(len(images)), size=batch)
+        qs = rng.choice(qualities, size=batch)
+        f = torch.from_numpy(np.stack([decoded[q][i] for q, i in zip(qs, idx)]))
+        x = _to_tensor(images[idx])
+        levels = generator(f)[1:]
+        loss = sum(nets.satd(level, nets.downsample(x, level.shape[-1])) for level in levels)
+        optimiser.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(generator.parameters(), 1.0)
+        optimiser.step()
+        scheduler.step()
+        if step % 100 == 0 or step == steps - 1:
+            with torch.no_grad():
+                psnr = float(-10 * torch.log10(F.mse_loss(levels[-1].clamp(0, 1), x)))
+            _log(out, {"stage": "texture", "step": step, "satd_sum": float(loss), "psnr_256": psnr,
+                       "elapsed": round(time.time() - start, 1)})
+    path = out / "texture.pt"
+    torch.save({"generator": generator.state_dict(), "steps": steps, "qualities": qualities}, path)
+    return path
+
+
+# ------------------------------------------------------------------------------------------ stage 5
+def stage_residual(out: Path, quality: int, steps: int, feature_quality: int, batch: int = 8, patch: int = 128,
+                   seed: int = 0, root=None, limit=None) -> Path:
+    """Fine-tune the image hyperprior of this quality on normalised residuals of the training faces."""
+    from ..checkpoint import read_checkpoint
+    from ..codecs.feature_texture import base_from_feature, normalise_residual
+    from ..codecs.hyperprior import LAMBDAS, HyperpriorTask, load_network, weights_path
+    torch.manual_seed(seed)
+    images = _all_faces(out, root, limit)
+    f_rec = decoded_features(out, [feature_quality])[feature_quality]
+    generator = nets.LaplacianGenerator()
+    generator.load_state_dict(read_checkpoint(out / "texture.pt", "texture stage")["generator"])
+    generator.eval()
+    task = HyperpriorTask("hyperprior", LAMBDAS[quality], quality=quality)
+    network = load_network(weights_path("hyperprior", quality), "hyperprior").train().requires_grad_(True)
+    groups = task.parameter_groups(network)
+    optimiser, aux_optimiser = torch.optim.Adam(groups["main"], lr=1e-4), torch.optim.Adam(groups["aux"], lr=1e-3)
+    start = time.time()
+    for step in range(steps):
+        rng = np.random.default_rng([seed, step])
+        idx = rng.integers(train_count(len(images)), size=batch)
+        with torch.no_grad():
+            base = base_from_feature(generator, torch.from_numpy(f_rec[idx]), 256)
+        residual = [normalise_residual(images[i], base[k])[0] for k, i in enumerate(idx)]
+        y, x = rng.integers(256 - patch + 1, size=2)
+        crop = torch.from_numpy(np.stack(residual)[:, y:y + patch, x:x + patch]).permute(0, 3, 1, 2).float()
+        losses = task.losses(network, crop)
+        optimiser.zero_grad()
+        losses["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(groups["main"], 1.0)
+        optimiser.step()
+        aux_optimiser.zero_grad()
+        losses["aux_loss"].backward()
+        aux_optimiser.step()
+        if step % 50 == 0 or step == steps - 1:
+            _log(out, {"stage": f"residual-q{quality}", "step": step, "bpp": float(losses["bpp"]),
+                       "mse": float(losses["mse"]), "elapsed": round(time.time() - start, 1)})
+    path = out / f"residual-q{quality}.pt"
+    from ..codecs.hyperprior import save_weights
+    save_weights(network.eval(), "hyperprior", task.n, task.m, path)
+    return path
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m lamina.train.feature_texture")
+    parser.add_argument("stage", choices=["extractor", "features", "codec", "refit", "texture", "residual", "export"])
+    parser.add_argument("--out", default="runs/feature-texture")
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--quality", type=int, nargs="*", default=None)
+    parser.add_argument("--feature-quality", type=int, default=None)
+    parser.add_argument("--limit", type=int, default=None, help="smoke runs: first N images of each source")
+    parser.add_argument("--data-root", default=None)
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.stage == "extractor":
+        print(stage_extractor(out, args.steps, root=args.data_root, limit=args.limit))
+    elif args.stage == "features":
+        print(stage_features(out, root=args.data_root, limit=args.limit))
+    elif args.stage == "codec":
+        for q in args.quality or sorted(FEATURE_LAMBDAS):
+            print(stage_codec(out, q, args.steps))
+    elif args.stage == "refit":  # re-converge the entropy-model quantiles of saved feature codecs
+        from ..checkpoint import read_checkpoint
+        for q in args.quality or trained_qualities(out):
+            path = out / f"codec-q{q}.pt"
+            data = read_checkpoint(path, "feature codec")
+            codec = nets.FeatureCodec()
+            nets.load_state(codec, data["codec"])
+            print(path, "aux loss", fit_quantiles(codec))
+            codec.entropy.update(force=True)
+            data["codec"] = codec.state_dict()
+            torch.save(data, path)
+    elif args.stage == "texture":
+        print(stage_texture(out, args.steps, root=args.data_root, limit=args.limit))
+    elif args.stage == "residual":
+        from ..codecs.feature_texture import DEFAULT_FEATURE_QUALITY
+        fq = DEFAULT_FEATURE_QUALITY if args.feature_quality is None else args.feature_quality
+        for q in args.quality or [1, 2, 3, 4]:
+            print(stage_residual(out, q, args.steps, fq, root=args.data_root, limit=args.limit))
+    elif args.stage == "export":
+        from ..codecs.feature_texture import export
+        print(export(out))
+
+
+if __name__ == "__main__":
+    main()
