@@ -260,8 +260,11 @@ def stage_texture(out: Path, steps: int, batch: int = 8, seed: int = 0, root=Non
 
 # ------------------------------------------------------------------------------------------ stage 5
 def stage_residual(out: Path, quality: int, steps: int, feature_quality: int, batch: int = 8, patch: int = 128,
-                   seed: int = 0, root=None, limit=None) -> Path:
-    """Fine-tune the image hyperprior of this quality on normalised residuals of the training faces."""
+                   seed: int = 0, root=None, limit=None, control: bool = False) -> Path:
+    """Fine-tune the image hyperprior of this quality on normalised residuals of the training faces.
+
+    control=True fine-tunes it identically (same steps, batches, crops) on the faces themselves: the fair
+    direct-coding anchor for the scalable stream, written to control-q<q>.pt (benchmarks only)."""
     from ..checkpoint import read_checkpoint
     from ..codecs.feature_texture import base_from_feature, normalise_residual
     from ..codecs.hyperprior import LAMBDAS, HyperpriorTask, load_network, weights_path
@@ -281,7 +284,8 @@ def stage_residual(out: Path, quality: int, steps: int, feature_quality: int, ba
         idx = rng.integers(train_count(len(images)), size=batch)
         with torch.no_grad():
             base = base_from_feature(generator, torch.from_numpy(f_rec[idx]), 256)
-        residual = [normalise_residual(images[i], base[k])[0] for k, i in enumerate(idx)]
+        residual = [images[i].astype(np.float32) / 255 if control else normalise_residual(images[i], base[k])[0]
+                    for k, i in enumerate(idx)]
         y, x = rng.integers(256 - patch + 1, size=2)
         crop = torch.from_numpy(np.stack(residual)[:, y:y + patch, x:x + patch]).permute(0, 3, 1, 2).float()
         losses = task.losses(network, crop)
@@ -293,9 +297,9 @@ def stage_residual(out: Path, quality: int, steps: int, feature_quality: int, ba
         losses["aux_loss"].backward()
         aux_optimiser.step()
         if step % 50 == 0 or step == steps - 1:
-            _log(out, {"stage": f"residual-q{quality}", "step": step, "bpp": float(losses["bpp"]),
+            _log(out, {"stage": f"{'control' if control else 'residual'}-q{quality}", "step": step, "bpp": float(losses["bpp"]),
                        "mse": float(losses["mse"]), "elapsed": round(time.time() - start, 1)})
-    path = out / f"residual-q{quality}.pt"
+    path = out / f"{'control' if control else 'residual'}-q{quality}.pt"
     from ..codecs.hyperprior import save_weights
     save_weights(network.eval(), "hyperprior", task.n, task.m, path)
     return path
@@ -303,7 +307,8 @@ def stage_residual(out: Path, quality: int, steps: int, feature_quality: int, ba
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lamina.train.feature_texture")
-    parser.add_argument("stage", choices=["extractor", "features", "codec", "refit", "texture", "residual", "export"])
+    parser.add_argument("stage", choices=["extractor", "features", "codec", "refit", "texture", "residual", "control",
+                                          "export"])
     parser.add_argument("--out", default="runs/feature-texture")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--quality", type=int, nargs="*", default=None)
@@ -334,11 +339,12 @@ def main(argv=None) -> None:
             torch.save(data, path)
     elif args.stage == "texture":
         print(stage_texture(out, args.steps, root=args.data_root, limit=args.limit))
-    elif args.stage == "residual":
+    elif args.stage in ("residual", "control"):
         from ..codecs.feature_texture import DEFAULT_FEATURE_QUALITY
         fq = DEFAULT_FEATURE_QUALITY if args.feature_quality is None else args.feature_quality
         for q in args.quality or [1, 2, 3, 4]:
-            print(stage_residual(out, q, args.steps, fq, root=args.data_root, limit=args.limit))
+            print(stage_residual(out, q, args.steps, fq, root=args.data_root, limit=args.limit,
+                                 control=args.stage == "control"))
     elif args.stage == "export":
         from ..codecs.feature_texture import export
         print(export(out))
