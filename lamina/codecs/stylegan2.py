@@ -1,10 +1,11 @@
 """StyleGAN2 generator in pure PyTorch (no custom CUDA ops), with the parameter names of the widely used
 rosinality implementation so that its checkpoints load directly (`load_rosinality`).
 
-Groundwork for the stylegan-scalable codec (seed 000): mapping network (PixelNorm + EqualLinear layers with
+Groundwork for the stylegan-scalable codec (seed 000). Generator: mapping network (PixelNorm + EqualLinear layers with
 lr multiplier 0.01), constant 4x4 input, modulated/demodulated 3x3 convolutions, per-layer noise injection,
 skip toRGB branches with FIR upsampling, two styles per resolution level: n_latent = 2·log2(size) - 2
-(14 W+ styles at 256x256).
+(14 W+ styles at 256x256). Discriminator: residual blocks with FIR downsampling and minibatch standard
+deviation; non-saturating logistic losses and the R1 penalty.
 """
 from __future__ import annotations
 
@@ -247,6 +248,99 @@ class Generator(nn.Module):
         return skip
 
 
+class EqualConv2d(nn.Module):
+    def __init__(self, in_ch, out_ch, kernel_size, stride=1, padding=0, bias=True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_ch, in_ch, kernel_size, kernel_size))
+        self.scale = 1 / math.sqrt(in_ch * kernel_size ** 2)
+        self.stride, self.padding = stride, padding
+        self.bias = nn.Parameter(torch.zeros(out_ch)) if bias else None
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight * self.scale, bias=self.bias, stride=self.stride, padding=self.padding)
+
+
+class ScaledLeakyReLU(nn.Module):
+    def forward(self, x):
+        return F.leaky_relu(x, 0.2) * math.sqrt(2)
+
+
+class ConvLayer(nn.Sequential):
+    """[Blur] + EqualConv2d (stride 2 when downsampling) + [fused bias + leaky ReLU]."""
+
+    def __init__(self, in_ch, out_ch, kernel_size, downsample=False, bias=True, activate=True):
+        layers = []
+        if downsample:
+            p = (len(BLUR_KERNEL) - 2) + (kernel_size - 1)
+            layers.append(Blur(BLUR_KERNEL, pad=((p + 1) // 2, p // 2)))
+            stride, padding = 2, 0
+        else:
+            stride, padding = 1, kernel_size // 2
+        layers.append(EqualConv2d(in_ch, out_ch, kernel_size, stride, padding, bias=bias and not activate))
+        if activate:
+            layers.append(FusedLeakyReLU(out_ch) if bias else ScaledLeakyReLU())
+        super().__init__(*layers)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, in_ch, out_ch):
+        super().__init__()
+        self.conv1 = ConvLayer(in_ch, in_ch, 3)
+        self.conv2 = ConvLayer(in_ch, out_ch, 3, downsample=True)
+        self.skip = ConvLayer(in_ch, out_ch, 1, downsample=True, activate=False, bias=False)
+
+    def forward(self, x):
+        return (self.conv2(self.conv1(x)) + self.skip(x)) / math.sqrt(2)
+
+
+class Discriminator(nn.Module):
+    """StyleGAN2 residual discriminator with minibatch standard deviation (rosinality parameter names)."""
+
+    def __init__(self, size: int = 256, channel_multiplier: int = 2, channels: dict[int, int] | None = None):
+        super().__init__()
+        if size < 8 or size & (size - 1):
+            raise InputError(f"StyleGAN2 discriminator size must be a power of two >= 8, got {size}")
+        self.size = size
+        channels = dict(channels or default_channels(channel_multiplier))
+        convs = [ConvLayer(3, channels[size], 1)]
+        in_ch = channels[size]
+        for i in range(int(math.log2(size)), 2, -1):
+            convs.append(ResBlock(in_ch, channels[2 ** (i - 1)]))
+            in_ch = channels[2 ** (i - 1)]
+        self.convs = nn.Sequential(*convs)
+        self.stddev_group, self.stddev_feat = 4, 1
+        self.final_conv = ConvLayer(in_ch + 1, channels[4], 3)
+        self.final_linear = nn.Sequential(EqualLinear(channels[4] * 16, channels[4], activation=True),
+                                          EqualLinear(channels[4], 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.convs(x)
+        n, c, h, w = out.shape
+        group = min(n, self.stddev_group)
+        if n % group:
+            raise InputError(f"discriminator batch {n} must be a multiple of {group}")
+        std = out.view(group, -1, self.stddev_feat, c // self.stddev_feat, h, w)
+        std = torch.sqrt(std.var(0, unbiased=False) + 1e-8).mean([2, 3, 4], keepdim=True).squeeze(2)
+        out = torch.cat([out, std.repeat(group, 1, h, w)], 1)
+        return self.final_linear(self.final_conv(out).view(n, -1))
+
+
+def d_logistic_loss(real_pred: torch.Tensor, fake_pred: torch.Tensor) -> torch.Tensor:
+    """Non-saturating logistic loss of the discriminator."""
+    return F.softplus(-real_pred).mean() + F.softplus(fake_pred).mean()
+
+
+def g_nonsaturating_loss(fake_pred: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss (the adversarial term of the R-D objective)."""
+    return F.softplus(-fake_pred).mean()
+
+
+def r1_penalty(real_pred: torch.Tensor, real_images: torch.Tensor) -> torch.Tensor:
+    """R1: mean over the batch of ||∇_x D(x)||² on real images (weight it by λ_r1 / 2)."""
+    (grad,) = torch.autograd.grad(real_pred.sum(), real_images, create_graph=True)
+    return grad.pow(2).reshape(grad.shape[0], -1).sum(1).mean()
+
+
 def _channels_from_state(state: dict) -> tuple[int, dict[int, int], int, int]:
     """(size, channels, style_dim, n_mlp) read off a rosinality generator state dict."""
     style_dim = state["style.1.weight"].shape[1]
@@ -256,6 +350,27 @@ def _channels_from_state(state: dict) -> tuple[int, dict[int, int], int, int]:
     for i in range(n_up):
         channels[2 ** (i + 3)] = state[f"convs.{2 * i}.conv.weight"].shape[1]
     return 2 ** (n_up + 2), channels, style_dim, n_mlp
+
+
+def load_rosinality_discriminator(path: str | os.PathLike, key: str = "d") -> Discriminator:
+    """A Discriminator from a rosinality-layout checkpoint ({'d': state, ...})."""
+    from ..checkpoint import read_checkpoint
+    path = Path(path)
+    data = read_checkpoint(path, "StyleGAN2 discriminator (rosinality layout)")
+    state = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(state, dict) or "convs.0.0.weight" not in state or "final_conv.0.weight" not in state:
+        raise InputError(f"{path} holds no rosinality StyleGAN2 discriminator under {key!r}")
+    blocks = len({k.split(".")[1] for k in state if k.startswith("convs.")}) - 1
+    size = 2 ** (blocks + 2)
+    try:
+        channels = {size: state["convs.0.0.weight"].shape[0]}
+        for b in range(1, blocks + 1):
+            channels[size >> b] = state[f"convs.{b}.conv2.1.weight"].shape[0]
+        discriminator = Discriminator(size, channels=channels)
+        discriminator.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    except (KeyError, RuntimeError) as exc:
+        raise InputError(f"{path} does not fit the StyleGAN2 discriminator layout: {str(exc).splitlines()[0][:200]}") from exc
+    return discriminator.eval()
 
 
 def load_rosinality(path: str | os.PathLike, key: str = "g_ema") -> Generator:

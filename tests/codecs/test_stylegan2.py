@@ -123,3 +123,45 @@ def test_bad_stylegan_checkpoints(tmp_path):
         sg.load_rosinality(bad)
     with pytest.raises(InputError):
         sg.Generator(100)
+
+
+def _rosinality_discriminator_state(c8=4, c4=6):
+    """A size-8 discriminator state dict written key by key in rosinality's layout."""
+    r = torch.randn
+    kernel = sg.make_kernel(sg.BLUR_KERNEL)
+    return {"convs.0.0.weight": r(c8, 3, 1, 1), "convs.0.1.bias": r(c8),
+            "convs.1.conv1.0.weight": r(c8, c8, 3, 3), "convs.1.conv1.1.bias": r(c8),
+            "convs.1.conv2.0.kernel": kernel, "convs.1.conv2.1.weight": r(c4, c8, 3, 3), "convs.1.conv2.2.bias": r(c4),
+            "convs.1.skip.0.kernel": kernel, "convs.1.skip.1.weight": r(c4, c8, 1, 1),
+            "final_conv.0.weight": r(c4, c4 + 1, 3, 3), "final_conv.1.bias": r(c4),
+            "final_linear.0.weight": r(c4, c4 * 16), "final_linear.0.bias": r(c4),
+            "final_linear.1.weight": r(1, c4), "final_linear.1.bias": r(1)}
+
+
+def test_rosinality_discriminator_loads_and_scores(tmp_path):
+    state = _rosinality_discriminator_state()
+    path = tmp_path / "ckpt.pt"
+    torch.save({"d": state, "g_ema": _rosinality_state()}, path)
+    d = sg.load_rosinality_discriminator(path)
+    assert d.size == 8 and set(d.state_dict()) == set(state)
+    x = torch.randn(4, 3, 8, 8, requires_grad=True)
+    scores = d(x)
+    assert scores.shape == (4, 1)
+    # Minibatch standard deviation: a sample's score depends on the others in its group.
+    y = x.detach().clone()
+    y[1:] = 0
+    assert not torch.allclose(d(y)[0], scores[0].detach())
+    r1 = sg.r1_penalty(scores, x)
+    assert r1 > 0 and r1.requires_grad
+    loss = sg.d_logistic_loss(scores, -scores) + sg.g_nonsaturating_loss(scores)
+    assert torch.isfinite(loss)
+    with pytest.raises(InputError):
+        sg.load_rosinality_discriminator(tmp_path / "missing.pt")
+
+
+def test_discriminator_at_256_and_adversarial_losses_are_softplus():
+    d = sg.Discriminator(256, channels={2 ** i: 4 for i in range(2, 9)})
+    assert d(torch.randn(2, 3, 256, 256)).shape == (2, 1)
+    zero = torch.zeros(3, 1)
+    assert float(sg.g_nonsaturating_loss(zero)) == pytest.approx(math.log(2))
+    assert float(sg.d_logistic_loss(zero, zero)) == pytest.approx(2 * math.log(2))
