@@ -38,6 +38,25 @@ def layered_mask(groups: tuple[int, ...]) -> torch.Tensor:
     return layer[None, :] > layer[:, None]
 
 
+def quantize_styles(w: torch.Tensor, training: bool) -> torch.Tensor:
+    """Uniform noise in training (Eq. 7's relaxation), rounding to the integer grid otherwise."""
+    if training:
+        return w + torch.empty_like(w).uniform_(-0.5, 0.5)
+    return torch.round(w)
+
+
+def swap_layers(model: "LayerwiseEntropyModel", payloads_a: list[bytes], payloads_b: list[bytes],
+                take_from_b: tuple[int, ...] = (1,)) -> list[bytes]:
+    """Payloads of a stream whose layers `take_from_b` come from B and the rest from A, without any pixels:
+    entropy-decode both, assemble the styles, re-code. Exact: decoded styles sit on the integer grid."""
+    styles_a, styles_b = model.decompress(payloads_a), model.decompress(payloads_b)
+    parts = model.layer_slices()
+    mixed = styles_a.clone()
+    for k in take_from_b:
+        mixed[:, parts[k]] = styles_b[:, parts[k]]
+    return model.compress(mixed)
+
+
 class StyleTransformerBlock(nn.Module):
     """Multi-head attention (self or cross) + residual + LayerNorm + FFN + residual + LayerNorm (post-norm)."""
 
@@ -132,7 +151,10 @@ class LayerwiseEntropyModel(nn.Module):
         for k, part in enumerate(self.layer_slices()):
             decoded = torch.cat(decoded_parts, dim=1) if decoded_parts else None
             m, s = self.refine(k, mean[:, part], scale[:, part], decoded)
-            w_hat, likelihood = self.gaussian(w[:, part], s, means=m, training=self.training)
+            w_hat = quantize_styles(w[:, part], self.training)
+            likelihood = self.gaussian._likelihood(w_hat, s, m)
+            if self.gaussian.use_likelihood_bound:
+                likelihood = self.gaussian.likelihood_lower_bound(likelihood)
             bits.append(-torch.log2(likelihood).sum(dim=(1, 2)) - torch.log2(h_likelihood[:, part]).sum(dim=(1, 2)))
             decoded_parts.append(w_hat)
         return {"w_hat": torch.cat(decoded_parts, dim=1), "bits": torch.stack(bits, dim=1)}  # bits: N x layers
@@ -158,8 +180,10 @@ class LayerwiseEntropyModel(nn.Module):
             decoded = torch.cat(decoded_parts, dim=1) if decoded_parts else None
             m, s = self.refine(k, mean[:, part], scale[:, part], decoded)
             indexes = self.gaussian.build_indexes(s)
-            y_bytes = self.gaussian.compress(w[:, part], indexes, means=m)[0]
-            decoded_parts.append(self.gaussian.decompress([y_bytes], indexes, means=m))
+            # Symbols on the integer grid: round(w) - round(μ); decoding adds round(μ) back, so decoded styles
+            # are exactly round(w) whatever the context, and re-coding them (swap) is lossless.
+            y_bytes = self.gaussian.compress(torch.round(w[:, part]), indexes, means=torch.round(m))[0]
+            decoded_parts.append(self.gaussian.decompress([y_bytes], indexes, means=torch.round(m)))
             payloads.append(encode_varint(len(h_bytes)) + h_bytes + y_bytes)
         return payloads
 
@@ -177,5 +201,5 @@ class LayerwiseEntropyModel(nn.Module):
             mean, scale = self.decode_hyper(torch.cat(h_hat, dim=1))
             decoded = torch.cat(decoded_parts, dim=1) if decoded_parts else None
             m, s = self.refine(k, mean[:, part], scale[:, part], decoded)
-            decoded_parts.append(self.gaussian.decompress([y_bytes], self.gaussian.build_indexes(s), means=m))
+            decoded_parts.append(self.gaussian.decompress([y_bytes], self.gaussian.build_indexes(s), means=torch.round(m)))
         return torch.cat(decoded_parts, dim=1)
