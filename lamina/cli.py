@@ -62,6 +62,22 @@ def _decode_feature(args, stream, codec) -> None:
           f"{len(stream.layers[0].payload)} payload bytes")
 
 
+def _cmd_swap(args) -> None:
+    """`swap A B -o OUT`: A's basic and enhanced layers with B's middle layer, re-coded without pixels."""
+    from .bitstream import read_stream
+    from .imageio import write_atomic
+    from .registry import load_for_stream
+    a, b = read_stream(args.first), read_stream(args.second)
+    codec = load_for_stream(a)
+    if not hasattr(codec, "swap"):
+        raise InputError(f"swap needs streams of a codec with style layers (stylegan-scalable), not {a.codec}")
+    stream = codec.swap(a, b)
+    data = stream.to_bytes()
+    write_atomic(args.output, data)
+    print(f"{args.output}: {stream.codec}, layers {', '.join(stream.declared_layers)} "
+          f"(middle from {args.second}), {len(data)} bytes")
+
+
 def _cmd_info(args) -> None:
     from .bitstream import read_stream
     stream = read_stream(args.input)
@@ -108,8 +124,8 @@ def _cmd_bench(args) -> None:
 
 
 def _cmd_train(args) -> None:
-    from .train.tasks import make_task
     from .train.loop import TrainConfig, train
+    from .train.tasks import make_task
     task = make_task(args.codec, lmbda=args.lmbda, quality=args.quality, n=args.N, m=args.M)
     config = TrainConfig(out=Path(args.out), steps=args.steps, data=args.data, batch_size=args.batch_size,
                          patch=args.patch, resize=args.resize, lr=args.lr, seed=args.seed,
@@ -148,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feature", action="store_true",
                    help="write the feature layer's decoded vector to OUTPUT.npy (codecs with a feature layer)")
     p.set_defaults(func=_cmd_decode)
+
+    p = sub.add_parser("swap", help="A's basic + enhanced layers with B's middle layer (stylegan-scalable)")
+    p.add_argument("first")
+    p.add_argument("second")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=_cmd_swap)
 
     p = sub.add_parser("info", help="print a stream's header and layer table")
     p.add_argument("input")

@@ -59,7 +59,16 @@ def _ensure_builtins() -> None:
     for cls in (Hyperprior, MeanScale):
         if available_qualities(cls.arch):  # learned codecs appear once trained weights are committed
             _FACTORIES.setdefault(cls.name, cls)
-    from .codecs.feature_texture import REGISTERED_RESIDUALS, WEIGHTS, FeatureTexture, variant
+    from .codecs.stylegan_scalable import StyleganScalable
+    from .codecs.stylegan_scalable import available_qualities as stylegan_qualities
+    if stylegan_qualities():  # registered once trained weights are committed (issue 4)
+        _FACTORIES.setdefault(StyleganScalable.name, StyleganScalable)
+    from .codecs.feature_texture import (
+        REGISTERED_RESIDUALS,
+        WEIGHTS,
+        FeatureTexture,
+        variant,
+    )
     if WEIGHTS.exists():
         _FACTORIES.setdefault(FeatureTexture.name, FeatureTexture)
         for residual in REGISTERED_RESIDUALS:  # bench names: the same codec with a classic residual codec

@@ -1,0 +1,165 @@
+"""stylegan-scalable: the three-layer face codec on a StyleGAN2 prior (seed 000) — codec, container and swap.
+
+Groundwork for issue 4: the codec runs end to end from a weights file (encoder, entropy model, generator,
+w̄), but lamina has no trained weights for it yet, so it is registered only once `lamina/zoo/stylegan-scalable-q*.pt`
+exist. Tests use a tiny randomly initialised model written by `save_model`.
+
+Layers `basic`, `middle`, `enhanced`: each payload holds that layer's hyper-latents and style symbols
+(lamina.codecs.style_entropy), so k layers decode from the first k payloads: x̂_k = G({L1..Lk, 0..} + w̄)
+(Eqs. 4-6). Codec header: varint quality. Model id: first 8 bytes of the weights file's SHA-256.
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..bitstream import Bitstream, Layer, encode_varint
+from ..errors import BitstreamError, InputError
+from .base import Codec, LayerSpec, decode_varint_exact
+from .hyperprior import ZOO
+from .style_encoder import HierarchicalStyleEncoder, layered_w_plus
+from .style_entropy import LayerwiseEntropyModel, swap_layers
+from .stylegan2 import Generator
+
+FORMAT = "lamina-stylegan-scalable-v1"
+LAYER_NAMES = ("basic", "middle", "enhanced")
+_TABLES = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")  # rebuilt by update() on load
+
+
+def weights_path(quality: int) -> Path:
+    return ZOO / f"stylegan-scalable-q{quality}.pt"
+
+
+def available_qualities() -> list[int]:
+    return sorted(int(p.stem.rsplit("-q", 1)[1]) for p in ZOO.glob("stylegan-scalable-q*.pt"))
+
+
+class ScalableModel(torch.nn.Module):
+    """Encoder + layer-wise entropy model + generator + w̄ of one quality."""
+
+    def __init__(self, size=256, dim=512, groups=(6, 4, 4), n_mlp=8, channels=None, width=32, cross_layer=True):
+        super().__init__()
+        self.config = {"size": size, "dim": dim, "groups": list(groups), "n_mlp": n_mlp,
+                       "channels": {int(k): int(v) for k, v in (channels or {}).items()} or None,
+                       "width": width, "cross_layer": cross_layer}
+        self.generator = Generator(size, dim, n_mlp, channels=channels)
+        if sum(groups) != self.generator.n_latent:
+            raise InputError(f"layer groups {groups} must cover the generator's {self.generator.n_latent} styles")
+        self.encoder = HierarchicalStyleEncoder(size, dim, tuple(groups), width)
+        self.entropy = LayerwiseEntropyModel(dim, tuple(groups), cross_layer=cross_layer)
+        self.register_buffer("w_avg", torch.zeros(1, dim))
+        self.groups = tuple(groups)
+
+
+def save_model(model: ScalableModel, path: Path) -> bytes:
+    """Write the weights file (fp16 parameters; CDF tables are rebuilt on load); returns the model id."""
+    parameters = {name for name, _ in model.named_parameters()}
+    state = {k: (v.half() if k in parameters else v) for k, v in model.state_dict().items()
+             if not any(t in k for t in _TABLES)}
+    torch.save({"format": FORMAT, "config": model.config, "state_dict": state}, path)
+    return hashlib.sha256(Path(path).read_bytes()).digest()[:8]
+
+
+def load_model(path: Path, device: str = "cpu") -> tuple[ScalableModel, bytes]:
+    from ..checkpoint import read_checkpoint
+    data = read_checkpoint(path, "stylegan-scalable")
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(f"{path} is not a stylegan-scalable weights file")
+    config = dict(data["config"])
+    config["channels"] = {int(k): v for k, v in config["channels"].items()} if config.get("channels") else None
+    model = ScalableModel(**config)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in data["state_dict"].items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not any(t in k for t in _TABLES)
+               and not k.endswith("likelihood_lower_bound.bound") and not k.endswith("lower_bound_scale.bound")]
+    if missing or unexpected:
+        raise InputError(f"{path} does not fit the stylegan-scalable architecture "
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model.entropy.update()
+    return model.eval().requires_grad_(False).to(device), hashlib.sha256(Path(path).read_bytes()).digest()[:8]
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str, device: str):
+    return load_model(Path(path), device)
+
+
+class StyleganScalable(Codec):
+    name = "stylegan-scalable"
+    layers = (LayerSpec("basic", ("landmarks", "parsing")), LayerSpec("middle", ("identity", "attributes")),
+              LayerSpec("enhanced", ("human",)))
+    higher_is_better = True
+    accepts_device = True
+
+    def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None):
+        if weights is None:
+            qualities = available_qualities()
+            if not qualities:
+                raise InputError(f"no trained stylegan-scalable weights in {ZOO}")
+            quality = qualities[-1] if quality is None else int(quality)
+            if quality not in qualities:
+                raise InputError(f"stylegan-scalable: quality {quality} has no weights; available: {qualities}")
+            weights = weights_path(quality)
+        self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
+        self.model, self.model_id = _cached(str(self.weights), device)
+
+    @classmethod
+    def bench_grid(cls) -> tuple:
+        return tuple(available_qualities())
+
+    @classmethod
+    def for_stream(cls, stream: Bitstream, device: str = "cpu") -> StyleganScalable:
+        for quality in available_qualities():
+            codec = cls(quality=quality, device=device)
+            if codec.model_id == stream.model_id:
+                return codec
+        raise BitstreamError(f"model id mismatch: no committed stylegan-scalable weights have id {stream.model_id.hex()}")
+
+    def _to_model(self, image: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(self.device)
+        size = self.model.config["size"]
+        if x.shape[-2:] != (size, size):
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        return x
+
+    @torch.no_grad()
+    def _encode(self, image: np.ndarray) -> Bitstream:
+        h, w = image.shape[:2]
+        payloads = self.model.entropy.compress(self.model.encoder(self._to_model(image)))
+        layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
+        return Bitstream(self.name, h, w, layers, model_id=self.model_id, codec_header=encode_varint(self.quality))
+
+    @torch.no_grad()
+    def _decode(self, stream: Bitstream, layers: int) -> np.ndarray:
+        decode_varint_exact(stream.codec_header, "codec header (quality)")
+        try:
+            residual = self.model.entropy.decompress([layer.payload for layer in stream.layers[:layers]])
+        except BitstreamError:
+            raise
+        except Exception as exc:
+            raise BitstreamError(f"stylegan-scalable payload cannot be decoded: {exc}") from exc
+        w_plus = layered_w_plus(residual, self.model.w_avg, self.model.groups, layers)
+        x = self.model.generator(w_plus)
+        x = F.interpolate(x, size=(stream.height, stream.width), mode="bilinear", align_corners=False, antialias=True)
+        return ((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+
+    def swap(self, a: Bitstream | bytes, b: Bitstream | bytes) -> Bitstream:
+        """A's basic and enhanced layers with B's middle layer, re-coded without decoding pixels (the paper's
+        face swap). Both streams must be complete and coded by this model."""
+        a, b = (Bitstream.parse(bytes(s)) if isinstance(s, (bytes, bytearray)) else s for s in (a, b))
+        for label, stream in (("first", a), ("second", b)):
+            if stream.codec != self.name:
+                raise BitstreamError(f"swap: the {label} stream was coded by {stream.codec!r}, not {self.name}")
+            if stream.model_id != self.model_id:
+                raise BitstreamError(f"swap: model id mismatch: the {label} stream needs {stream.model_id.hex()}, "
+                                     f"the model is {self.model_id.hex()}")
+            if stream.available_layers != len(LAYER_NAMES):
+                raise BitstreamError(f"swap: the {label} stream holds {stream.available_layers} of 3 layers")
+        payloads = swap_layers(self.model.entropy, [l.payload for l in a.layers], [l.payload for l in b.layers], (1,))
+        layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
+        return Bitstream(self.name, a.height, a.width, layers, model_id=self.model_id, codec_header=a.codec_header)

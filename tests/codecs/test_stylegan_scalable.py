@@ -1,0 +1,95 @@
+"""stylegan-scalable codec plumbing with a tiny random model: three real layers, k-layer decoding, swap."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lamina.bitstream import Bitstream
+from lamina.codecs.stylegan_scalable import (
+    ScalableModel,
+    StyleganScalable,
+    load_model,
+    save_model,
+)
+from lamina.errors import BitstreamError, InputError
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    torch.manual_seed(0)
+    model = ScalableModel(size=64, dim=16, groups=(4, 3, 3), n_mlp=2, channels={4: 8, 8: 8, 16: 8, 32: 4, 64: 4},
+                          width=4)
+    with torch.no_grad():  # styles of a few units so that layers carry bits
+        model.encoder.styles.apply(lambda m: m.weight.mul_(4) if isinstance(m, torch.nn.Conv2d) else None)
+        model.w_avg.copy_(model.generator.mean_latent(64))
+    path = tmp_path_factory.mktemp("zoo") / "stylegan-scalable-q1.pt"
+    save_model(model, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def codec(weights):
+    return StyleganScalable(quality=1, weights=weights)
+
+
+def test_three_layers_decode_progressively(codec, face):
+    stream = codec.encode(face)
+    assert stream.declared_layers == ("basic", "middle", "enhanced")
+    data = stream.to_bytes()
+    images = [codec.decode(data, layers=k) for k in (1, 2, 3)]
+    assert all(im.shape == face.shape for im in images)
+    assert np.array_equal(codec.decode(Bitstream.parse(data).truncate(1).to_bytes()), images[0])
+    assert not np.array_equal(images[0], images[2])
+    # Layer k's payload is needed only from layer k on: the first k payloads decode the first k layers.
+    assert np.array_equal(codec.decode(Bitstream.parse(data).truncate(2).to_bytes()), images[1])
+
+
+def test_weights_round_trip_and_bad_files(weights, tmp_path):
+    model, model_id = load_model(weights)
+    assert len(model_id) == 8 and model.generator.n_latent == 10
+    bad = tmp_path / "bad.pt"
+    torch.save({"format": "something else"}, bad)
+    with pytest.raises(InputError):
+        load_model(bad)
+    with pytest.raises(InputError):
+        ScalableModel(size=64, dim=8, groups=(4, 4, 4), n_mlp=1, channels={4: 4, 8: 4, 16: 4, 32: 4, 64: 4}, width=4)
+
+
+def test_swap_takes_the_middle_layer_from_the_second_stream(codec, utk_faces):
+    a, b = codec.encode(utk_faces[0]), codec.encode(utk_faces[1])
+    swapped = codec.swap(a.to_bytes(), b.to_bytes())
+    entropy = codec.model.entropy
+    styles = [entropy.decompress([l.payload for l in s.layers]) for s in (a, b, swapped)]
+    assert torch.equal(styles[2][:, :4], styles[0][:, :4]) and torch.equal(styles[2][:, 7:], styles[0][:, 7:])
+    assert torch.equal(styles[2][:, 4:7], styles[1][:, 4:7])
+    assert codec.decode(swapped.to_bytes()).shape == utk_faces[0].shape
+    with pytest.raises(BitstreamError, match="holds 1 of 3"):
+        codec.swap(a.truncate(1), b)
+    foreign = Bitstream(a.codec, a.height, a.width, b.layers, model_id=b"\x02" * 8, codec_header=b.codec_header)
+    with pytest.raises(BitstreamError, match="model id mismatch"):
+        codec.swap(a, foreign)
+
+
+def test_cli_swap(weights, utk_faces, tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    from lamina import registry
+    from lamina.cli import main
+    from lamina.codecs import stylegan_scalable
+    monkeypatch.setattr(stylegan_scalable, "ZOO", weights.parent)
+    registry.names()
+    monkeypatch.setitem(registry._FACTORIES, "stylegan-scalable", StyleganScalable)
+    paths = []
+    for i in range(2):
+        Image.fromarray(utk_faces[i]).save(tmp_path / f"{i}.png")
+        paths.append(str(tmp_path / f"{i}.lmn"))
+        assert main(["encode", str(tmp_path / f"{i}.png"), "-o", paths[-1], "--codec", "stylegan-scalable"]) == 0
+    out = tmp_path / "swap.lmn"
+    assert main(["swap", paths[0], paths[1], "-o", str(out)]) == 0
+    assert main(["decode", str(out), "-o", str(tmp_path / "swap.png")]) == 0
+    assert main(["encode", str(tmp_path / "0.png"), "-o", str(tmp_path / "j.lmn"), "--codec", "jpeg"]) == 0
+    capsys.readouterr()
+    assert main(["swap", paths[0], str(tmp_path / "j.lmn"), "-o", str(tmp_path / "bad.lmn")]) == 2
+    assert "swap" in capsys.readouterr().err and not (tmp_path / "bad.lmn").exists()
+    assert main(["swap", str(tmp_path / "j.lmn"), paths[0], "-o", str(tmp_path / "bad.lmn")]) == 2
