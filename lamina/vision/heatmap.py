@@ -30,9 +30,9 @@ def _block(cin, cout, stride=1):
 
 
 class HeatmapNet(nn.Module):
-    """Encoder to 8x8, decoder back to 32x32 with skips; 68 heatmap channels."""
+    """Encoder to 8x8, decoder back to 32x32 with skips; `outputs` channels (68 heatmaps by default)."""
 
-    def __init__(self, width: int = 32):
+    def __init__(self, width: int = 32, outputs: int = POINTS):
         super().__init__()
         w = width
         self.d1 = nn.Sequential(_block(3, w, 2), _block(w, w))            # 64
@@ -41,16 +41,23 @@ class HeatmapNet(nn.Module):
         self.d4 = nn.Sequential(_block(4 * w, 8 * w, 2), _block(8 * w, 8 * w))  # 8
         self.u3 = _block(8 * w + 4 * w, 4 * w)
         self.u2 = _block(4 * w + 2 * w, 4 * w)
-        self.head = nn.Conv2d(4 * w, POINTS, 1)
+        self.head = nn.Conv2d(4 * w, outputs, 1)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
+    def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Five intermediate maps (64, 32, 16, 8 -> 16, -> 32 px): the multi-layer features of Eq. 18 / 19-style
+        cosine distortions."""
         x = F.interpolate(x, size=(INPUT, INPUT), mode="bilinear", align_corners=False, antialias=True) \
             if x.shape[-2:] != (INPUT, INPUT) else x
-        f2 = self.d2(self.d1(x))
+        f1 = self.d1(x)
+        f2 = self.d2(f1)
         f3 = self.d3(f2)
         f4 = self.d4(f3)
         u3 = self.u3(torch.cat([F.interpolate(f4, scale_factor=2, mode="bilinear", align_corners=False), f3], 1))
-        return self.u2(torch.cat([F.interpolate(u3, scale_factor=2, mode="bilinear", align_corners=False), f2], 1))
+        u2 = self.u2(torch.cat([F.interpolate(u3, scale_factor=2, mode="bilinear", align_corners=False), f2], 1))
+        return [f1, f2, f3, f4, u2]
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.feature_maps(x)[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """N x 3 x H x W in [0, 1] -> N x 68 x 32 x 32 heatmaps."""
