@@ -163,3 +163,76 @@ class StyleganScalable(Codec):
         payloads = swap_layers(self.model.entropy, [l.payload for l in a.layers], [l.payload for l in b.layers], (1,))
         layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
         return Bitstream(self.name, a.height, a.width, layers, model_id=self.model_id, codec_header=a.codec_header)
+
+
+# ------------------------------------------------------------------------------------------ training
+class StyleganScalableTask:
+    """Training task (the paper's first phase, without the adversarial term): encoder, generator and entropy
+    model trained jointly on J = J_L1 + J_L2 + J_L3 (Eqs. 23-26, lamina.train.stylegan_objective), plus
+    CompressAI's auxiliary quantile loss. The mapping network is not trained: w̄ is fixed at initialisation."""
+
+    def __init__(self, lmbda: float = 10.0, quality: int | None = None, size: int = 256, dim: int = 512,
+                 groups=(6, 4, 4), n_mlp: int = 8, channels=None, width: int = 32):
+        self.name, self.lmbda, self.quality = "stylegan-scalable", lmbda, quality
+        self.model_kwargs = {"size": size, "dim": dim, "groups": tuple(groups), "n_mlp": n_mlp,
+                             "channels": channels, "width": width}
+        self._objective = None
+
+    @property
+    def objective(self):
+        if self._objective is None:
+            from ..train.stylegan_objective import ObjectiveWeights, ScalableObjective
+            self._objective = ScalableObjective(ObjectiveWeights(lmbda=self.lmbda))
+        return self._objective
+
+    def build_model(self) -> ScalableModel:
+        model = ScalableModel(**self.model_kwargs)
+        model.w_avg.copy_(model.generator.mean_latent(1024))
+        return model
+
+    def parameter_groups(self, model):
+        main = [p for n, p in model.named_parameters() if not n.endswith("quantiles") and not n.startswith("generator.style.")]
+        aux = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
+        return {"main": main, "aux": aux}
+
+    def decode_layers(self, model: ScalableModel, x01: torch.Tensor):
+        """(x in [0, 1] at the model size, [x̂1, x̂2, x̂3] in [0, 1], bits N x 3) for a batch."""
+        size = model.config["size"]
+        if x01.shape[-2:] != (size, size):
+            x01 = F.interpolate(x01, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        out = model.entropy(model.encoder(x01 * 2 - 1))
+        x_hats = [(model.generator(layered_w_plus(out["w_hat"], model.w_avg, model.groups, k)).clamp(-1, 1) + 1) / 2
+                  for k in (1, 2, 3)]
+        return x01, x_hats, out["bits"]
+
+    def losses(self, model, batch):
+        x, x_hats, bits = self.decode_layers(model, batch)
+        terms = self.objective(x, x_hats, bits)
+        return {"loss": terms["J"], "bpp": terms["bpp"], "mse_3": terms["mse_3"], "lpips_3": terms["lpips_3"],
+                "aux_loss": model.entropy.hyper_entropy.loss()}
+
+    def validate(self, model, images):
+        x, x_hats, bits = self.decode_layers(model, images)
+        pixels = x.shape[2] * x.shape[3]
+        result = {"J": float(self.objective(x, x_hats, bits)["J"])}
+        for k, x_hat in enumerate(x_hats, start=1):
+            result[f"bpp_estimated_{k}_layers"] = float(bits[:, :k].sum(1).mean() / pixels)
+            result[f"psnr_{k}_layers"] = float(-10 * torch.log10(F.mse_loss(x_hat, x)))
+        return result
+
+    def warm_start(self, model, weights: Path) -> None:
+        loaded, _ = load_model(Path(weights))
+        model.load_state_dict(loaded.state_dict(), strict=False)
+
+    def export(self, model, out: Path, card: dict) -> Path:
+        import json
+        path = out / f"stylegan-scalable-q{self.quality or 0}.pt"
+        model = model.cpu().eval()
+        model_id = save_model(model, path)
+        card = dict(card)
+        card.update({"codec": "stylegan-scalable", "quality": self.quality, "lambda": self.lmbda,
+                     "model_id": model_id.hex(), "architecture": model.config,
+                     "objective": "Eqs. 23-26 without the adversarial term (lamina.train.stylegan_objective)",
+                     "status": "preliminary unless trained on a GPU for the paper's 50K + 10K iterations"})
+        path.with_suffix(".json").write_text(json.dumps(card, indent=2, default=str) + "\n")
+        return path

@@ -13,4 +13,7 @@ def make_task(codec: str, lmbda: float | None = None, quality: int | None = None
                 raise InputError(f"give --lambda or a --quality in {sorted(LAMBDAS)}")
             lmbda = LAMBDAS[quality]
         return HyperpriorTask(codec, lmbda, n=n, m=m, quality=quality)
-    raise InputError(f"no training task for codec {codec!r}; trainable: {', '.join(ARCHS)}")
+    if codec == "stylegan-scalable":
+        from ..codecs.stylegan_scalable import StyleganScalableTask
+        return StyleganScalableTask(lmbda=10.0 if lmbda is None else lmbda, quality=quality)
+    raise InputError(f"no training task for codec {codec!r}; trainable: {', '.join(ARCHS)}, stylegan-scalable")
