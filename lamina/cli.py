@@ -236,10 +236,13 @@ def _cmd_codecs(args) -> None:
     from .registry import codec_class, names
     for name in names():
         cls = codec_class(name)
-        low, high = getattr(cls, "quality_range", ("-", "-"))
         direction = "higher is better" if getattr(cls, "higher_is_better", True) else "lower is better"
+        if hasattr(cls, "quality_range"):
+            qualities = "quality {}..{}".format(*cls.quality_range)
+        else:  # learned codecs: the qualities with committed weights
+            qualities = "qualities " + ",".join(str(q) for q in cls.bench_grid())
         layers = ", ".join(spec.name for spec in cls.layers)
-        print(f"{name:<12} quality {low}..{high} ({direction}); layers: {layers}")
+        print(f"{name:<12} {qualities} ({direction}); layers: {layers}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -310,8 +310,8 @@ class FeatureTexture(Codec):
 
 def variant(residual: str) -> type:
     """A FeatureTexture subclass whose residual codec is fixed (registry entries `feature-texture+NAME`)."""
-    _residual_class(residual)
-    return type(f"FeatureTexture_{residual}", (FeatureTexture,), {"residual": residual})
+    direction = _residual_class(residual).higher_is_better  # the quality knob is the residual codec's
+    return type(f"FeatureTexture_{residual}", (FeatureTexture,), {"residual": residual, "higher_is_better": direction})
 
 
 REGISTERED_RESIDUALS = ("jpeg", "jpeg2000", "heic", "vvc")
