@@ -3,7 +3,7 @@ transformation, FC+GDN feature codec, Laplacian-pyramid texture generator, and t
 
 Equations of the paper, where they live:
   Eq. 1  L_ext = CE(identity) + λs·SATD(x_s, x_trans)            -> lamina/train/feature_texture.py, stage_extractor
-  Eq. 2  c = Enc_fea(f_raw), f_rec = Dec_fea(ĉ)                  -> FeatureCodec.encode_latent / decode_latent
+  Eq. 2  c = Enc_fea(f_raw), f_rec = Dec_fea(ĉ)                  -> FeatureCodec.latent / .decoder (compress, decompress)
   Eq. 3  L_com = ||f_raw - f_rec||² + λ1·R + λ2·SATD(x_s, x_trans) -> stage_codec (R: real information content
          under the factorized entropy model, which the paper approximates with ||c||_1)
   Eq. 4  L_rec = Σ_l SATD(x_base^l, x^l), l = 1..3               -> LaplacianGenerator + stage_texture
@@ -24,7 +24,6 @@ from ..vision.mobilefacenet import MobileFaceNet, TEMPLATE_112x96
 FEATURE_DIM = 128
 LATENT_DIM = 64
 R_CLIP = 20.0  # the paper's clipping threshold of the latent code
-BASE_SIZE = 256  # x_base is generated at 256x256 (the paper's texture resolution) and resized to the input
 STRUCTURE_SIZE = 32  # x_trans / x_s side
 
 # Eye centres, nose tip and mouth corners in the shared crop framing (dlib.get_face_chip, padding 0.2), as

@@ -5,7 +5,7 @@
              identities excluded) + λs·SATD(x_s, x_trans), λs = 100
   features   f_raw of every training face and its 32x32 target x_s, cached
   codec      one FC+GDN feature codec per λ1, Eq. 3: ||f_raw - f_rec||² + λ1·bits + λ2·SATD(x_s, x_trans)
-  texture    Laplacian-pyramid generator from decoded features (every λ1), Eq. 4
+  texture    Laplacian-pyramid generator from decoded features of every feature codec trained so far, Eq. 4
   residual   the learned residual codec: hyperprior warm-started from the image model of the same quality,
              trained on min-max normalised residuals x - x_base (Eq. 5)
   export     lamina/zoo/feature-texture.pt (+ residual models) with model cards
