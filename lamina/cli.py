@@ -19,11 +19,28 @@ def _cmd_encode(args) -> None:
     if options and not args.codec.startswith("feature-texture"):
         raise InputError(f"--residual / --feature-quality apply to feature-texture, not {args.codec}")
     codec = load(args.codec, quality=args.quality, **options)
+    from .video import is_video_path
+    if is_video_path(args.input):
+        _encode_video(args, codec)
+        return
     stream = codec.encode(load_image(args.input))
     data = stream.to_bytes()
     write_atomic(args.output, data)
     print(f"{args.output}: {args.codec} q={codec.quality}, {len(data)} bytes, "
           f"{stream.bpp():.4f} bpp, {stream.width}x{stream.height}")
+
+
+def _encode_video(args, codec) -> None:
+    from .imageio import write_atomic
+    from .video import read_video
+    if not hasattr(codec, "encode_video"):
+        raise InputError(f"{args.codec} codes images only; video needs a codec with a key-frame mode (stylegan-scalable)")
+    frames, fps = read_video(args.input)
+    stream = codec.encode_video(frames, fps, args.keyframe_interval)
+    data = stream.to_bytes()
+    write_atomic(args.output, data)
+    print(f"{args.output}: {args.codec} video, {len(frames)} frames at {fps:g} fps, key frame every "
+          f"{args.keyframe_interval}, {len(data)} bytes")
 
 
 def _cmd_decode(args) -> None:
@@ -34,6 +51,16 @@ def _cmd_decode(args) -> None:
     codec = load_for_stream(stream)
     if args.feature:
         _decode_feature(args, stream, codec)
+        return
+    from .bitstream import KIND_VIDEO
+    if stream.kind == KIND_VIDEO:
+        from .video import write_video
+        if not hasattr(codec, "decode_video"):
+            raise InputError(f"{stream.codec} has no video decoder")
+        frames = codec.decode_video(stream, layers=args.layers)
+        write_video(args.output, frames, codec.video_fps(stream))
+        print(f"{args.output}: {stream.codec} video, {len(frames)} frames, "
+              f"{args.layers or stream.available_layers} of {len(stream.declared_layers)} layers")
         return
     image = codec.decode(stream, layers=args.layers)
     save_image(image, args.output)
@@ -155,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--residual", default=None,
                    help="feature-texture: residual codec (hyperprior, jpeg, jpeg2000, heic, vvc, ...)")
     p.add_argument("--feature-quality", type=int, default=None, help="feature-texture: feature codec quality")
+    p.add_argument("--keyframe-interval", type=int, default=10,
+                   help="video input: every N-th frame carries all layers, the others the basic layer only")
     p.set_defaults(func=_cmd_encode)
 
     p = sub.add_parser("decode", help="decode a .lmn stream to an image")

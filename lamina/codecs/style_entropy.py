@@ -45,7 +45,7 @@ def quantize_styles(w: torch.Tensor, training: bool) -> torch.Tensor:
     return torch.round(w)
 
 
-def swap_layers(model: "LayerwiseEntropyModel", payloads_a: list[bytes], payloads_b: list[bytes],
+def swap_layers(model: LayerwiseEntropyModel, payloads_a: list[bytes], payloads_b: list[bytes],
                 take_from_b: tuple[int, ...] = (1,)) -> list[bytes]:
     """Payloads of a stream whose layers `take_from_b` come from B and the rest from A, without any pixels:
     entropy-decode both, assemble the styles, re-code. Exact: decoded styles sit on the integer grid."""
@@ -167,12 +167,13 @@ class LayerwiseEntropyModel(nn.Module):
         self.gaussian.update_scale_table(scale_table, force=True)
 
     @torch.no_grad()
-    def compress(self, w: torch.Tensor) -> list[bytes]:
-        """One payload per layer for a single image's styles (1 x T x dim)."""
+    def compress(self, w: torch.Tensor, layers: int | None = None) -> list[bytes]:
+        """One payload per layer for a single image's styles (1 x T x dim); the first `layers` only if given
+        (a layer's payload never depends on later layers, so these are the full stream's first payloads)."""
         from ..bitstream import encode_varint
         h = self.encode_hyper(w)
         h_hat, payloads, decoded_parts = [], [], []
-        for k, part in enumerate(self.layer_slices()):
+        for k, part in enumerate(self.layer_slices()[:layers]):
             h_k = h[:, part].transpose(1, 2)[..., None]  # 1 x 16 x n x 1
             h_bytes = self.hyper_entropy.compress(h_k)[0]
             h_hat.append(self.hyper_entropy.decompress([h_bytes], h_k.shape[-2:])[..., 0].transpose(1, 2))

@@ -136,6 +136,8 @@ class StyleganScalable(Codec):
 
     @torch.no_grad()
     def _decode(self, stream: Bitstream, layers: int) -> np.ndarray:
+        if stream.kind != 0:
+            raise BitstreamError("this is a video stream: decode it with `lamina decode ... -o out.mp4`")
         decode_varint_exact(stream.codec_header, "codec header (quality)")
         try:
             residual = self.model.entropy.decompress([layer.payload for layer in stream.layers[:layers]])
@@ -147,6 +149,19 @@ class StyleganScalable(Codec):
         x = self.model.generator(w_plus)
         x = F.interpolate(x, size=(stream.height, stream.width), mode="bilinear", align_corners=False, antialias=True)
         return ((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+
+    def encode_video(self, frames: list[np.ndarray], fps: float, keyframe_interval: int) -> Bitstream:
+        """Key-frame video mode (see encode_video below)."""
+        return encode_video(self, frames, fps, keyframe_interval)
+
+    def decode_video(self, stream: Bitstream | bytes, layers: int | None = None) -> list[np.ndarray]:
+        if isinstance(stream, (bytes, bytearray)):
+            stream = Bitstream.parse(bytes(stream))
+        return decode_video(self, stream, layers)
+
+    @staticmethod
+    def video_fps(stream: Bitstream) -> float:
+        return video_header(stream)[2]
 
     def swap(self, a: Bitstream | bytes, b: Bitstream | bytes) -> Bitstream:
         """A's basic and enhanced layers with B's middle layer, re-coded without decoding pixels (the paper's
@@ -236,3 +251,84 @@ class StyleganScalableTask:
                      "status": "preliminary unless trained on a GPU for the paper's 50K + 10K iterations"})
         path.with_suffix(".json").write_text(json.dumps(card, indent=2, default=str) + "\n")
         return path
+
+
+# ------------------------------------------------------------------------------------------ video
+def _pack(payloads: list[bytes]) -> bytes:
+    return b"".join(encode_varint(len(p)) + p for p in payloads)
+
+
+def _unpack(data: bytes, count: int, what: str) -> list[bytes]:
+    from ..bitstream import _Reader
+    reader = _Reader(data)
+    out = [reader.take(reader.varint(f"{what} length"), what) for _ in range(count)]
+    if reader.pos != len(data):
+        raise BitstreamError(f"{what}: {len(data) - reader.pos} unexpected trailing bytes")
+    return out
+
+
+def encode_video(codec: StyleganScalable, frames: list[np.ndarray], fps: float, keyframe_interval: int) -> Bitstream:
+    """Key frames (every `keyframe_interval`-th, from 0) with all three layers, other frames with the basic
+    layer only. Layer payloads: basic = every frame's basic payload; middle / enhanced = the key frames'.
+    Codec header: varint quality, frame count, key-frame interval, fps x 1000."""
+    from ..bitstream import KIND_VIDEO
+    if keyframe_interval < 1:
+        raise InputError(f"keyframe interval must be >= 1, got {keyframe_interval}")
+    if not frames:
+        raise InputError("the video has no frames")
+    h, w = frames[0].shape[:2]
+    for i, frame in enumerate(frames):
+        if frame.shape != frames[0].shape:
+            raise InputError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, frame 0 is {w}x{h}: "
+                             f"variable frame sizes are not supported")
+    per_layer: list[list[bytes]] = [[], [], []]
+    with torch.no_grad():
+        for i, frame in enumerate(frames):
+            key = i % keyframe_interval == 0
+            payloads = codec.model.entropy.compress(codec.model.encoder(codec._to_model(frame)), None if key else 1)
+            for k, payload in enumerate(payloads):
+                per_layer[k].append(payload)
+    header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(keyframe_interval)
+              + encode_varint(int(round(fps * 1000))))
+    layers = tuple(Layer(name, _pack(p)) for name, p in zip(LAYER_NAMES, per_layer))
+    return Bitstream(codec.name, h, w, layers, model_id=codec.model_id, kind=KIND_VIDEO, codec_header=header)
+
+
+def video_header(stream: Bitstream) -> tuple[int, int, float]:
+    """(frames, keyframe interval, fps) of a video stream."""
+    from ..bitstream import KIND_VIDEO, _Reader
+    if stream.kind != KIND_VIDEO:
+        raise BitstreamError("not a video stream")
+    reader = _Reader(stream.codec_header)
+    reader.varint("quality")
+    frames, interval, fps = reader.varint("frames"), reader.varint("keyframe interval"), reader.varint("fps")
+    if reader.pos != len(stream.codec_header) or frames < 1 or interval < 1:
+        raise BitstreamError("video codec header is corrupted")
+    return frames, interval, fps / 1000
+
+
+@torch.no_grad()
+def decode_video(codec: StyleganScalable, stream: Bitstream, layers: int | None = None) -> list[np.ndarray]:
+    """Frames decoded from the first `layers` layers: frame t uses its own basic styles and, from 2 layers on,
+    the middle (and enhanced) styles of its key frame."""
+    stream = codec.check_stream(stream)
+    count, interval, _ = video_header(stream)
+    k = stream.available_layers if layers is None else layers
+    if not 1 <= k <= stream.available_layers:
+        raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers}")
+    keys = (count + interval - 1) // interval
+    basic = _unpack(stream.layers[0].payload, count, "basic payload")
+    upper = [_unpack(stream.layers[j].payload, keys, f"{LAYER_NAMES[j]} payload") for j in range(1, k)]
+    entropy, frames = codec.model.entropy, []
+    key_styles = None
+    for t in range(count):
+        if t % interval == 0 and k > 1:
+            key_styles = entropy.decompress([basic[t]] + [layer[t // interval] for layer in upper])
+        styles = entropy.decompress([basic[t]])
+        if k > 1:
+            styles = torch.cat([styles, key_styles[:, styles.shape[1]:]], dim=1)
+        w_plus = layered_w_plus(styles, codec.model.w_avg, codec.model.groups, k)
+        x = codec.model.generator(w_plus)
+        x = F.interpolate(x, size=(stream.height, stream.width), mode="bilinear", align_corners=False, antialias=True)
+        frames.append(((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy())
+    return frames

@@ -1,0 +1,57 @@
+"""Video input/output for codecs that code video (stylegan-scalable's key-frame mode), through the ffmpeg that
+imageio-ffmpeg bundles. ffmpeg delivers every frame at the first frame's size; frame lists given through the API
+are checked for equal sizes by the codec."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm")
+
+
+def is_video_path(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def read_video(path: str | os.PathLike, max_frames: int | None = None) -> tuple[list[np.ndarray], float]:
+    """(RGB uint8 frames, fps) of a video file; InputError for missing or unreadable files."""
+    import imageio_ffmpeg
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such video file")
+    try:
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+        meta = next(reader)
+        w, h = meta["size"]
+        frames = []
+        for raw in reader:
+            frames.append(np.frombuffer(raw, np.uint8).reshape(h, w, 3).copy())
+            if max_frames and len(frames) >= max_frames:
+                break
+        reader.close()
+    except (OSError, RuntimeError, StopIteration, KeyError) as exc:
+        raise InputError(f"{path}: cannot be read as a video ({str(exc).splitlines()[0][:120]})") from exc
+    if not frames:
+        raise InputError(f"{path}: the video has no frames")
+    return frames, float(meta.get("fps") or 25.0)
+
+
+def write_video(path: str | os.PathLike, frames: list[np.ndarray], fps: float) -> None:
+    """Write frames as an H.264 mp4 (CRF 12, yuv420p) atomically."""
+    import imageio_ffmpeg
+    path = Path(path)
+    if path.suffix.lower() != ".mp4":
+        raise InputError(f"decoded video is written as .mp4, not {path.name}")
+    h, w = frames[0].shape[:2]
+    tmp = path.with_name(path.name + ".tmp.mp4")
+    writer = imageio_ffmpeg.write_frames(str(tmp), (w, h), fps=fps, codec="libx264", quality=None,
+                                         output_params=["-crf", "12"], pix_fmt_out="yuv420p", macro_block_size=1)
+    writer.send(None)
+    for frame in frames:
+        writer.send(np.ascontiguousarray(frame))
+    writer.close()
+    os.replace(tmp, path)
