@@ -140,30 +140,45 @@ def _training_set(utk_count: int, root=None):
     return np.stack(images), np.stack(points)
 
 
-def train(out: Path, steps: int, batch: int = 16, utk_count: int = 3000, seed: int = 0, root=None) -> Path:
-    torch.manual_seed(seed)
-    images, points = _training_set(utk_count, root)
-    targets = np.stack([heatmaps(p, OUTPUT, INPUT) for p in points])
-    net = HeatmapNet()
+def fit(net: nn.Module, images: np.ndarray, batch_loss, steps: int, batch: int, seed: int) -> list[dict]:
+    """Adam 2e-3 with cosine decay to 1e-5; batch_loss(net, x, idx) on random batches drawn as a function of
+    (seed, step); returns the loss log (every 100 steps and the last)."""
     optimiser = torch.optim.Adam(net.parameters(), lr=2e-3)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps, eta_min=1e-5)
-    out.mkdir(parents=True, exist_ok=True)
     start, log = time.time(), []
     for step in range(steps):
         idx = np.random.default_rng([seed, step]).integers(len(images), size=batch)
         x = torch.from_numpy(images[idx]).permute(0, 3, 1, 2).float() / 255
-        target = torch.from_numpy(targets[idx])
-        loss = ((net(x) - target).pow(2) * (1 + FOREGROUND_WEIGHT * target)).mean() * 1000
+        loss = batch_loss(net, x, idx)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
         scheduler.step()
         if step % 100 == 0 or step == steps - 1:
-            log.append({"step": step, "loss": float(loss), "elapsed": round(time.time() - start, 1)})
+            log.append({"step": step, "loss": round(float(loss.detach()), 4), "elapsed": round(time.time() - start, 1)})
             print(log[-1], flush=True)
-    state = {k: v.half() if v.is_floating_point() else v for k, v in net.state_dict().items()}
-    path = out / "landmark-heatmap.pt"
-    torch.save({"width": 32, "state_dict": state}, path)
+    return log
+
+
+def save_fp16(net: nn.Module, path: Path, **extra) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({**extra, "state_dict": {k: v.half() if v.is_floating_point() else v for k, v in net.state_dict().items()}},
+               path)
+    return path
+
+
+def train(out: Path, steps: int, batch: int = 16, utk_count: int = 3000, seed: int = 0, root=None) -> Path:
+    torch.manual_seed(seed)
+    images, points = _training_set(utk_count, root)
+    targets = torch.from_numpy(np.stack([heatmaps(p, OUTPUT, INPUT) for p in points]))
+
+    def batch_loss(net, x, idx):
+        target = targets[idx]
+        return ((net(x) - target).pow(2) * (1 + FOREGROUND_WEIGHT * target)).mean() * 1000
+
+    net = HeatmapNet()
+    log = fit(net, images, batch_loss, steps, batch, seed)
+    path = save_fp16(net, out / "landmark-heatmap.pt", width=32)
     (out / "train_log.json").write_text(json.dumps({"images": len(images), "helen_train": 870,
                                                     "utk_train_dlib_labelled": utk_count, "steps": steps,
                                                     "batch": batch, "log": log}, indent=1))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -73,26 +72,13 @@ def _mesh_labelled(dataset: str, count: int, root=None):
 
 
 def train(out: Path, steps: int, batch: int = 16, count: int = 3000, seed: int = 0, root=None) -> Path:
+    from .heatmap import fit, save_fp16
     torch.manual_seed(seed)
     images, labels = _mesh_labelled("utk-train", count, root)
+    targets = torch.from_numpy(labels).long()
     net = parsing_net()
-    optimiser = torch.optim.Adam(net.parameters(), lr=2e-3)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps, eta_min=1e-5)
-    out.mkdir(parents=True, exist_ok=True)
-    start, log = time.time(), []
-    for step in range(steps):
-        idx = np.random.default_rng([seed, step]).integers(len(images), size=batch)
-        x = torch.from_numpy(images[idx]).permute(0, 3, 1, 2).float() / 255
-        loss = F.cross_entropy(logits(net, x), torch.from_numpy(labels[idx]).long())
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        scheduler.step()
-        if step % 100 == 0 or step == steps - 1:
-            log.append({"step": step, "loss": round(float(loss.detach()), 4), "elapsed": round(time.time() - start, 1)})
-            print(log[-1], flush=True)
-    path = out / "parsing-net.pt"
-    torch.save({"state_dict": {k: v.half() if v.is_floating_point() else v for k, v in net.state_dict().items()}}, path)
+    log = fit(net, images, lambda net, x, idx: F.cross_entropy(logits(net, x), targets[idx]), steps, batch, seed)
+    path = save_fp16(net, out / "parsing-net.pt")
     (out / "train_log.json").write_text(json.dumps({"images": len(images), "utk_train_first": count, "steps": steps,
                                                     "batch": batch, "log": log}, indent=1))
     return path
