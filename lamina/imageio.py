@@ -30,6 +30,15 @@ def check_array(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+def to_tensor(images: np.ndarray):
+    """HxWx3 or NxHxWx3 uint8 -> 1x3xHxW or Nx3xHxW float32 tensor in [0, 1]."""
+    import torch
+    x = torch.from_numpy(np.ascontiguousarray(images))
+    # (permute, then unsqueeze: the memory layout the metrics and networks have always received)
+    x = x.permute(2, 0, 1).unsqueeze(0) if x.ndim == 3 else x.permute(0, 3, 1, 2)
+    return x.float() / 255.0
+
+
 def to_array(image) -> np.ndarray:
     """Turn a PIL image, uint8 array or float tensor/array in [0, 1] (CHW or HWC) into HxWx3 uint8."""
     if isinstance(image, Image.Image):

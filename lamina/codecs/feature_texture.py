@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from ..bitstream import Bitstream, Layer, _Reader, encode_varint
 from ..errors import BitstreamError, InputError
+from ..imageio import to_tensor
 from . import ftnets as nets
 from .base import Codec, LayerSpec
 from .hyperprior import STRIDE, ZOO, load_network, model_id_of
@@ -219,7 +220,7 @@ class FeatureTexture(Codec):
         return self.model.codecs[self.feature_quality]
 
     def _tensor(self, image: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div(255).to(self.device)
+        return to_tensor(image).to(self.device)
 
     @torch.no_grad()
     def extract(self, image: np.ndarray) -> np.ndarray:

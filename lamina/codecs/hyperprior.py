@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from ..bitstream import Bitstream, Layer, _Reader, encode_varint
 from ..errors import BitstreamError, InputError
+from ..imageio import to_tensor
 from .base import Codec, LayerSpec
 
 ZOO = Path(__file__).resolve().parents[1] / "zoo"
@@ -71,7 +72,7 @@ def _file_digest(path: str, mtime_ns: int, size: int) -> bytes:
 def padded_tensor(image: np.ndarray, device: str = "cpu") -> torch.Tensor:
     """HxWx3 uint8 -> 1x3xH'xW' float in [0, 1], edge-replicated to multiples of STRIDE (as coded)."""
     h, w = image.shape[:2]
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div(255).to(device)
+    x = to_tensor(image).to(device)
     return F.pad(x, (0, (-w) % STRIDE, 0, (-h) % STRIDE), mode="replicate")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..imageio import to_tensor
 from .datasets import Item, load_dataset
 
 # Sources for training face codecs; test splits never appear here.
@@ -56,7 +57,7 @@ class FaceCrops:
             x = rng.integers(w - self.patch + 1)
             crop = image[y:y + self.patch, x:x + self.patch]
             out[i] = crop[:, ::-1] if rng.random() < 0.5 else crop
-        return torch.from_numpy(out).permute(0, 3, 1, 2).float() / 255.0
+        return to_tensor(out)
 
 
 def center_crops(items: list[Item], size: int, resize: int | None = None) -> torch.Tensor:
@@ -67,4 +68,4 @@ def center_crops(items: list[Item], size: int, resize: int | None = None) -> tor
         h, w = image.shape[:2]
         y, x = (h - size) // 2, (w - size) // 2
         crops.append(image[y:y + size, x:x + size])
-    return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float() / 255.0
+    return to_tensor(np.stack(crops))

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .pixel import to_tensor
+from ..imageio import to_tensor
 
 
 def _package_file(package: str, *parts: str) -> str:

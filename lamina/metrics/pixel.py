@@ -4,10 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """HxWx3 uint8 -> 1x3xHxW float32 in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+from ..imageio import to_tensor
 
 
 def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..imageio import to_tensor
+
 INPUT, OUTPUT, POINTS, SIGMA = 128, 32, 68, 1.5
 FOREGROUND_WEIGHT = 20.0  # MSE weight 1 + 20·target: plain MSE collapses to flat maps (peaks ~0.07)
 ZOO = Path(__file__).resolve().parents[1] / "zoo"
@@ -113,7 +115,7 @@ def decode_points(maps: np.ndarray, image_side: float) -> np.ndarray:
 def predict(image: np.ndarray, net: HeatmapNet | None = None) -> np.ndarray:
     """68 x 2 landmarks (pixels) of one face crop."""
     net = net or load_heatmap_net()
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255
+    x = to_tensor(image)
     with torch.no_grad():
         points = decode_points(net(x)[0].numpy(), INPUT)
     return points * np.array([image.shape[1] / INPUT, image.shape[0] / INPUT])
@@ -148,7 +150,7 @@ def fit(net: nn.Module, images: np.ndarray, batch_loss, steps: int, batch: int, 
     start, log = time.time(), []
     for step in range(steps):
         idx = np.random.default_rng([seed, step]).integers(len(images), size=batch)
-        x = torch.from_numpy(images[idx]).permute(0, 3, 1, 2).float() / 255
+        x = to_tensor(images[idx])
         loss = batch_loss(net, x, idx)
         optimiser.zero_grad()
         loss.backward()

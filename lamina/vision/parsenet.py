@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..imageio import to_tensor
 from .heatmap import INPUT, ZOO, HeatmapNet
 from .parsing import CLASSES
 
@@ -49,7 +50,7 @@ def load_parsing_net(path: str | None = None) -> HeatmapNet:
 def predict(image: np.ndarray, net: HeatmapNet | None = None) -> np.ndarray:
     """H x W label map of one face crop."""
     net = net or load_parsing_net()
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255
+    x = to_tensor(image)
     with torch.no_grad():
         return logits(net, x)[0].argmax(0).byte().numpy()
 
