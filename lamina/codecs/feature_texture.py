@@ -33,7 +33,13 @@ from ..errors import BitstreamError, InputError
 from ..imageio import to_tensor
 from . import ftnets as nets
 from .base import Codec, LayerSpec
-from .hyperprior import STRIDE, ZOO, load_network, model_id_of
+from .hyperprior import (
+    ZOO,
+    cached_network,
+    compress_payload,
+    decompress_payload,
+    model_id_of,
+)
 
 WEIGHTS = ZOO / "feature-texture.pt"
 FORMAT = "lamina-feature-texture-v1"
@@ -126,11 +132,6 @@ def _model(path: str, device: str) -> FeatureTextureModel:
     return FeatureTextureModel(Path(path), device)
 
 
-@lru_cache(maxsize=8)
-def _residual_network(path: str, device: str):
-    return load_network(Path(path), "hyperprior").to(device)
-
-
 def _residual_class(name: str):
     from .classic import CLASSIC_CODECS
     classes = {cls.name: cls for cls in CLASSIC_CODECS}
@@ -168,7 +169,7 @@ class FeatureTexture(Codec):
             if quality not in qualities:
                 raise InputError(f"feature-texture: residual quality {quality} has no weights; available: {qualities}")
             self.residual_path = residual_weights(quality, self.weights.parent)
-            self.residual_network = _residual_network(str(self.residual_path), device)
+            self.residual_network = cached_network(str(self.residual_path), "hyperprior", device)
             digest.update(model_id_of(self.residual_path))
         else:
             cls = _residual_class(self.residual)
@@ -243,25 +244,14 @@ class FeatureTexture(Codec):
 
     def _code_residual(self, x_enh: np.ndarray) -> bytes:
         if self.residual == LEARNED_RESIDUAL:
-            h, w = x_enh.shape[:2]
             x = torch.from_numpy(x_enh).permute(2, 0, 1)[None].to(self.device)
-            x = F.pad(x, (0, (-w) % STRIDE, 0, (-h) % STRIDE), mode="replicate")
-            out = self.residual_network.compress(x)
-            y_bytes, z_bytes = out["strings"][0][0], out["strings"][1][0]
-            return encode_varint(len(z_bytes)) + z_bytes + y_bytes
+            return compress_payload(self.residual_network, x)[0]
         return self.residual_codec.compress(np.round(x_enh * 255).astype(np.uint8))
 
     def _decode_residual(self, payload: bytes, h: int, w: int) -> np.ndarray:
         if self.residual == LEARNED_RESIDUAL:
-            reader = _Reader(payload)
-            z_bytes = reader.take(reader.varint("z length"), "z string")
-            y_bytes = payload[reader.pos:]
-            shape = ((h + (-h) % STRIDE) // STRIDE, (w + (-w) % STRIDE) // STRIDE)
-            try:
-                x_hat = self.residual_network.decompress([[y_bytes], [z_bytes]], shape)["x_hat"]
-            except Exception as exc:
-                raise BitstreamError(f"texture layer cannot be decoded: {exc}") from exc
-            return x_hat[0, :, :h, :w].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+            x_hat = decompress_payload(self.residual_network, payload, h, w, "texture layer")
+            return x_hat.permute(1, 2, 0).cpu().numpy()
         return self.residual_codec.decompress(payload, h, w).astype(np.float32) / 255.0
 
     def _check_header(self, stream: Bitstream) -> None:

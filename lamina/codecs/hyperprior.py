@@ -69,11 +69,39 @@ def _file_digest(path: str, mtime_ns: int, size: int) -> bytes:
     return hashlib.sha256(Path(path).read_bytes()).digest()[:8]
 
 
+def pad_to_stride(x: torch.Tensor) -> torch.Tensor:
+    """Edge-replicate an NCHW tensor to multiples of STRIDE (as coded)."""
+    h, w = x.shape[-2:]
+    return F.pad(x, (0, (-w) % STRIDE, 0, (-h) % STRIDE), mode="replicate")
+
+
 def padded_tensor(image: np.ndarray, device: str = "cpu") -> torch.Tensor:
     """HxWx3 uint8 -> 1x3xH'xW' float in [0, 1], edge-replicated to multiples of STRIDE (as coded)."""
-    h, w = image.shape[:2]
-    x = to_tensor(image).to(device)
-    return F.pad(x, (0, (-w) % STRIDE, 0, (-h) % STRIDE), mode="replicate")
+    return pad_to_stride(to_tensor(image).to(device))
+
+
+def z_shape(height: int, width: int) -> tuple[int, int]:
+    """Hyper-latent size of an HxW image (after padding to STRIDE)."""
+    return (height + (-height) % STRIDE) // STRIDE, (width + (-width) % STRIDE) // STRIDE
+
+
+def compress_payload(network: torch.nn.Module, x: torch.Tensor) -> tuple[bytes, tuple[int, int]]:
+    """(varint len(z) + z bytes + y bytes, z shape) of a 1x3xHxW float image in [0, 1]."""
+    out = network.compress(pad_to_stride(x))
+    y_bytes, z_bytes = out["strings"][0][0], out["strings"][1][0]
+    return encode_varint(len(z_bytes)) + z_bytes + y_bytes, tuple(out["shape"])
+
+
+def decompress_payload(network: torch.nn.Module, payload: bytes, height: int, width: int, what: str) -> torch.Tensor:
+    """Inverse of compress_payload: 3xHxW float in [0, 1]; BitstreamError for payloads that do not decode."""
+    reader = _Reader(payload)
+    z_bytes = reader.take(reader.varint("z length"), "z string")
+    y_bytes = payload[reader.pos:]
+    try:
+        x_hat = network.decompress([[y_bytes], [z_bytes]], z_shape(height, width))["x_hat"]
+    except Exception as exc:
+        raise BitstreamError(f"{what}: payload cannot be decoded: {exc}") from exc
+    return x_hat[0, :, :height, :width].clamp(0, 1)
 
 
 def load_network(path: Path, arch: str) -> torch.nn.Module:
@@ -98,7 +126,8 @@ def load_network(path: Path, arch: str) -> torch.nn.Module:
 
 
 @lru_cache(maxsize=16)
-def _cached(path_str: str, arch: str, device: str):
+def cached_network(path_str: str, arch: str, device: str):
+    """load_network, once per (file, arch, device) in a process."""
     return load_network(Path(path_str), arch).to(device)
 
 
@@ -122,7 +151,7 @@ class LearnedHyperprior(Codec):
         self.quality = int(quality or 0)
         self.device = device
         self.weights = Path(weights)
-        self.network = _cached(str(self.weights), self.arch, device)
+        self.network = cached_network(str(self.weights), self.arch, device)
         self.model_id = model_id_of(self.weights)
 
     @classmethod
@@ -140,10 +169,7 @@ class LearnedHyperprior(Codec):
     def _encode(self, image: np.ndarray) -> Bitstream:
         h, w = image.shape[:2]
         with torch.no_grad():
-            out = self.network.compress(padded_tensor(image, self.device))
-        y_bytes, z_bytes = out["strings"][0][0], out["strings"][1][0]
-        zh, zw = out["shape"]
-        payload = encode_varint(len(z_bytes)) + z_bytes + y_bytes
+            payload, (zh, zw) = compress_payload(self.network, to_tensor(image).to(self.device))
         header = encode_varint(self.quality) + encode_varint(zh) + encode_varint(zw)
         return Bitstream(self.name, h, w, (Layer("image", payload),), model_id=self.model_id, codec_header=header)
 
@@ -151,19 +177,10 @@ class LearnedHyperprior(Codec):
         reader = _Reader(stream.codec_header)
         reader.varint("quality")
         zh, zw = reader.varint("z height"), reader.varint("z width")
-        ph, pw = stream.height + (-stream.height) % STRIDE, stream.width + (-stream.width) % STRIDE
-        if reader.pos != len(stream.codec_header) or (zh, zw) != (ph // STRIDE, pw // STRIDE):
+        if reader.pos != len(stream.codec_header) or (zh, zw) != z_shape(stream.height, stream.width):
             raise BitstreamError(f"{self.name}: codec header does not match the coded size")
-        payload = _Reader(stream.layers[0].payload)
-        z_len = payload.varint("z length")
-        z_bytes = payload.take(z_len, "z string")
-        y_bytes = payload.data[payload.pos:]
-        try:
-            with torch.no_grad():
-                x_hat = self.network.decompress([[y_bytes], [z_bytes]], (zh, zw))["x_hat"]
-        except Exception as exc:
-            raise BitstreamError(f"{self.name}: payload cannot be decoded: {exc}") from exc
-        x_hat = x_hat[0, :, :stream.height, :stream.width].clamp(0, 1)
+        with torch.no_grad():
+            x_hat = decompress_payload(self.network, stream.layers[0].payload, stream.height, stream.width, self.name)
         return (x_hat.mul(255).round().byte().permute(1, 2, 0).cpu().numpy())
 
     def card(self) -> dict:
