@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ..bitstream import Bitstream, Layer, _Reader, encode_varint
+from ..checkpoint import fp16_parameters
 from ..errors import BitstreamError, InputError
 from ..imageio import to_tensor
 from . import ftnets as nets
@@ -89,11 +90,6 @@ def _unzigzag(v: int) -> int:
 
 
 # --------------------------------------------------------------------------------------- weights
-def _state_fp16(module: torch.nn.Module) -> dict:
-    parameters = {name for name, _ in module.named_parameters()}
-    return {k: (v.half() if k in parameters else v) for k, v in module.state_dict().items()}
-
-
 def _load_state(module: torch.nn.Module, state: dict, what: str, path: Path) -> None:
     try:
         nets.load_state(module, state)
@@ -184,10 +180,6 @@ class FeatureTexture(Codec):
         if cls.residual == LEARNED_RESIDUAL:
             return tuple(residual_qualities())
         return tuple(_residual_class(cls.residual).bench_qualities)
-
-    @classmethod
-    def lowest_setting(cls):
-        return cls.bench_grid()[0]
 
     @classmethod
     def for_stream(cls, stream: Bitstream, device: str = "cpu") -> FeatureTexture:
@@ -322,8 +314,8 @@ def export(out: Path, zoo: Path = ZOO) -> Path:
     for quality in sorted(FEATURE_LAMBDAS):
         path = out / f"codec-q{quality}.pt"
         if path.exists():
-            codecs[quality] = _state_fp16(load_codec(path))
-    data = {"format": FORMAT, "extractor": _state_fp16(extractor), "generator": _state_fp16(generator),
+            codecs[quality] = fp16_parameters(load_codec(path))
+    data = {"format": FORMAT, "extractor": fp16_parameters(extractor), "generator": fp16_parameters(generator),
             "codecs": codecs, "lambdas": {q: FEATURE_LAMBDAS[q] for q in codecs}}
     target = zoo / WEIGHTS.name
     tmp = target.with_name(target.name + ".tmp")

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..bitstream import Bitstream, Layer, _Reader, encode_varint
+from ..checkpoint import fp16_parameters
 from ..errors import BitstreamError, InputError
 from ..imageio import to_tensor
 from .base import Codec, LayerSpec
@@ -48,10 +49,9 @@ def available_qualities(arch: str) -> list[int]:
 def save_weights(network: torch.nn.Module, arch: str, n: int, m: int, path: Path) -> bytes:
     """Write {'arch','N','M','state_dict'} with float tensors in fp16; returns the 8-byte model id."""
     network.update(force=True)
-    parameters = {name for name, _ in network.named_parameters()}
     # Parameters in fp16; buffers (CDF tables, scale table, LowerBound constants such as the 1e-9
     # likelihood bound, which fp16 would flush to zero) stay as they are.
-    state = {k: (v.half() if k in parameters else v) for k, v in network.state_dict().items()}
+    state = fp16_parameters(network)
     tmp = path.with_name(path.name + ".tmp")
     torch.save({"arch": arch, "N": n, "M": m, "state_dict": state}, tmp)
     tmp.replace(path)
