@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..bitstream import ZERO_MODEL_ID, Bitstream, encode_varint
+from ..bitstream import KIND_IMAGE, ZERO_MODEL_ID, Bitstream, encode_varint
 from ..errors import BitstreamError, InputError
 from ..imageio import to_array
 
@@ -43,6 +43,8 @@ class Codec:
     def decode(self, stream: Bitstream | bytes, layers: int | None = None) -> np.ndarray:
         """Decode the first `layers` layers (all held layers when None) to an HxWx3 uint8 image."""
         stream = self.check_stream(stream)
+        if stream.kind != KIND_IMAGE:
+            raise BitstreamError("this is a video stream: decode it with `lamina decode ... -o out.mp4`")
         k = stream.available_layers if layers is None else layers
         if not 1 <= k <= stream.available_layers:
             raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers} "

@@ -10,7 +10,6 @@ Layers `basic`, `middle`, `enhanced`: each payload holds that layer's hyper-late
 """
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,9 +18,10 @@ import torch
 import torch.nn.functional as F
 
 from ..bitstream import Bitstream, Layer, encode_varint
+from ..checkpoint import fp16_parameters
 from ..errors import BitstreamError, InputError
 from .base import Codec, LayerSpec, decode_varint_exact
-from .hyperprior import ZOO
+from .hyperprior import ZOO, model_id_of
 from .style_encoder import HierarchicalStyleEncoder, layered_w_plus
 from .style_entropy import LayerwiseEntropyModel, swap_layers
 from .stylegan2 import Generator
@@ -58,11 +58,9 @@ class ScalableModel(torch.nn.Module):
 
 def save_model(model: ScalableModel, path: Path) -> bytes:
     """Write the weights file (fp16 parameters; CDF tables are rebuilt on load); returns the model id."""
-    parameters = {name for name, _ in model.named_parameters()}
-    state = {k: (v.half() if k in parameters else v) for k, v in model.state_dict().items()
-             if not any(t in k for t in _TABLES)}
+    state = {k: v for k, v in fp16_parameters(model).items() if not any(t in k for t in _TABLES)}
     torch.save({"format": FORMAT, "config": model.config, "state_dict": state}, path)
-    return hashlib.sha256(Path(path).read_bytes()).digest()[:8]
+    return model_id_of(path)
 
 
 def load_model(path: Path, device: str = "cpu") -> tuple[ScalableModel, bytes]:
@@ -81,7 +79,7 @@ def load_model(path: Path, device: str = "cpu") -> tuple[ScalableModel, bytes]:
         raise InputError(f"{path} does not fit the stylegan-scalable architecture "
                          f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
     model.entropy.update()
-    return model.eval().requires_grad_(False).to(device), hashlib.sha256(Path(path).read_bytes()).digest()[:8]
+    return model.eval().requires_grad_(False).to(device), model_id_of(path)
 
 
 @lru_cache(maxsize=4)
@@ -114,10 +112,9 @@ class StyleganScalable(Codec):
 
     @classmethod
     def for_stream(cls, stream: Bitstream, device: str = "cpu") -> StyleganScalable:
-        for quality in available_qualities():
-            codec = cls(quality=quality, device=device)
-            if codec.model_id == stream.model_id:
-                return codec
+        for quality in available_qualities():  # compare file digests; load only the model that matches
+            if model_id_of(weights_path(quality)) == stream.model_id:
+                return cls(quality=quality, device=device)
         raise BitstreamError(f"model id mismatch: no committed stylegan-scalable weights have id {stream.model_id.hex()}")
 
     def _to_model(self, image: np.ndarray) -> torch.Tensor:
@@ -136,18 +133,24 @@ class StyleganScalable(Codec):
 
     @torch.no_grad()
     def _decode(self, stream: Bitstream, layers: int) -> np.ndarray:
-        if stream.kind != 0:
-            raise BitstreamError("this is a video stream: decode it with `lamina decode ... -o out.mp4`")
         decode_varint_exact(stream.codec_header, "codec header (quality)")
+        styles = self.decode_styles([layer.payload for layer in stream.layers[:layers]])
+        return self.render(styles, layers, stream.height, stream.width)
+
+    def decode_styles(self, payloads: list[bytes]) -> torch.Tensor:
+        """Residual styles of the first len(payloads) layers; BitstreamError for payloads that do not decode."""
         try:
-            residual = self.model.entropy.decompress([layer.payload for layer in stream.layers[:layers]])
+            return self.model.entropy.decompress(payloads)
         except BitstreamError:
             raise
         except Exception as exc:
             raise BitstreamError(f"stylegan-scalable payload cannot be decoded: {exc}") from exc
-        w_plus = layered_w_plus(residual, self.model.w_avg, self.model.groups, layers)
-        x = self.model.generator(w_plus)
-        x = F.interpolate(x, size=(stream.height, stream.width), mode="bilinear", align_corners=False, antialias=True)
+
+    @torch.no_grad()
+    def render(self, styles: torch.Tensor, layers: int, height: int, width: int) -> np.ndarray:
+        """x̂_k = G({L1..Lk, 0..} + w̄) (Eqs. 4-6) at height x width, uint8."""
+        x = self.model.generator(layered_w_plus(styles, self.model.w_avg, self.model.groups, layers))
+        x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
         return ((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
 
     def encode_video(self, frames: list[np.ndarray], fps: float, keyframe_interval: int) -> Bitstream:
@@ -166,15 +169,16 @@ class StyleganScalable(Codec):
     def swap(self, a: Bitstream | bytes, b: Bitstream | bytes) -> Bitstream:
         """A's basic and enhanced layers with B's middle layer, re-coded without decoding pixels (the paper's
         face swap). Both streams must be complete and coded by this model."""
-        a, b = (Bitstream.parse(bytes(s)) if isinstance(s, (bytes, bytearray)) else s for s in (a, b))
+        checked = []
         for label, stream in (("first", a), ("second", b)):
-            if stream.codec != self.name:
-                raise BitstreamError(f"swap: the {label} stream was coded by {stream.codec!r}, not {self.name}")
-            if stream.model_id != self.model_id:
-                raise BitstreamError(f"swap: model id mismatch: the {label} stream needs {stream.model_id.hex()}, "
-                                     f"the model is {self.model_id.hex()}")
+            try:  # codec name, model id and layer names, as for decoding
+                stream = self.check_stream(stream)
+            except BitstreamError as exc:
+                raise BitstreamError(f"swap: the {label} stream: {exc}") from exc
+            checked.append(stream)
             if stream.available_layers != len(LAYER_NAMES):
                 raise BitstreamError(f"swap: the {label} stream holds {stream.available_layers} of 3 layers")
+        a, b = checked
         payloads = swap_layers(self.model.entropy, [l.payload for l in a.layers], [l.payload for l in b.layers], (1,))
         layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
         return Bitstream(self.name, a.height, a.width, layers, model_id=self.model_id, codec_header=a.codec_header)
@@ -319,16 +323,13 @@ def decode_video(codec: StyleganScalable, stream: Bitstream, layers: int | None 
     keys = (count + interval - 1) // interval
     basic = _unpack(stream.layers[0].payload, count, "basic payload")
     upper = [_unpack(stream.layers[j].payload, keys, f"{LAYER_NAMES[j]} payload") for j in range(1, k)]
-    entropy, frames = codec.model.entropy, []
-    key_styles = None
+    frames, key_styles = [], None
     for t in range(count):
-        if t % interval == 0 and k > 1:
-            key_styles = entropy.decompress([basic[t]] + [layer[t // interval] for layer in upper])
-        styles = entropy.decompress([basic[t]])
-        if k > 1:
-            styles = torch.cat([styles, key_styles[:, styles.shape[1]:]], dim=1)
-        w_plus = layered_w_plus(styles, codec.model.w_avg, codec.model.groups, k)
-        x = codec.model.generator(w_plus)
-        x = F.interpolate(x, size=(stream.height, stream.width), mode="bilinear", align_corners=False, antialias=True)
-        frames.append(((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy())
+        if t % interval == 0 and k > 1:  # a key frame: its own styles for every layer held
+            styles = key_styles = codec.decode_styles([basic[t]] + [layer[t // interval] for layer in upper])
+        else:
+            styles = codec.decode_styles([basic[t]])
+            if k > 1:
+                styles = torch.cat([styles, key_styles[:, styles.shape[1]:]], dim=1)
+        frames.append(codec.render(styles, k, stream.height, stream.width))
     return frames
