@@ -27,6 +27,18 @@ STRIDE = 64  # total downsampling of the hyper path (16 x 4)
 ARCHS = {"hyperprior": "ScaleHyperprior", "mean-scale": "MeanScaleHyperprior"}
 
 
+def split_aux_parameters(model: torch.nn.Module, frozen_prefixes: tuple[str, ...] = ()) -> dict[str, list]:
+    """{'main': every parameter but the entropy bottlenecks' quantiles (and names under frozen_prefixes),
+    'aux': the quantiles, which CompressAI's auxiliary loss trains with their own optimiser}."""
+    main, aux = [], []
+    for name, parameter in model.named_parameters():
+        if name.endswith(".quantiles"):
+            aux.append(parameter)
+        elif not name.startswith(frozen_prefixes):
+            main.append(parameter)
+    return {"main": main, "aux": aux}
+
+
 def build_network(arch: str, n: int, m: int) -> torch.nn.Module:
     """A CompressAI network of this lamina arch name with N and M channels."""
     from ..compat import import_compressai
@@ -219,9 +231,7 @@ class HyperpriorTask:
         return build_network(self.arch, self.n, self.m)
 
     def parameter_groups(self, model):
-        main = [p for name, p in model.named_parameters() if not name.endswith(".quantiles")]
-        aux = [p for name, p in model.named_parameters() if name.endswith(".quantiles")]
-        return {"main": main, "aux": aux}
+        return split_aux_parameters(model)
 
     @staticmethod
     def bits(likelihoods: dict) -> torch.Tensor:

@@ -21,7 +21,7 @@ from ..bitstream import Bitstream, Layer, encode_varint
 from ..checkpoint import fp16_parameters
 from ..errors import BitstreamError, InputError
 from .base import Codec, LayerSpec, decode_varint_exact
-from .hyperprior import ZOO, model_id_of
+from .hyperprior import ZOO, model_id_of, split_aux_parameters
 from .style_encoder import HierarchicalStyleEncoder, layered_w_plus
 from .style_entropy import LayerwiseEntropyModel, swap_layers
 from .stylegan2 import Generator
@@ -210,9 +210,7 @@ class StyleganScalableTask:
         return model
 
     def parameter_groups(self, model):
-        main = [p for n, p in model.named_parameters() if not n.endswith("quantiles") and not n.startswith("generator.style.")]
-        aux = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
-        return {"main": main, "aux": aux}
+        return split_aux_parameters(model, frozen_prefixes=("generator.style.",))  # mapping net: w̄ is fixed
 
     def decode_layers(self, model: ScalableModel, x01: torch.Tensor):
         """(x in [0, 1] at the model size, [x̂1, x̂2, x̂3] in [0, 1], bits N x 3) for a batch."""

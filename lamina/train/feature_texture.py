@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..codecs import ftnets as nets
+from ..codecs.hyperprior import split_aux_parameters
 from ..imageio import to_tensor
 
 LAMBDA_S = 100.0
@@ -147,8 +148,8 @@ def stage_codec(out: Path, quality: int, steps: int, batch: int = 256, seed: int
     lmbda = FEATURE_LAMBDAS[quality]
     codec, head = nets.FeatureCodec(), nets.StructureHead()
     head.load_state_dict(head_init.state_dict())
-    main = [p for n, p in codec.named_parameters() if not n.endswith("quantiles")] + list(head.parameters())
-    aux = [p for n, p in codec.named_parameters() if n.endswith("quantiles")]
+    groups = split_aux_parameters(codec)
+    main, aux = groups["main"] + list(head.parameters()), groups["aux"]
     optimiser, aux_optimiser = torch.optim.Adam(main, lr=1e-3), torch.optim.Adam(aux, lr=1e-3)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps, eta_min=1e-5)
     codec.train()
@@ -184,7 +185,7 @@ def stage_codec(out: Path, quality: int, steps: int, batch: int = 256, seed: int
 def fit_quantiles(codec: nets.FeatureCodec, steps: int = 3000) -> float:
     """Converge the entropy bottleneck's quantiles (CompressAI's aux loss) for the final density: they
     only set the range of the CDF tables, and the slow aux optimiser of the main phase leaves them short."""
-    quantiles = [p for n, p in codec.named_parameters() if n.endswith("quantiles")]
+    quantiles = split_aux_parameters(codec)["aux"]
     for lr in (1e-1, 1e-2):  # coarse, then fine
         optimiser = torch.optim.Adam(quantiles, lr=lr)
         for _ in range(steps):
