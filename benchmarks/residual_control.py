@@ -13,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from lamina.bench.report import bd_table
 from lamina.codecs.hyperprior import Hyperprior
 from lamina.data.datasets import load_dataset
-from lamina.metrics.bdrate import bd_rate
 from lamina.metrics.perceptual import lpips_alex
 from lamina.metrics.pixel import ms_ssim, psnr
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scalable_vs_direct import _read  # noqa: E402
+from scalable_vs_direct import load_summary  # noqa: E402
 
 METRICS = {"psnr": psnr, "ms_ssim": ms_ssim, "lpips_alex": lpips_alex}
 
@@ -28,27 +28,26 @@ METRICS = {"psnr": psnr, "ms_ssim": ms_ssim, "lpips_alex": lpips_alex}
 def main(run: str, control: str, count: int = 100) -> None:
     run_path = Path(run)
     faces = [item.image() for item in load_dataset("celeba-test", limit=count)]
-    points = []
+    summary = load_summary(run_path)
+    scalable = sorted((e for e in summary if e["codec"] == "feature-texture" and e["layer"] == 2), key=lambda e: e["bpp"])
+    control_points = []
     for path in sorted(Path(control).glob("control-q*.pt")):
-        codec = Hyperprior(quality=int(path.stem.rsplit("q", 1)[1]), weights=path)
+        quality = int(path.stem.rsplit("q", 1)[1])
+        codec = Hyperprior(quality=quality, weights=path)
         rows = []
         for face in faces:
             stream = codec.encode(face)
             decoded = codec.decode(stream.to_bytes())
             rows.append([stream.bpp()] + [float(f(face, decoded)) for f in METRICS.values()])
-        points.append(np.mean(rows, axis=0))
-    points.sort(key=lambda p: p[0])
-    control_curve = np.array(points)
-    summary = [r for r in _read(run_path / "summary.csv") if r["codec"] == "feature-texture" and r["layer"] == 2]
-    summary.sort(key=lambda r: r["bpp"])
-    result = {"control_points": [dict(zip(["bpp", *METRICS], map(float, p))) for p in control_curve],
-              "scalable_points": [{k: r[k] for k in ["bpp", *METRICS]} for r in summary], "bd_rate_percent": {}}
-    for i, metric in enumerate(METRICS, start=1):
-        sign = -1.0 if metric == "lpips_alex" else 1.0
-        qa, qt = sign * control_curve[:, i], sign * np.array([r[metric] for r in summary])
-        ok = np.all(np.diff(qa) > 0) and np.all(np.diff(qt) > 0)
-        result["bd_rate_percent"][metric] = round(bd_rate(control_curve[:, 0], qa, np.array([r["bpp"] for r in summary]),
-                                                          qt, method="pchip"), 2) if ok else None
+        means = dict(zip(["bpp", *METRICS], map(float, np.mean(rows, axis=0))))
+        control_points.append(means)
+        summary.append({"codec": "control", "quality": quality, "layer": 1, "layers_total": 1, **means})
+    control_points.sort(key=lambda p: p["bpp"])
+    result = {"control_points": control_points,
+              "scalable_points": [{k: e[k] for k in ["bpp", *METRICS]} for e in scalable], "bd_rate_percent": {}}
+    for metric in METRICS:  # the report's BD-rate against the control curve
+        value = bd_table(summary, metric, "control").get("feature-texture L2")
+        result["bd_rate_percent"][metric] = None if value is None else round(value, 2)
     (run_path / "residual_control.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = ["| feature-texture vs | " + " | ".join(f"BD-rate {m}" for m in METRICS) + " |", "|---|---|---|---|",
              "| hyperprior fine-tuned identically on the faces (control) | " + " | ".join(

@@ -2,64 +2,40 @@
 the image directly, at equal total bytes (the paper's Figs. 9-12 comparison).
 
 Usage: python benchmarks/scalable_vs_direct.py RUN_DIR [RUN_DIR ...]
-Reads each run's summary.csv (written by `lamina bench`) and writes scalable_vs_direct.json/.md into it.
+Reads each run's results.jsonl (written by `lamina bench`) and writes scalable_vs_direct.json/.md into it.
 Negative = the scalable stream needs fewer bits for the same quality. PCHIP Bjontegaard, as in the reports.
 """
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from lamina.bench.report import curves
-from lamina.metrics.bdrate import bd_rate
-from lamina.vision.evaluators import LOWER_IS_BETTER
+from lamina.bench.report import bd_table, summarise
+from lamina.bench.runner import read_rows
 
 PAIRS = {"feature-texture": "hyperprior", "feature-texture+jpeg": "jpeg", "feature-texture+jpeg2000": "jpeg2000",
          "feature-texture+heic": "heic", "feature-texture+vvc": "vvc"}
 METRICS = ("psnr", "ms_ssim", "lpips_alex")
 
 
-def _read(summary: Path) -> list[dict]:
-    with open(summary) as handle:
-        rows = list(csv.DictReader(handle))
-    for row in rows:
-        for key, value in row.items():
-            if key not in ("codec", "layer_name"):
-                try:
-                    row[key] = float(value) if value not in ("", "None") else None
-                except ValueError:
-                    pass
-        for key in ("quality", "layer", "layers_total", "images"):
-            row[key] = int(row[key])
-    return rows
+def load_summary(run: Path) -> list[dict]:
+    """The run's per-(codec, quality, layer) means, as its report computed them."""
+    return summarise(read_rows(run / "results.jsonl"))
 
 
 def main(*runs: str) -> None:
     for run in map(Path, runs):
-        summary = _read(run / "summary.csv")
+        summary = load_summary(run)
+        present = {entry["codec"] for entry in summary}
         table, lines = {}, ["| scalable | direct | " + " | ".join(f"BD-rate {m}" for m in METRICS) + " |",
                             "|---|---|" + "---|" * len(METRICS)]
         for scalable, direct in PAIRS.items():
-            cells = []
-            for metric in METRICS:
-                c = curves(summary, metric)
-                label = f"{scalable} L2"
-                if label not in c or direct not in c:
-                    cells.append(None)
-                    continue
-                sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
-                (rs, qs), (rd, qd) = c[label], c[direct]
-                try:
-                    cells.append(round(bd_rate(rd, sign * qd, rs, sign * qs, method="pchip"), 2)
-                                 if np.all(np.diff(sign * qs) > 0) and np.all(np.diff(sign * qd) > 0) else None)
-                except (ValueError, np.linalg.LinAlgError):
-                    cells.append(None)
-            if all(v is None for v in cells) and f"{scalable} L2" not in curves(summary, "psnr"):
+            if scalable not in present:
                 continue
+            # The report's BD-rate (PCHIP; None when a curve is not monotone or an anchor is missing).
+            values = [bd_table(summary, metric, direct).get(f"{scalable} L2") for metric in METRICS]
+            cells = [None if v is None else round(v, 2) for v in values]
             table[f"{scalable} vs {direct}"] = dict(zip(METRICS, cells))
             lines.append(f"| {scalable} | {direct} | " + " | ".join("–" if v is None else f"{v:+.1f}%" for v in cells) + " |")
         (run / "scalable_vs_direct.json").write_text(json.dumps(table, indent=2) + "\n")
