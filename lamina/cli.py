@@ -153,9 +153,10 @@ def _cmd_bench(args) -> None:
 def _cmd_train(args) -> None:
     from .train.loop import TrainConfig, train
     from .train.tasks import make_task
-    task = make_task(args.codec, lmbda=args.lmbda, quality=args.quality, n=args.N, m=args.M)
+    task = make_task(args.codec, lmbda=args.lmbda, quality=args.quality, n=args.N, m=args.M, preset=args.preset,
+                     adversarial=args.adversarial, rate_warmup=args.rate_warmup)
     config = TrainConfig(out=Path(args.out), steps=args.steps, data=args.data, batch_size=args.batch_size,
-                         patch=args.patch, resize=args.resize, lr=args.lr, seed=args.seed,
+                         patch=args.patch, resize=args.resize, lr=args.lr, betas=tuple(args.betas), seed=args.seed,
                          val_every=args.val_every, checkpoint_every=args.val_every, device=args.device,
                          data_root=args.data_root, progress=not args.quiet,
                          max_train_images=args.max_train_images, init_from=args.init_from)
@@ -233,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("train", help="train a learned codec (torchrun-compatible)")
-    p.add_argument("codec", help="hyperprior or mean-scale")
+    p.add_argument("codec", help="hyperprior, mean-scale or stylegan-scalable")
     p.add_argument("--data", default="utk", help="training source: utk, celeba, faces")
     p.add_argument("--lambda", dest="lmbda", type=float, default=None, help="rate-distortion weight")
     p.add_argument("--quality", type=int, default=None, help="zoo quality index (sets lambda if not given)")
@@ -244,10 +245,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patch", type=int, default=128)
     p.add_argument("--resize", type=int, default=None, help="resize training images to this side first")
     p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--betas", nargs=2, type=float, default=(0.9, 0.999), metavar=("B1", "B2"),
+                   help="Adam betas (the stylegan-scalable paper: 0 0.99)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-every", type=int, default=500)
     p.add_argument("--N", type=int, default=64, help="CompressAI N (main transform channels)")
     p.add_argument("--M", type=int, default=96, help="CompressAI M (latent channels)")
+    p.add_argument("--preset", default="paper", help="stylegan-scalable architecture: paper (256x256) or cpu128")
+    p.add_argument("--adversarial", action="store_true",
+                   help="stylegan-scalable: second phase, with the GAN term and a discriminator")
+    p.add_argument("--rate-warmup", type=int, default=0,
+                   help="stylegan-scalable: ramp lambda up linearly over this many steps (training from scratch)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--max-train-images", type=int, default=None, help="smoke runs: first N training images")
     p.add_argument("--init-from", default=None, help="warm start from exported weights (e.g. the next lower quality)")

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from ..bitstream import Bitstream, Layer, encode_varint
 from ..checkpoint import fp16_parameters
 from ..errors import BitstreamError, InputError
+from ..vision.face import require_framed_face
 from .base import Codec, LayerSpec, decode_varint_exact
 from .hyperprior import ZOO, model_id_of, split_aux_parameters
 from .style_encoder import HierarchicalStyleEncoder, layered_w_plus
@@ -29,6 +30,25 @@ from .stylegan2 import Generator
 FORMAT = "lamina-stylegan-scalable-v1"
 LAYER_NAMES = ("basic", "middle", "enhanced")
 _TABLES = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")  # rebuilt by update() on load
+
+
+# Architectures. "paper": the issue's 256x256 generator (14 W+ styles, 6/4/4) with 512-d styles, a GPU job.
+# "cpu128": what lamina trains on 2 CPU cores: 128x128 (12 styles, 4/4/4), 128-d styles, narrow channels,
+# a 4-layer mapping network. Rates are in bits per pixel of the model's input, so the paper's λ (bpp at
+# 256x256) is divided by (256 / size)^2 to price a bit the same: λ = 10 at 256 is λ = 2.5 at 128.
+PRESETS = {
+    "paper": {"size": 256, "dim": 512, "groups": (6, 4, 4), "n_mlp": 8, "channels": None, "width": 32},
+    "cpu128": {"size": 128, "dim": 128, "groups": (4, 4, 4), "n_mlp": 4,
+               "channels": {4: 128, 8: 128, 16: 128, 32: 128, 64: 64, 128: 32}, "width": 16},
+}
+
+
+LAMBDAS = {1: 20.0, 2: 15.0, 3: 10.0, 4: 5.0}  # quality -> the paper's λ (at 256x256); higher quality, more bits
+
+
+def paper_lambda(lmbda: float, size: int) -> float:
+    """λ at `size` that prices a bit like the paper's λ at 256x256 (rates are per pixel of the model input)."""
+    return lmbda * (size / 256) ** 2
 
 
 def weights_path(quality: int) -> Path:
@@ -58,7 +78,8 @@ class ScalableModel(torch.nn.Module):
 
 def save_model(model: ScalableModel, path: Path) -> bytes:
     """Write the weights file (fp16 parameters; CDF tables are rebuilt on load); returns the model id."""
-    state = {k: v for k, v in fp16_parameters(model).items() if not any(t in k for t in _TABLES)}
+    state = {k: v for k, v in fp16_parameters(model).items()
+             if not any(t in k for t in _TABLES) and not k.startswith("discriminator.")}  # training only
     torch.save({"format": FORMAT, "config": model.config, "state_dict": state}, path)
     return model_id_of(path)
 
@@ -94,7 +115,8 @@ class StyleganScalable(Codec):
     higher_is_better = True
     accepts_device = True
 
-    def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None):
+    def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
+                 check_face: bool = True):
         if weights is None:
             qualities = available_qualities()
             if not qualities:
@@ -104,6 +126,7 @@ class StyleganScalable(Codec):
                 raise InputError(f"stylegan-scalable: quality {quality} has no weights; available: {qualities}")
             weights = weights_path(quality)
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
+        self.check_face = check_face  # refuse images without a face in the shared framing (NoFaceError)
         self.model, self.model_id = _cached(str(self.weights), device)
 
     @classmethod
@@ -126,6 +149,8 @@ class StyleganScalable(Codec):
 
     @torch.no_grad()
     def _encode(self, image: np.ndarray) -> Bitstream:
+        if self.check_face:
+            require_framed_face(image)
         h, w = image.shape[:2]
         payloads = self.model.entropy.compress(self.model.encoder(self._to_model(image)))
         layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
@@ -186,16 +211,32 @@ class StyleganScalable(Codec):
 
 # ------------------------------------------------------------------------------------------ training
 class StyleganScalableTask:
-    """Training task (the paper's first phase, without the adversarial term): encoder, generator and entropy
-    model trained jointly on J = J_L1 + J_L2 + J_L3 (Eqs. 23-26, lamina.train.stylegan_objective), plus
-    CompressAI's auxiliary quantile loss. The mapping network is not trained: w̄ is fixed at initialisation."""
+    """Training task: encoder, generator and entropy model trained jointly on J = J_L1 + J_L2 + J_L3 (Eqs. 23-26,
+    lamina.train.stylegan_objective), plus CompressAI's auxiliary quantile loss. First phase without the
+    adversarial term; the second phase (`adversarial=True`, warm-started from the first phase's export) adds
+    λ_adv·softplus(-D(x̂3)) to J_L3 and trains a StyleGAN2 discriminator with the non-saturating logistic loss
+    and R1 (λ_r1 = 10, lazily every R1_EVERY steps as in StyleGAN2). The mapping network is not trained: w̄ is
+    fixed at initialisation. The discriminator is never exported.
+
+    Training from scratch (no pretrained StyleGAN2 here) differs from the paper in two ways: λ ramps up linearly
+    over the first `rate_warmup` steps (with the full rate term from step 0 the untrained generator gives the
+    encoder no reason to send anything and the styles collapse to zero: measured in a first CPU run), and x̂
+    is not clamped to [0, 1] in training (clamping a saturated untrained generator zeroes its gradients);
+    decoding and validation clamp."""
+
+    R1_EVERY = 16
 
     def __init__(self, lmbda: float = 10.0, quality: int | None = None, size: int = 256, dim: int = 512,
-                 groups=(6, 4, 4), n_mlp: int = 8, channels=None, width: int = 32):
+                 groups=(6, 4, 4), n_mlp: int = 8, channels=None, width: int = 32, paper_lmbda: float | None = None,
+                 adversarial: bool = False, rate_warmup: int = 0):
         self.name, self.lmbda, self.quality = "stylegan-scalable", lmbda, quality
+        self.paper_lmbda = lmbda if paper_lmbda is None else paper_lmbda
+        self.adversarial, self.rate_warmup = adversarial, rate_warmup
+        self.rate_scale = 1.0
         self.model_kwargs = {"size": size, "dim": dim, "groups": tuple(groups), "n_mlp": n_mlp,
                              "channels": channels, "width": width}
         self._objective = None
+        self._fake = None  # x̂3 of the last main step, detached, for the discriminator step
 
     @property
     def objective(self):
@@ -207,26 +248,62 @@ class StyleganScalableTask:
     def build_model(self) -> ScalableModel:
         model = ScalableModel(**self.model_kwargs)
         model.w_avg.copy_(model.generator.mean_latent(1024))
+        if self.adversarial:
+            from .stylegan2 import Discriminator
+            model.discriminator = Discriminator(self.model_kwargs["size"], channels=self.model_kwargs["channels"])
         return model
 
     def parameter_groups(self, model):
-        return split_aux_parameters(model, frozen_prefixes=("generator.style.",))  # mapping net: w̄ is fixed
+        groups = split_aux_parameters(model, frozen_prefixes=("generator.style.", "discriminator."))  # w̄ is fixed
+        if self.adversarial:
+            groups["disc"] = list(model.discriminator.parameters())
+        return groups
+
+    def set_step(self, step: int) -> None:
+        self.rate_scale = min(1.0, step / self.rate_warmup) if self.rate_warmup else 1.0
 
     def decode_layers(self, model: ScalableModel, x01: torch.Tensor):
-        """(x in [0, 1] at the model size, [x̂1, x̂2, x̂3] in [0, 1], bits N x 3) for a batch."""
+        """(x in [0, 1] at the model size, [x̂1, x̂2, x̂3] (in [0, 1] outside training), bits N x 3)."""
+        x01 = self._model_size(model, x01)
+        out = model.entropy(model.encoder(x01 * 2 - 1))
+        x_hats = [model.generator(layered_w_plus(out["w_hat"], model.w_avg, model.groups, k)) for k in (1, 2, 3)]
+        x_hats = [(x if model.training else x.clamp(-1, 1)) / 2 + 0.5 for x in x_hats]
+        return x01, x_hats, out["bits"]
+
+    @staticmethod
+    def _model_size(model: ScalableModel, x01: torch.Tensor) -> torch.Tensor:
         size = model.config["size"]
         if x01.shape[-2:] != (size, size):
             x01 = F.interpolate(x01, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-        out = model.entropy(model.encoder(x01 * 2 - 1))
-        x_hats = [(model.generator(layered_w_plus(out["w_hat"], model.w_avg, model.groups, k)).clamp(-1, 1) + 1) / 2
-                  for k in (1, 2, 3)]
-        return x01, x_hats, out["bits"]
+        return x01
 
     def losses(self, model, batch):
         x, x_hats, bits = self.decode_layers(model, batch)
-        terms = self.objective(x, x_hats, bits)
-        return {"loss": terms["J"], "bpp": terms["bpp"], "mse_3": terms["mse_3"], "lpips_3": terms["lpips_3"],
-                "aux_loss": model.entropy.hyper_entropy.loss()}
+        fake_scores = None
+        if self.adversarial:
+            fake_scores = model.discriminator(x_hats[2] * 2 - 1)
+            self._fake = x_hats[2].detach()
+        terms = self.objective(x, x_hats, bits, fake_scores, rate_scale=self.rate_scale)
+        out = {"loss": terms["J"], "bpp": terms["bpp"], "mse_3": terms["mse_3"], "lpips_3": terms["lpips_3"],
+               "aux_loss": model.entropy.hyper_entropy.loss()}
+        if fake_scores is not None:
+            out["g_adv"] = F.softplus(-fake_scores).mean()
+        return out
+
+    def discriminator_losses(self, model, batch, step: int) -> dict[str, torch.Tensor]:
+        """Non-saturating logistic loss on real faces vs the last main step's x̂3; every R1_EVERY steps also
+        λ_r1/2 · R1 · R1_EVERY (lazy regularisation)."""
+        from .stylegan2 import d_logistic_loss, r1_penalty
+        real = self._model_size(model, batch) * 2 - 1
+        fake = self._fake * 2 - 1
+        d_loss = d_logistic_loss(model.discriminator(real), model.discriminator(fake))
+        out = {"d_loss": d_loss}
+        if step % self.R1_EVERY == 0:
+            real = real.detach().requires_grad_(True)
+            r1 = r1_penalty(model.discriminator(real), real)
+            out["d_loss"] = d_loss + self.objective.weights.r1 / 2 * r1 * self.R1_EVERY
+            out["r1"] = r1
+        return out
 
     def validate(self, model, images):
         x, x_hats, bits = self.decode_layers(model, images)
@@ -238,8 +315,13 @@ class StyleganScalableTask:
         return result
 
     def warm_start(self, model, weights: Path) -> None:
+        """Start from an exported model (e.g. the first phase, or a neighbouring λ); the CDF tables, rebuilt by
+        update() at export, are left out, and a discriminator (second phase) starts fresh."""
         loaded, _ = load_model(Path(weights))
-        model.load_state_dict(loaded.state_dict(), strict=False)
+        state = {k: v for k, v in loaded.state_dict().items() if not any(t in k for t in _TABLES)}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or any(not k.startswith("discriminator.") and not any(t in k for t in _TABLES) for k in missing):
+            raise InputError(f"{weights} does not fit this stylegan-scalable architecture")
 
     def export(self, model, out: Path, card: dict) -> Path:
         import json
@@ -248,8 +330,11 @@ class StyleganScalableTask:
         model_id = save_model(model, path)
         card = dict(card)
         card.update({"codec": "stylegan-scalable", "quality": self.quality, "lambda": self.lmbda,
+                     "paper_lambda": self.paper_lmbda,
                      "model_id": model_id.hex(), "architecture": model.config,
-                     "objective": "Eqs. 23-26 without the adversarial term (lamina.train.stylegan_objective)",
+                     "objective": ("Eqs. 23-26 with the adversarial term (second phase)" if self.adversarial else
+                                   "Eqs. 23-26 without the adversarial term (first phase)")
+                     + " (lamina.train.stylegan_objective)",
                      "status": "preliminary unless trained on a GPU for the paper's 50K + 10K iterations"})
         path.with_suffix(".json").write_text(json.dumps(card, indent=2, default=str) + "\n")
         return path
@@ -279,6 +364,8 @@ def encode_video(codec: StyleganScalable, frames: list[np.ndarray], fps: float, 
     if not frames:
         raise InputError("the video has no frames")
     h, w = frames[0].shape[:2]
+    if codec.check_face:  # one framing for the clip: the first frame must hold a framed face
+        require_framed_face(frames[0])
     for i, frame in enumerate(frames):
         if frame.shape != frames[0].shape:
             raise InputError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, frame 0 is {w}x{h}: "

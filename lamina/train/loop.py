@@ -21,6 +21,11 @@ from torch import nn
 
 
 class TrainTask(Protocol):
+    """A codec's training. Optional, for adversarial training: a "disc" parameter group and
+    `discriminator_losses(model, batch, step) -> {"d_loss": ..., ...}`, which the loop minimises with its own
+    Adam step after every main step (the main loss's gradients never update the discriminator); and
+    `set_step(step)`, called before every step, for tasks whose loss weights follow a schedule."""
+
     name: str
 
     def build_model(self) -> nn.Module: ...
@@ -40,6 +45,7 @@ class TrainConfig:
     patch: int = 128                  # random crop side
     resize: int | None = None         # resize source images first (e.g. 128 to train on whole faces)
     lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam's, for the main (and discriminator) parameters
     aux_lr: float = 1e-3
     clip_norm: float = 1.0
     seed: int = 0
@@ -64,7 +70,9 @@ class _LossModule(nn.Module):
         self.task = task
         self.model = model
 
-    def forward(self, batch):
+    def forward(self, batch, discriminator_step: int | None = None):
+        if discriminator_step is not None:
+            return self.task.discriminator_losses(self.model, batch, discriminator_step)
         return self.task.losses(self.model, batch)
 
 
@@ -106,9 +114,12 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
     torch.manual_seed(config.seed)  # identical initial weights on every rank
     model = task.build_model().to(device)
     groups = task.parameter_groups(model)
-    optimisers = {"main": torch.optim.Adam(groups["main"], lr=config.lr)}
+    optimisers = {"main": torch.optim.Adam(groups["main"], lr=config.lr, betas=tuple(config.betas))}
     if groups.get("aux"):
         optimisers["aux"] = torch.optim.Adam(groups["aux"], lr=config.aux_lr)
+    if groups.get("disc"):
+        optimisers["disc"] = torch.optim.Adam(groups["disc"], lr=config.lr, betas=tuple(config.betas))
+    main_steps = [optimisers[key] for key in ("main", "aux") if key in optimisers]
     checkpoint_path = out / "checkpoint.pt"
     start = 0
     elapsed_before = 0.0
@@ -123,7 +134,8 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
         elapsed_before = float(state.get("elapsed_s", 0.0))
     wrapped: nn.Module = _LossModule(task, model)
     if world > 1:
-        wrapped = nn.parallel.DistributedDataParallel(wrapped, device_ids=[device.index] if device.type == "cuda" else None)
+        wrapped = nn.parallel.DistributedDataParallel(wrapped, device_ids=[device.index] if device.type == "cuda" else None,
+                                                      find_unused_parameters="disc" in optimisers)
     train_items, val_items = split_items(config.data, root=config.data_root)
     data = FaceCrops(train_items[:config.max_train_images], config.patch, resize=config.resize)
     val_images = center_crops(val_items, config.patch, resize=config.resize).to(device)
@@ -145,6 +157,8 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
         # so a resumed run repeats the uninterrupted one exactly.
         torch.manual_seed(int(np.random.SeedSequence([config.seed, rank, step]).generate_state(1)[0]))
         batch = data.batch(config.batch_size, config.seed, rank, step).to(device)
+        if hasattr(task, "set_step"):
+            task.set_step(step)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
             losses = wrapped(batch)
         total = losses["loss"] + losses.get("aux_loss", 0.0)
@@ -164,8 +178,17 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
             total.backward()
             if config.clip_norm:
                 torch.nn.utils.clip_grad_norm_(groups["main"], config.clip_norm)
-            for optimiser in optimisers.values():
+            for optimiser in main_steps:
                 optimiser.step()
+            if "disc" in optimisers:
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                    d_losses = wrapped(batch, discriminator_step=step)
+                for optimiser in optimisers.values():
+                    optimiser.zero_grad(set_to_none=True)
+                if torch.isfinite(d_losses["d_loss"].detach()):
+                    d_losses["d_loss"].backward()
+                    optimisers["disc"].step()
+                losses = {**losses, **d_losses}
         last = {k: float(v.detach()) for k, v in losses.items()}
         if rank == 0:
             bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()})

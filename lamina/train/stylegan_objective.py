@@ -86,13 +86,14 @@ class ScalableObjective(nn.Module):
         }
 
     def forward(self, x: torch.Tensor, x_hats: list[torch.Tensor], bits: torch.Tensor,
-                fake_scores: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """x, x̂_k: N x 3 x H x W in [0, 1]; bits: N x 3 (per layer); fake_scores: D(x̂3) or None (no GAN yet)."""
+                fake_scores: torch.Tensor | None = None, rate_scale: float = 1.0) -> dict[str, torch.Tensor]:
+        """x, x̂_k: N x 3 x H x W in [0, 1]; bits: N x 3 (per layer); fake_scores: D(x̂3) or None (no GAN yet);
+        rate_scale multiplies λ (a warm-up from scratch; 1 is the paper's objective)."""
         w = self.weights
         with torch.no_grad():
             reference = {"heatmap": self.heatmap(x), "parsing": self.parsing.feature_maps(x),
                          "identity": identity_features(self.identity, x)}
-        rate = bits / (x.shape[2] * x.shape[3])  # bpp per layer
+        rate = rate_scale * bits / (x.shape[2] * x.shape[3])  # bpp per layer (x the warm-up factor)
         d = [self.distortions(x, x_hat, reference) for x_hat in x_hats]
         machine = [w.lm * dk["lm"] + w.sg * dk["sg"] for dk in d]
         j1 = w.lmbda * rate[:, 0] + machine[0]
@@ -101,7 +102,7 @@ class ScalableObjective(nn.Module):
               + w.mse * d[2]["mse"] + w.lpips * d[2]["lpips"])
         if fake_scores is not None:
             j3 = j3 + w.adv * F.softplus(-fake_scores).view(-1)
-        out = {"J": (j1 + j2 + j3).mean(), "J1": j1.mean(), "J2": j2.mean(), "J3": j3.mean(), "bpp": rate.sum(1).mean()}
+        out = {"J": (j1 + j2 + j3).mean(), "J1": j1.mean(), "J2": j2.mean(), "J3": j3.mean(), "bpp": bits.sum(1).mean() / (x.shape[2] * x.shape[3])}
         for k, dk in enumerate(d, start=1):
             out.update({f"{name}_{k}": value.mean() for name, value in dk.items()})
         return out

@@ -24,6 +24,23 @@ def test_rate_weights_follow_the_layer_structure(objective):
     per_bit = 10.0 / (128 * 128)
     assert torch.allclose(bits.grad, torch.tensor([[3 * per_bit, 2 * per_bit, per_bit]]))
     assert torch.isclose(out["J"], out["J1"] + out["J2"] + out["J3"])
+    # The from-scratch warm-up scales λ only (bpp is still reported unscaled).
+    half = objective(x, x_hats, bits.detach(), rate_scale=0.5)
+    assert torch.isclose(out["J"] - half["J"], 0.5 * per_bit * torch.tensor(3 * 300 + 2 * 200 + 500.0), rtol=1e-4)
+    assert torch.isclose(half["bpp"], out["bpp"])
+
+
+def test_rate_warmup_schedule():
+    from lamina.codecs.stylegan_scalable import StyleganScalableTask
+    task = StyleganScalableTask(rate_warmup=300)
+    scales = []
+    for step in (0, 150, 300, 5000):
+        task.set_step(step)
+        scales.append(task.rate_scale)
+    assert scales == [0.0, 0.5, 1.0, 1.0]
+    plain = StyleganScalableTask()
+    plain.set_step(0)
+    assert plain.rate_scale == 1.0
 
 
 def test_perfect_reconstruction_has_no_distortion_and_gradients_flow(objective):
