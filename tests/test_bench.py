@@ -53,3 +53,33 @@ def test_demo_codes_every_codec(tmp_path):
     by_label = {r["codec"]: r for r in rows}
     base, full = by_label["feature-texture L1"], by_label["feature-texture L2"]
     assert base["bytes"] < full["bytes"] and base["psnr"] < full["psnr"]
+
+
+def test_bench_records_refused_images_apart(tmp_path, data_root, monkeypatch):
+    """A face codec that refuses an image (NoFaceError) gets no rows for it: the image is listed in
+    refused.jsonl and the report, and the codec's means are over the other images."""
+    from lamina import registry
+    from lamina.codecs.classic import JPEG
+    from lamina.errors import NoFaceError
+
+    class RefusingJPEG(JPEG):
+        name, bench_qualities, calls = "refusing-jpeg", (50,), []
+
+        def _encode(self, image):
+            self.calls.append(1)
+            if len(self.calls) == 2:
+                raise NoFaceError("no face found: test")
+            return super()._encode(image)
+
+    registry.names()
+    monkeypatch.setitem(registry._FACTORIES, "refusing-jpeg", RefusingJPEG)
+    config = BenchConfig(dataset="landmarks-helen-test", codecs=["jpeg", "refusing-jpeg"], out=tmp_path,
+                         qualities=[50], metrics=["psnr"], limit=2, data_root=str(data_root), anchors=["jpeg"],
+                         progress=False)
+    run_bench(config)
+    rows = read_rows(tmp_path / "results.jsonl")
+    assert sorted(r["codec"] for r in rows) == ["jpeg", "jpeg", "refusing-jpeg"]
+    refused = read_rows(tmp_path / "refused.jsonl")
+    assert len(refused) == 1 and refused[0]["codec"] == "refusing-jpeg" and "no face" in refused[0]["refused"]
+    assert refused[0]["image"] not in {r["image"] for r in rows if r["codec"] == "refusing-jpeg"}
+    assert "## Refused images" in (tmp_path / "report.md").read_text()

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, NoFaceError
 
 FACE_DATASETS = {"utk-test", "utk-train", "celeba-test", "celeba-train", "landmarks-helen-test",
                  "landmarks-helen-train", "landmarks-afw"}
@@ -85,7 +85,12 @@ def _process_image(task) -> list[dict]:
             _worker_state["codecs"][key] = load(name, quality=quality)
         codec = _worker_state["codecs"][key]
         start = time.perf_counter()
-        stream = codec.encode(image)
+        try:
+            stream = codec.encode(image)
+        except NoFaceError as exc:  # face codecs refuse images without a framed face: recorded, not scored
+            rows.append({"dataset": dataset, "image": item.name, "codec": name, "quality": quality,
+                         "refused": str(exc)})
+            continue
         encode_s = time.perf_counter() - start
         total_layers = stream.available_layers
         for k in range(1, total_layers + 1):
@@ -164,10 +169,16 @@ def run_bench(config: BenchConfig) -> Path:
 
 
 def _append(sink, rows) -> None:
+    """Scored rows to results.jsonl; images a codec refused (no framed face) to refused.jsonl beside it."""
+    refused = [row for row in rows if "refused" in row]
     for row in rows:
-        sink.write(json.dumps(row) + "\n")
+        if "refused" not in row:
+            sink.write(json.dumps(row) + "\n")
     sink.flush()
     os.fsync(sink.fileno())
+    if refused:
+        with open(Path(sink.name).with_name("refused.jsonl"), "a") as handle:
+            handle.writelines(json.dumps(row) + "\n" for row in refused)
 
 
 def _write_config(config: BenchConfig, metrics) -> None:

@@ -40,6 +40,37 @@ def framing_box(image: np.ndarray):
     return dlib.rectangle(int(round(l * w)), int(round(t * h)), int(round(r * w)), int(round(b * h)))
 
 
+def _iou(a, b) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / union if union > 0 else 0.0
+
+
+def framing_overlap(image: np.ndarray) -> float:
+    """IoU (fractions of the side) between FRAMING_BOX and the image's face: dlib's largest box, or, where
+    dlib finds none (about 5% of utk-test crops), the box of the MediaPipe face mesh; 0 without a face."""
+    h, w = image.shape[:2]
+    rects = detect_faces(image)
+    if rects:
+        box = (rects[0].left() / w, rects[0].top() / h, rects[0].right() / w, rects[0].bottom() / h)
+    else:
+        from .landmarks import mesh468
+        points = mesh468(image)
+        if points is None:
+            return 0.0
+        box = (points[:, 0].min() / w, points[:, 1].min() / h, points[:, 0].max() / w, points[:, 1].max() / h)
+    return _iou(box, FRAMING_BOX)
+
+
+def require_framed_face(image: np.ndarray, min_iou: float = 0.3) -> None:
+    """NoFaceError unless the image is a face crop in the shared framing (codecs trained on such crops)."""
+    overlap = framing_overlap(image)
+    if overlap < min_iou:
+        what = "no face found" if overlap == 0 else f"the face is not in the shared framing (overlap {overlap:.2f})"
+        raise NoFaceError(f"{what}: this codec codes aligned face crops; align a photo first with `lamina align`")
+
+
 def face_box(image: np.ndarray, assume_framing: bool = True):
     """Largest detected face; for crops in the shared framing, the framing box when detection fails."""
     rects = detect_faces(image)
@@ -60,7 +91,7 @@ def shape_to_array(shape) -> np.ndarray:
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
 
-def box_from_array(box) -> "object":
+def box_from_array(box) -> object:
     """dlib.rectangle from (left, top, right, bottom)."""
     import dlib
     return dlib.rectangle(*[int(v) for v in box])
