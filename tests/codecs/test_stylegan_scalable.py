@@ -143,3 +143,33 @@ def test_cli_video_round_trip(weights, utk_faces, tmp_path, monkeypatch, capsys)
     assert main(["encode", str(clip), "-o", str(tmp_path / "j.lmn"), "--codec", "jpeg"]) == 2
     assert main(["encode", str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "m.lmn"),
                  "--codec", "stylegan-scalable"]) == 2
+
+
+def test_refuses_images_without_a_framed_face(codec, face, data_root):
+    from lamina.data.datasets import load_dataset
+    from lamina.errors import NoFaceError
+    house = load_dataset("kodak", root=data_root, limit=1)[0].image()  # kodim01: a house front
+    with pytest.raises(NoFaceError, match="no face found|not in the shared framing"):
+        codec.encode(house)
+    corner = np.full((400, 400, 3), 128, np.uint8)
+    corner[:200, :200] = face  # a face, but a quarter of the frame, off centre: not aligned
+    with pytest.raises(NoFaceError, match="not in the shared framing.*lamina align"):
+        codec.encode(corner)
+    with pytest.raises(NoFaceError):
+        codec.encode_video([house, house], 25.0, 1)
+
+
+def test_cli_refuses_a_non_face_with_exit_2(weights, data_root, tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    from lamina import registry
+    from lamina.cli import main
+    from lamina.codecs import stylegan_scalable
+    from lamina.data.datasets import load_dataset
+    monkeypatch.setattr(stylegan_scalable, "ZOO", weights.parent)
+    registry.names()
+    monkeypatch.setitem(registry._FACTORIES, "stylegan-scalable", StyleganScalable)
+    Image.fromarray(load_dataset("kodak", root=data_root, limit=1)[0].image()).save(tmp_path / "house.png")
+    out = tmp_path / "house.lmn"
+    assert main(["encode", str(tmp_path / "house.png"), "-o", str(out), "--codec", "stylegan-scalable"]) == 2
+    assert "lamina align" in capsys.readouterr().err and not out.exists()
