@@ -39,7 +39,7 @@ _TABLES = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")  # rebuilt
 PRESETS = {
     "paper": {"size": 256, "dim": 512, "groups": (6, 4, 4), "n_mlp": 8, "channels": None, "width": 32},
     "cpu128": {"size": 128, "dim": 128, "groups": (4, 4, 4), "n_mlp": 4,
-               "channels": {4: 128, 8: 128, 16: 128, 32: 128, 64: 64, 128: 32}, "width": 16},
+               "channels": {4: 128, 8: 128, 16: 128, 32: 128, 64: 64, 128: 32}, "width": 16, "style_step": 0.1},
 }
 
 
@@ -60,13 +60,20 @@ def available_qualities() -> list[int]:
 
 
 class ScalableModel(torch.nn.Module):
-    """Encoder + layer-wise entropy model + generator + w̄ of one quality."""
+    """Encoder + layer-wise entropy model + generator + w̄ of one quality.
 
-    def __init__(self, size=256, dim=512, groups=(6, 4, 4), n_mlp=8, channels=None, width=32, cross_layer=True):
+    `style_step` is the quantisation step in W space: the entropy model codes the integer symbols
+    round(E(x) / style_step) and the generator sees w̄ + style_step · ŵ. The paper quantises W+ with step 1;
+    lamina's generators trained from scratch use a finer step (0.1 for cpu128), because with step 1 the
+    small residual styles of an untrained encoder drown in the ±0.5 training noise and collapse to zero."""
+
+    def __init__(self, size=256, dim=512, groups=(6, 4, 4), n_mlp=8, channels=None, width=32, cross_layer=True,
+                 style_step: float = 1.0):
         super().__init__()
         self.config = {"size": size, "dim": dim, "groups": list(groups), "n_mlp": n_mlp,
                        "channels": {int(k): int(v) for k, v in (channels or {}).items()} or None,
-                       "width": width, "cross_layer": cross_layer}
+                       "width": width, "cross_layer": cross_layer, "style_step": style_step}
+        self.style_step = float(style_step)
         self.generator = Generator(size, dim, n_mlp, channels=channels)
         if sum(groups) != self.generator.n_latent:
             raise InputError(f"layer groups {groups} must cover the generator's {self.generator.n_latent} styles")
@@ -74,6 +81,14 @@ class ScalableModel(torch.nn.Module):
         self.entropy = LayerwiseEntropyModel(dim, tuple(groups), cross_layer=cross_layer)
         self.register_buffer("w_avg", torch.zeros(1, dim))
         self.groups = tuple(groups)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (N x 3 x size x size in [-1, 1]) -> residual styles in symbol units (N x T x dim)."""
+        return self.encoder(x) / self.style_step
+
+    def w_plus(self, styles: torch.Tensor, layers: int) -> torch.Tensor:
+        """Eqs. 4-6: the generator's W+ from the first `layers` layers' styles (symbol units)."""
+        return layered_w_plus(styles * self.style_step, self.w_avg, self.groups, layers)
 
 
 def save_model(model: ScalableModel, path: Path) -> bytes:
@@ -152,7 +167,7 @@ class StyleganScalable(Codec):
         if self.check_face:
             require_framed_face(image)
         h, w = image.shape[:2]
-        payloads = self.model.entropy.compress(self.model.encoder(self._to_model(image)))
+        payloads = self.model.entropy.compress(self.model.encode(self._to_model(image)))
         layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
         return Bitstream(self.name, h, w, layers, model_id=self.model_id, codec_header=encode_varint(self.quality))
 
@@ -174,7 +189,7 @@ class StyleganScalable(Codec):
     @torch.no_grad()
     def render(self, styles: torch.Tensor, layers: int, height: int, width: int) -> np.ndarray:
         """x̂_k = G({L1..Lk, 0..} + w̄) (Eqs. 4-6) at height x width, uint8."""
-        x = self.model.generator(layered_w_plus(styles, self.model.w_avg, self.model.groups, layers))
+        x = self.model.generator(self.model.w_plus(styles, layers))
         x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
         return ((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
 
@@ -228,13 +243,13 @@ class StyleganScalableTask:
 
     def __init__(self, lmbda: float = 10.0, quality: int | None = None, size: int = 256, dim: int = 512,
                  groups=(6, 4, 4), n_mlp: int = 8, channels=None, width: int = 32, paper_lmbda: float | None = None,
-                 adversarial: bool = False, rate_warmup: int = 0):
+                 adversarial: bool = False, rate_warmup: int = 0, style_step: float = 1.0):
         self.name, self.lmbda, self.quality = "stylegan-scalable", lmbda, quality
         self.paper_lmbda = lmbda if paper_lmbda is None else paper_lmbda
         self.adversarial, self.rate_warmup = adversarial, rate_warmup
         self.rate_scale = 1.0
         self.model_kwargs = {"size": size, "dim": dim, "groups": tuple(groups), "n_mlp": n_mlp,
-                             "channels": channels, "width": width}
+                             "channels": channels, "width": width, "style_step": style_step}
         self._objective = None
         self._fake = None  # x̂3 of the last main step, detached, for the discriminator step
 
@@ -265,8 +280,8 @@ class StyleganScalableTask:
     def decode_layers(self, model: ScalableModel, x01: torch.Tensor):
         """(x in [0, 1] at the model size, [x̂1, x̂2, x̂3] (in [0, 1] outside training), bits N x 3)."""
         x01 = self._model_size(model, x01)
-        out = model.entropy(model.encoder(x01 * 2 - 1))
-        x_hats = [model.generator(layered_w_plus(out["w_hat"], model.w_avg, model.groups, k)) for k in (1, 2, 3)]
+        out = model.entropy(model.encode(x01 * 2 - 1))
+        x_hats = [model.generator(model.w_plus(out["w_hat"], k)) for k in (1, 2, 3)]
         x_hats = [(x if model.training else x.clamp(-1, 1)) / 2 + 0.5 for x in x_hats]
         return x01, x_hats, out["bits"]
 
@@ -374,7 +389,7 @@ def encode_video(codec: StyleganScalable, frames: list[np.ndarray], fps: float, 
     with torch.no_grad():
         for i, frame in enumerate(frames):
             key = i % keyframe_interval == 0
-            payloads = codec.model.entropy.compress(codec.model.encoder(codec._to_model(frame)), None if key else 1)
+            payloads = codec.model.entropy.compress(codec.model.encode(codec._to_model(frame)), None if key else 1)
             for k, payload in enumerate(payloads):
                 per_layer[k].append(payload)
     header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(keyframe_interval)

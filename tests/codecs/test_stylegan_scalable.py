@@ -56,6 +56,24 @@ def test_weights_round_trip_and_bad_files(weights, tmp_path):
         ScalableModel(size=64, dim=8, groups=(4, 4, 4), n_mlp=1, channels={4: 4, 8: 4, 16: 4, 32: 4, 64: 4}, width=4)
 
 
+def test_style_step_scales_symbols_not_images(tmp_path, face):
+    """style_step divides the encoder's styles into symbols and multiplies them back for the generator: the
+    same network with a finer step sends more symbols, and the step survives save/load."""
+    from lamina.codecs.style_encoder import layered_w_plus
+    torch.manual_seed(0)
+    kwargs = dict(size=64, dim=16, groups=(4, 3, 3), n_mlp=2, channels={4: 8, 8: 8, 16: 8, 32: 4, 64: 4}, width=4)
+    coarse, fine = ScalableModel(**kwargs), ScalableModel(style_step=0.25, **kwargs)
+    fine.load_state_dict(coarse.state_dict())
+    x = torch.rand(1, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(fine.encode(x), coarse.encode(x) * 4)
+        w = fine.w_plus(fine.encode(x), 3)
+        assert torch.allclose(w, layered_w_plus(coarse.encoder(x), coarse.w_avg, coarse.groups, 3), atol=1e-6)
+    save_model(fine, tmp_path / "fine.pt")
+    loaded, _ = load_model(tmp_path / "fine.pt")
+    assert loaded.style_step == 0.25 and loaded.config["style_step"] == 0.25
+
+
 def test_swap_takes_the_middle_layer_from_the_second_stream(codec, utk_faces):
     a, b = codec.encode(utk_faces[0]), codec.encode(utk_faces[1])
     swapped = codec.swap(a.to_bytes(), b.to_bytes())
@@ -108,10 +126,9 @@ def test_video_key_frames_carry_all_layers(codec, utk_faces):
     assert np.array_equal(basic[2], codec.decode(codec.encode(frames[2]).to_bytes(), layers=1))
     # A non-key frame borrows its key frame's middle and enhanced styles.
     entropy = codec.model.entropy
-    own = entropy.decompress(codec.model.entropy.compress(codec.model.encoder(codec._to_model(frames[3])), 1))
-    key = entropy.decompress(entropy.compress(codec.model.encoder(codec._to_model(frames[2]))))
-    from lamina.codecs.style_encoder import layered_w_plus
-    w = layered_w_plus(torch.cat([own, key[:, 4:]], 1), codec.model.w_avg, codec.model.groups, 3)
+    own = entropy.decompress(codec.model.entropy.compress(codec.model.encode(codec._to_model(frames[3])), 1))
+    key = entropy.decompress(entropy.compress(codec.model.encode(codec._to_model(frames[2]))))
+    w = codec.model.w_plus(torch.cat([own, key[:, 4:]], 1), 3)
     with torch.no_grad():
         x = codec.model.generator(w)
     expected = torch.nn.functional.interpolate(x, size=frames[3].shape[:2], mode="bilinear", align_corners=False,
