@@ -255,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--adversarial", action="store_true",
                    help="stylegan-scalable: second phase, with the GAN term and a discriminator")
     p.add_argument("--rate-warmup", type=int, default=0,
-                   help="stylegan-scalable: ramp lambda up linearly over this many steps (training from scratch)")
+                   help="stylegan-scalable: lambda 0 for this many steps, then a linear ramp over as many (from scratch)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--max-train-images", type=int, default=None, help="smoke runs: first N training images")
     p.add_argument("--init-from", default=None, help="warm start from exported weights (e.g. the next lower quality)")

@@ -233,9 +233,10 @@ class StyleganScalableTask:
     and R1 (λ_r1 = 10, lazily every R1_EVERY steps as in StyleGAN2). The mapping network is not trained: w̄ is
     fixed at initialisation. The discriminator is never exported.
 
-    Training from scratch (no pretrained StyleGAN2 here) differs from the paper in two ways: λ ramps up linearly
-    over the first `rate_warmup` steps (with the full rate term from step 0 the untrained generator gives the
-    encoder no reason to send anything and the styles collapse to zero: measured in a first CPU run), and x̂
+    Training from scratch (no pretrained StyleGAN2 here) differs from the paper in two ways: λ is 0 for the first
+    `rate_warmup` steps and ramps up over the next `rate_warmup` (with the rate term from the start the untrained
+    generator gives the encoder no reason to send anything and the styles collapse to zero: measured in the
+    first CPU runs, with the full λ and with a ramp from step 0), and x̂
     is not clamped to [0, 1] in training (clamping a saturated untrained generator zeroes its gradients);
     decoding and validation clamp."""
 
@@ -275,7 +276,9 @@ class StyleganScalableTask:
         return groups
 
     def set_step(self, step: int) -> None:
-        self.rate_scale = min(1.0, step / self.rate_warmup) if self.rate_warmup else 1.0
+        """λ is 0 for the first rate_warmup steps (an autoencoder with quantisation noise), then ramps linearly
+        to its value over the next rate_warmup steps."""
+        self.rate_scale = min(1.0, max(0.0, step / self.rate_warmup - 1)) if self.rate_warmup else 1.0
 
     def decode_layers(self, model: ScalableModel, x01: torch.Tensor):
         """(x in [0, 1] at the model size, [x̂1, x̂2, x̂3] (in [0, 1] outside training), bits N x 3)."""

@@ -7,7 +7,9 @@ Groundwork for issue 4 (no training loop uses it yet).
          + λ_mse D_mse(x̂3) + λ_LPIPS D_LPIPS(x̂3) + λ_adv D_adv(x̂3)                          (Eq. 25)
   J = J_L1 + J_L2 + J_L3                                                                   (Eq. 26)
 
-Stand-ins (docs/architecture.md): D_lm = ||H(x) - H(x̂)||² with lamina's heatmap network (Eq. 17); D_sg =
+Stand-ins (docs/architecture.md): D_lm = ||H(x) - H(x̂)||² with lamina's heatmap network, the squared norm of
+each landmark's 32x32 heatmap difference averaged over the 68 landmarks (Eq. 17; a mean over every heatmap pixel
+made the term ~1000x smaller than the others, so λ_lm = 1 had no effect: measured in the first CPU run); D_sg =
 Σ_i 1 - cos(P_i(x̂), P_i(x)) over the parsing network's five feature maps (Eq. 18); D_ID = Σ_i 1 - cos over
 five MobileFaceNet feature maps on the fixed 112x96 crop (Eq. 19; ArcFace in the paper); D_LPIPS = LPIPS with
 the real AlexNet weights (Eq. 21); D_adv = softplus(-D(x̂)) (Eq. 22). Rates are in bits per pixel.
@@ -78,7 +80,8 @@ class ScalableObjective(nn.Module):
     def distortions(self, x: torch.Tensor, x_hat: torch.Tensor, reference: dict) -> dict[str, torch.Tensor]:
         """Per-sample D_lm, D_sg, D_ID, D_mse, D_LPIPS of x_hat against the original's cached features."""
         return {
-            "lm": (self.heatmap(x_hat) - reference["heatmap"]).pow(2).flatten(1).mean(1),
+            # ||H(x) - H(x̂)||² per landmark heatmap (summed over its 32x32 pixels), averaged over the 68 maps.
+            "lm": (self.heatmap(x_hat) - reference["heatmap"]).pow(2).flatten(2).sum(2).mean(1),
             "sg": _cosine_distance_sum(self.parsing.feature_maps(x_hat), reference["parsing"]),
             "identity": _cosine_distance_sum(identity_features(self.identity, x_hat), reference["identity"]),
             "mse": (x - x_hat).pow(2).flatten(1).mean(1),

@@ -34,10 +34,10 @@ def test_rate_warmup_schedule():
     from lamina.codecs.stylegan_scalable import StyleganScalableTask
     task = StyleganScalableTask(rate_warmup=300)
     scales = []
-    for step in (0, 150, 300, 5000):
+    for step in (0, 150, 300, 450, 600, 5000):
         task.set_step(step)
         scales.append(task.rate_scale)
-    assert scales == [0.0, 0.5, 1.0, 1.0]
+    assert scales == [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]
     plain = StyleganScalableTask()
     plain.set_step(0)
     assert plain.rate_scale == 1.0
