@@ -55,3 +55,34 @@ def write_video(path: str | os.PathLike, frames: list[np.ndarray], fps: float) -
         writer.send(np.ascontiguousarray(frame))
     writer.close()
     os.replace(tmp, path)
+
+
+# Classic video baselines for the key-frame mode's evaluation (x265 and VVenC through the bundled ffmpeg, their
+# default random-access GOPs, constant QP, 4:2:0): the elementary stream's bytes and the decoded frames.
+VIDEO_BASELINES = {
+    "x265": (["-c:v", "libx265", "-x265-params", "qp={qp}:info=0:log-level=error"], "hevc", "hevc", (0, 51)),
+    "vvenc": (["-c:v", "libvvenc", "-qp", "{qp}", "-preset", "medium"], "vvc", "vvc", (0, 63)),
+}
+
+
+def baseline_video_round_trip(frames: list[np.ndarray], fps: float, encoder: str, qp: int) -> tuple[bytes, list[np.ndarray]]:
+    """(elementary stream, decoded RGB frames) of frames coded by a classic video encoder at constant QP."""
+    from .codecs.classic import _run_ffmpeg
+    if encoder not in VIDEO_BASELINES:
+        raise InputError(f"unknown video baseline {encoder!r}; known: {', '.join(VIDEO_BASELINES)}")
+    args, muxer, decoder, (low, high) = VIDEO_BASELINES[encoder]
+    if not low <= qp <= high:
+        raise InputError(f"{encoder}: QP must be {low}..{high}, got {qp}")
+    h, w = frames[0].shape[:2]
+    if h % 2 or w % 2 or any(f.shape != frames[0].shape for f in frames):
+        raise InputError("video baselines need equal, even frame sizes")
+    raw = b"".join(np.ascontiguousarray(f).tobytes() for f in frames)
+    cmd = (["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{fps:g}", "-i", "pipe:",
+            "-pix_fmt", "yuv420p"] + [a.format(qp=qp) for a in args] + ["-f", muxer, "pipe:"])
+    stream = _run_ffmpeg(cmd, raw, f"{encoder} encoder")
+    decoded = _run_ffmpeg(["-f", muxer, "-c:v", decoder, "-i", "pipe:", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                           "pipe:"], stream, f"{encoder} decoder")
+    if len(decoded) != len(raw):
+        raise InputError(f"{encoder} decoded {len(decoded) // (h * w * 3)} of {len(frames)} frames")
+    out = np.frombuffer(decoded, np.uint8).reshape(len(frames), h, w, 3)
+    return stream, [frame.copy() for frame in out]

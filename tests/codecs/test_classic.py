@@ -97,3 +97,23 @@ def test_every_byte_flip_of_a_jpeg_stream(small_image):
         except BitstreamError:
             continue
         np.testing.assert_array_equal(image, reference)
+
+
+def test_video_baselines_round_trip_and_refuse_bad_settings(utk_faces):
+    from lamina.errors import InputError
+    from lamina.metrics.pixel import psnr
+    from lamina.video import baseline_video_round_trip
+    frames = [face[:128, :128].copy() for face in utk_faces]
+    for encoder, qp in (("x265", 30), ("vvenc", 37)):
+        stream, decoded = baseline_video_round_trip(frames, 25.0, encoder, qp)
+        assert len(decoded) == len(frames) and decoded[0].shape == frames[0].shape
+        assert 0 < len(stream) < sum(f.size for f in frames) // 10
+        assert min(psnr(a, b) for a, b in zip(frames, decoded)) > 25  # four different faces: scene cuts
+    high, _ = baseline_video_round_trip(frames, 25.0, "x265", 20)
+    assert len(high) > len(baseline_video_round_trip(frames, 25.0, "x265", 40)[0])  # QP orders the rate
+    with pytest.raises(InputError, match="unknown video baseline"):
+        baseline_video_round_trip(frames, 25.0, "mpeg2", 30)
+    with pytest.raises(InputError, match="QP"):
+        baseline_video_round_trip(frames, 25.0, "x265", 60)
+    with pytest.raises(InputError, match="even"):
+        baseline_video_round_trip([f[:127] for f in frames], 25.0, "x265", 30)

@@ -32,6 +32,30 @@ def test_align_without_a_face_is_an_error():
         align_face(np.full((300, 300, 3), 127, np.uint8))
 
 
+def test_align_clip_uses_one_transform_for_every_frame(data_root):
+    """A clip whose face moves: every frame is cropped with the first frame's alignment (no jitter), and the
+    first frame is cropped exactly as align_face crops it."""
+    from lamina.vision.align import align_clip, align_face
+    crop = load_dataset("utk-test", root=data_root)[0].image()
+    frames = [np.pad(crop, ((100, 100), (100 + dx, 100 - dx), (0, 0)), mode="edge") for dx in (0, 20)]
+    aligned = align_clip(frames, 128)
+    assert [a.shape for a in aligned] == [(128, 128, 3)] * 2
+    assert np.abs(aligned[0].astype(int) - align_face(frames[0], 128)).max() <= 1
+    # The second frame's face moved 20 px right in the photo: in the fixed crop it moves too.
+    shift = shape_to_array(shape68(aligned[1], face_box(aligned[1])))[:, 0].mean() - \
+        shape_to_array(shape68(aligned[0], face_box(aligned[0])))[:, 0].mean()
+    assert shift > 5
+    with pytest.raises(NoFaceError):
+        align_clip([np.full((300, 300, 3), 127, np.uint8)])
+
+
+def test_framed_face_check(utk_faces, data_root):
+    from lamina.vision.face import framing_overlap, require_framed_face
+    assert all(framing_overlap(face) > 0.3 for face in utk_faces)
+    with pytest.raises(NoFaceError, match="no face found"):
+        require_framed_face(np.full((200, 200, 3), 127, np.uint8))
+
+
 def test_dlib_landmarks_match_helen_ground_truth(data_root):
     from lamina.vision.landmarks import dlib68, nme
     errors = []
@@ -116,6 +140,7 @@ def test_dlib_identity_kept_on_mild_and_lost_on_other_people(utk_faces):
 
 def test_attribute_probe_beats_majority_and_agrees_with_itself(data_root, face):
     import json
+
     from lamina.vision import attributes
     card = json.loads(attributes.CARD.read_text())
     assert card["test_accuracy_mean"] > card["test_majority_baseline_mean"] + 0.02
@@ -126,6 +151,7 @@ def test_attribute_probe_beats_majority_and_agrees_with_itself(data_root, face):
 
 def test_efficientnet_classifies_a_cat():
     from skimage import data
+
     from lamina.vision.classify import classify
     probabilities = classify(data.chelsea())
     assert int(np.argmax(probabilities)) in range(281, 286)  # ImageNet cat classes
