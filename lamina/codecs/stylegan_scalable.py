@@ -156,7 +156,7 @@ class StyleganScalable(Codec):
         raise BitstreamError(f"model id mismatch: no committed stylegan-scalable weights have id {stream.model_id.hex()}")
 
     def _to_model(self, image: np.ndarray) -> torch.Tensor:
-        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(self.device)
+        x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(self.device)
         size = self.model.config["size"]
         if x.shape[-2:] != (size, size):
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)

@@ -1,0 +1,74 @@
+"""Pictures of stylegan-scalable: layers and face swap on utk-test faces, and generator samples.
+
+Usage: python benchmarks/stylegan_pictures.py OUT_DIR [--quality 3] [--faces 6]
+Writes OUT_DIR/layers.png (original | basic | basic+middle | all three, bytes in the captions),
+OUT_DIR/swap.png (A | B | A's basic+enhanced with B's middle | B's with A's middle, by `swap`, no pixels
+decoded) and OUT_DIR/samples.png (the generator on random W+ from its mapping network: what the prior alone
+makes; the mapping network is the untrained initial one, w̄ is its mean).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def grid(rows: list[list[tuple[str, np.ndarray]]], path: Path, side: int = 160) -> None:
+    from PIL import Image, ImageDraw
+    cols = max(len(r) for r in rows)
+    sheet = Image.new("RGB", (cols * side, len(rows) * (side + 16)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, row in enumerate(rows):
+        for j, (label, image) in enumerate(row):
+            sheet.paste(Image.fromarray(image).resize((side, side), Image.BILINEAR), (j * side, i * (side + 16) + 16))
+            draw.text((j * side + 3, i * (side + 16) + 2), label, fill="black")
+    sheet.save(path)
+
+
+def main() -> None:
+    from lamina import load
+    from lamina.bitstream import Bitstream
+    from lamina.data.datasets import load_dataset
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--quality", type=int, default=3)
+    parser.add_argument("--faces", type=int, default=6)
+    parser.add_argument("--offset", type=int, default=0, help="first utk-test face shown")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    codec = load("stylegan-scalable", quality=args.quality)
+    faces = [item.image() for item in load_dataset("utk-test", limit=args.offset + args.faces)][args.offset:]
+    streams = [codec.encode(face) for face in faces]
+    rows = []
+    for face, stream in zip(faces, streams):
+        row = [("original", face)]
+        for k, name in enumerate(("basic", "+middle", "+enhanced"), start=1):
+            data = stream.truncate(k).to_bytes()
+            row.append((f"{name} {len(data)} B", codec.decode(data, layers=k)))
+        rows.append(row)
+    grid(rows, out / "layers.png")
+    rows = []
+    for i in range(0, len(faces) - 1, 2):
+        a, b = streams[i], streams[i + 1]
+        ab, ba = codec.swap(a, b), codec.swap(b, a)
+        rows.append([("A", faces[i]), ("B", faces[i + 1]), ("A decoded", codec.decode(a.to_bytes())),
+                     ("B decoded", codec.decode(b.to_bytes())),
+                     ("A, middle of B", codec.decode(Bitstream.parse(ab.to_bytes()))),
+                     ("B, middle of A", codec.decode(Bitstream.parse(ba.to_bytes())))])
+    grid(rows, out / "swap.png")
+    torch.manual_seed(0)
+    model = codec.model
+    with torch.no_grad():
+        w = model.generator.style(torch.randn(8, model.config["dim"]))
+        w = model.w_avg + 0.7 * (w - model.w_avg)  # truncation 0.7
+        x = model.generator(w[:, None].expand(-1, model.generator.n_latent, -1))
+    images = ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    grid([[(f"sample {i}", im) for i, im in enumerate(images)]], out / "samples.png")
+    print(f"pictures in {out}")
+
+
+if __name__ == "__main__":
+    main()
