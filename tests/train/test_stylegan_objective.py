@@ -53,3 +53,16 @@ def test_perfect_reconstruction_has_no_distortion_and_gradients_flow(objective):
     out["J"].backward()
     assert all(h.grad is not None and float(h.grad.abs().sum()) > 0 for h in x_hats)
     assert float(out["identity_2"]) > 0 and float(out["lm_1"]) > 0
+
+
+def test_make_task_rescales_the_papers_lambda_to_the_preset_size():
+    from lamina.errors import InputError
+    from lamina.train.tasks import make_task
+    cpu = make_task("stylegan-scalable", quality=3, preset="cpu128")
+    assert (cpu.paper_lmbda, cpu.lmbda) == (10.0, 2.5) and cpu.model_kwargs["size"] == 128
+    paper = make_task("stylegan-scalable", lmbda=15.0)
+    assert (paper.lmbda, paper.model_kwargs["size"], paper.model_kwargs["style_step"]) == (15.0, 256, 1.0)
+    with pytest.raises(InputError, match="preset"):
+        make_task("stylegan-scalable", quality=3, preset="huge")
+    with pytest.raises(InputError, match="quality"):
+        make_task("stylegan-scalable", quality=9)
