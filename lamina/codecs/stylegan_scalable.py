@@ -39,7 +39,8 @@ _TABLES = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")  # rebuilt
 PRESETS = {
     "paper": {"size": 256, "dim": 512, "groups": (6, 4, 4), "n_mlp": 8, "channels": None, "width": 32},
     "cpu128": {"size": 128, "dim": 128, "groups": (4, 4, 4), "n_mlp": 4,
-               "channels": {4: 128, 8: 128, 16: 128, 32: 128, 64: 64, 128: 32}, "width": 16, "style_step": 0.1},
+               "channels": {4: 128, 8: 128, 16: 128, 32: 128, 64: 64, 128: 32}, "width": 16, "style_step": 0.5,
+               "encoder_gain": 10.0},
 }
 
 
@@ -63,17 +64,20 @@ class ScalableModel(torch.nn.Module):
     """Encoder + layer-wise entropy model + generator + w̄ of one quality.
 
     `style_step` is the quantisation step in W space: the entropy model codes the integer symbols
-    round(E(x) / style_step) and the generator sees w̄ + style_step · ŵ. The paper quantises W+ with step 1;
-    lamina's generators trained from scratch use a finer step (0.1 for cpu128), because with step 1 the
-    small residual styles of an untrained encoder drown in the ±0.5 training noise and collapse to zero."""
+    round(g·E(x) / style_step) and the generator sees w̄ + style_step · ŵ, where g = `encoder_gain` scales the
+    encoder's raw output into W. The paper (pretrained pSp encoder and StyleGAN2) has step 1 and g = 1. Trained
+    from scratch, a freshly initialised encoder's residuals are ~0.01 W units: they drown in the training noise
+    and grow slowly, so the reconstructions stay one mean face (measured: the first CPU runs and a 60-step probe,
+    where g = 10 with Adam β1 = 0.9 gave 1.6x the spread between faces of g = 1). cpu128 uses g = 10, step 0.5."""
 
     def __init__(self, size=256, dim=512, groups=(6, 4, 4), n_mlp=8, channels=None, width=32, cross_layer=True,
-                 style_step: float = 1.0):
+                 style_step: float = 1.0, encoder_gain: float = 1.0):
         super().__init__()
         self.config = {"size": size, "dim": dim, "groups": list(groups), "n_mlp": n_mlp,
                        "channels": {int(k): int(v) for k, v in (channels or {}).items()} or None,
-                       "width": width, "cross_layer": cross_layer, "style_step": style_step}
-        self.style_step = float(style_step)
+                       "width": width, "cross_layer": cross_layer, "style_step": style_step,
+                       "encoder_gain": encoder_gain}
+        self.style_step, self.encoder_gain = float(style_step), float(encoder_gain)
         self.generator = Generator(size, dim, n_mlp, channels=channels)
         if sum(groups) != self.generator.n_latent:
             raise InputError(f"layer groups {groups} must cover the generator's {self.generator.n_latent} styles")
@@ -84,7 +88,7 @@ class ScalableModel(torch.nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images (N x 3 x size x size in [-1, 1]) -> residual styles in symbol units (N x T x dim)."""
-        return self.encoder(x) / self.style_step
+        return self.encoder(x) * (self.encoder_gain / self.style_step)
 
     def w_plus(self, styles: torch.Tensor, layers: int) -> torch.Tensor:
         """Eqs. 4-6: the generator's W+ from the first `layers` layers' styles (symbol units)."""
@@ -244,13 +248,15 @@ class StyleganScalableTask:
 
     def __init__(self, lmbda: float = 10.0, quality: int | None = None, size: int = 256, dim: int = 512,
                  groups=(6, 4, 4), n_mlp: int = 8, channels=None, width: int = 32, paper_lmbda: float | None = None,
-                 adversarial: bool = False, rate_warmup: int = 0, style_step: float = 1.0):
+                 adversarial: bool = False, rate_warmup: int = 0, style_step: float = 1.0,
+                 encoder_gain: float = 1.0):
         self.name, self.lmbda, self.quality = "stylegan-scalable", lmbda, quality
         self.paper_lmbda = lmbda if paper_lmbda is None else paper_lmbda
         self.adversarial, self.rate_warmup = adversarial, rate_warmup
         self.rate_scale = 1.0
         self.model_kwargs = {"size": size, "dim": dim, "groups": tuple(groups), "n_mlp": n_mlp,
-                             "channels": channels, "width": width, "style_step": style_step}
+                             "channels": channels, "width": width, "style_step": style_step,
+                             "encoder_gain": encoder_gain}
         self._objective = None
         self._fake = None  # x̂3 of the last main step, detached, for the discriminator step
 

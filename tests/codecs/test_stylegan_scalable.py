@@ -62,16 +62,16 @@ def test_style_step_scales_symbols_not_images(tmp_path, face):
     from lamina.codecs.style_encoder import layered_w_plus
     torch.manual_seed(0)
     kwargs = dict(size=64, dim=16, groups=(4, 3, 3), n_mlp=2, channels={4: 8, 8: 8, 16: 8, 32: 4, 64: 4}, width=4)
-    coarse, fine = ScalableModel(**kwargs), ScalableModel(style_step=0.25, **kwargs)
+    coarse, fine = ScalableModel(**kwargs), ScalableModel(style_step=0.25, encoder_gain=2.0, **kwargs)
     fine.load_state_dict(coarse.state_dict())
     x = torch.rand(1, 3, 64, 64) * 2 - 1
     with torch.no_grad():
-        assert torch.allclose(fine.encode(x), coarse.encode(x) * 4)
-        w = fine.w_plus(fine.encode(x), 3)
-        assert torch.allclose(w, layered_w_plus(coarse.encoder(x), coarse.w_avg, coarse.groups, 3), atol=1e-6)
+        assert torch.allclose(fine.encode(x), coarse.encode(x) * 8)
+        w = fine.w_plus(fine.encode(x), 3)  # the generator sees gain x the encoder's output
+        assert torch.allclose(w, layered_w_plus(2 * coarse.encoder(x), coarse.w_avg, coarse.groups, 3), atol=1e-5)
     save_model(fine, tmp_path / "fine.pt")
     loaded, _ = load_model(tmp_path / "fine.pt")
-    assert loaded.style_step == 0.25 and loaded.config["style_step"] == 0.25
+    assert (loaded.style_step, loaded.encoder_gain) == (0.25, 2.0) and loaded.config["encoder_gain"] == 2.0
 
 
 def test_swap_takes_the_middle_layer_from_the_second_stream(codec, utk_faces):
