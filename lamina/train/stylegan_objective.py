@@ -88,6 +88,17 @@ class ScalableObjective(nn.Module):
             "lpips": self.lpips(x, x_hat),
         }
 
+    def reconstruction(self, x: torch.Tensor, x_hats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Σ_k D_mse(x̂_k) + λ_LPIPS D_LPIPS(x̂_k): the pixel-only objective of the from-scratch prior phase
+        (lamina has no pretrained StyleGAN2 / pSp to start from; no rate and no task networks)."""
+        w = self.weights
+        mse = [(x - x_hat).pow(2).flatten(1).mean(1) for x_hat in x_hats]
+        lpips = [self.lpips(x, x_hat) for x_hat in x_hats]
+        out = {"J": sum(m + w.lpips * p for m, p in zip(mse, lpips)).mean()}
+        out.update({f"mse_{k}": m.mean() for k, m in enumerate(mse, start=1)})
+        out.update({f"lpips_{k}": p.mean() for k, p in enumerate(lpips, start=1)})
+        return out
+
     def forward(self, x: torch.Tensor, x_hats: list[torch.Tensor], bits: torch.Tensor,
                 fake_scores: torch.Tensor | None = None, rate_scale: float = 1.0) -> dict[str, torch.Tensor]:
         """x, x̂_k: N x 3 x H x W in [0, 1]; bits: N x 3 (per layer); fake_scores: D(x̂3) or None (no GAN yet);

@@ -33,14 +33,23 @@ def test_rate_weights_follow_the_layer_structure(objective):
 def test_rate_warmup_schedule():
     from lamina.codecs.stylegan_scalable import StyleganScalableTask
     task = StyleganScalableTask(rate_warmup=300)
-    scales = []
+    schedule = []
     for step in (0, 150, 300, 450, 600, 5000):
         task.set_step(step)
-        scales.append(task.rate_scale)
-    assert scales == [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]
+        schedule.append((task.pixel_phase, task.rate_scale))
+    assert schedule == [(True, 0.0), (True, 0.0), (False, 0.0), (False, 0.5), (False, 1.0), (False, 1.0)]
     plain = StyleganScalableTask()
     plain.set_step(0)
-    assert plain.rate_scale == 1.0
+    assert (plain.pixel_phase, plain.rate_scale) == (False, 1.0)
+
+
+def test_pixel_phase_objective(objective):
+    x = torch.rand(2, 3, 64, 64)
+    assert float(objective.reconstruction(x, [x.clone()] * 3)["J"]) < 1e-4
+    noisy = [(x + 0.1 * torch.randn_like(x)).clamp(0, 1) for _ in range(3)]
+    out = objective.reconstruction(x, noisy)
+    expected = sum(out[f"mse_{k}"] + 0.8 * out[f"lpips_{k}"] for k in (1, 2, 3))
+    assert torch.isclose(out["J"], expected)
 
 
 def test_perfect_reconstruction_has_no_distortion_and_gradients_flow(objective):
