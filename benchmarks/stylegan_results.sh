@@ -23,3 +23,4 @@ $PY benchmarks/stylegan_entropy_ablation.py --quality 3 --out "$OUT/ablation"
 $PY benchmarks/stylegan_video.py --out "$OUT/video" --frames 50 --keyframe-interval 25
 $PY benchmarks/stylegan_pictures.py "$OUT/pictures" --quality 3 --faces 6
 $PY benchmarks/stylegan_targets.py "$OUT/utk-test" "$OUT/landmarks-helen-test" "$OUT/targets.json"
+$PY benchmarks/stylegan_table.py "$OUT/utk-test" "$OUT/landmarks-helen-test" "$OUT/celeba-test" "$OUT/table1.md"
