@@ -18,55 +18,29 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 
 
-def styles_of(codec, images: list[np.ndarray], batch: int = 32) -> torch.Tensor:
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(images), batch):
-            x = torch.cat([codec._to_model(image) for image in images[i:i + batch]])
-            out.append(codec.model.encode(x))
-    return torch.cat(out)
-
-
 def train_variant(styles: torch.Tensor, dim: int, groups, hyper: str, cross: bool, steps: int, seed: int):
-    from lamina.codecs.hyperprior import split_aux_parameters
     from lamina.codecs.style_entropy import LayerwiseEntropyModel
+    from lamina.train.stylegan_refit import fit_entropy
     torch.manual_seed(seed)
-    model = LayerwiseEntropyModel(dim, groups, cross_layer=cross, hyper=hyper)
-    parts = split_aux_parameters(model)
-    main, aux = torch.optim.Adam(parts["main"], lr=1e-3), torch.optim.Adam(parts["aux"], lr=1e-3)
-    rng = np.random.default_rng(seed)
-    model.train()
-    for step in range(steps):
-        batch = styles[rng.integers(len(styles), size=64)]
-        loss = model(batch)["bits"].sum(1).mean()
-        aux_loss = model.hyper_entropy.loss()
-        main.zero_grad()
-        aux.zero_grad()
-        (loss + aux_loss).backward()
-        torch.nn.utils.clip_grad_norm_(parts["main"], 1.0)
-        main.step()
-        aux.step()
-    model.eval()
-    model.update()
-    return model
+    return fit_entropy(LayerwiseEntropyModel(dim, groups, cross_layer=cross, hyper=hyper), styles, steps, seed)
 
 
 def measure(model, styles: torch.Tensor) -> dict:
+    from lamina.train.stylegan_refit import written_bits
     with torch.no_grad():
         estimated = model(styles)["bits"].mean(0).tolist()
-    written = np.array([[8 * len(p) for p in model.compress(styles[i:i + 1])] for i in range(len(styles))])
-    return {"bits_per_layer": written.mean(0).tolist(), "bits_estimated_per_layer": estimated,
-            "bytes_total": float(written.sum(1).mean() / 8)}
+    written = written_bits(model, styles)
+    return {"bits_per_layer": written.tolist(), "bits_estimated_per_layer": estimated,
+            "bytes_total": float(written.sum() / 8)}
 
 
 def main() -> None:
     from lamina import load
     from lamina.data.datasets import load_dataset
-    from lamina.data.training import split_items
+    from lamina.train.stylegan_refit import encode_styles, training_faces
     parser = argparse.ArgumentParser()
     parser.add_argument("--quality", type=int, default=3)
     parser.add_argument("--out", required=True)
@@ -75,13 +49,10 @@ def main() -> None:
     parser.add_argument("--test-images", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    torch.set_num_threads(2)
     codec = load("stylegan-scalable", quality=args.quality)
     config = codec.model.config
-    train_items, _ = split_items("faces")
-    pick = np.random.default_rng(args.seed).choice(len(train_items), size=args.train_images, replace=False)
-    train_styles = styles_of(codec, [train_items[i].image() for i in sorted(pick)])
-    test_styles = styles_of(codec, [item.image() for item in load_dataset("utk-test", limit=args.test_images)])
+    train_styles = encode_styles(codec.model, training_faces(args.train_images, args.seed))
+    test_styles = encode_styles(codec.model, [item.image() for item in load_dataset("utk-test", limit=args.test_images)])
     rounded = torch.round(test_styles)
     results = {"quality": args.quality, "steps": args.steps, "train_images": args.train_images,
                "test_images": args.test_images, "dim": config["dim"], "groups": config["groups"],

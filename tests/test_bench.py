@@ -53,6 +53,9 @@ def test_demo_codes_every_codec(tmp_path):
     by_label = {r["codec"]: r for r in rows}
     base, full = by_label["feature-texture L1"], by_label["feature-texture L2"]
     assert base["bytes"] < full["bytes"] and base["psnr"] < full["psnr"]
+    # stylegan-scalable's three layers: each prefix is a longer stream.
+    sizes = [by_label[f"stylegan-scalable L{k}"]["bytes"] for k in (1, 2, 3)]
+    assert sizes == sorted(sizes) and len(set(sizes)) == 3
 
 
 def test_bench_records_refused_images_apart(tmp_path, data_root, monkeypatch):

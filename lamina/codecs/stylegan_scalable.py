@@ -364,6 +364,7 @@ class StyleganScalableTask:
         card = dict(card)
         card.update({"codec": "stylegan-scalable", "quality": self.quality, "lambda": self.lmbda,
                      "paper_lambda": self.paper_lmbda,
+                     "schedule": {"rate_warmup": self.rate_warmup, "adversarial": self.adversarial},
                      "model_id": model_id.hex(), "architecture": model.config,
                      "objective": ("Eqs. 23-26 with the adversarial term (second phase)" if self.adversarial else
                                    "Eqs. 23-26 without the adversarial term (first phase)")
