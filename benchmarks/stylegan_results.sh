@@ -20,7 +20,7 @@ $PY benchmarks/merge_bench.py "$OUT/utk-test" "$OUT/bench-utk-test" runs/utk-tes
 $PY benchmarks/merge_bench.py "$OUT/landmarks-helen-test" "$OUT/bench-helen" runs/landmarks-helen-test --anchor vvc
 $PY benchmarks/merge_bench.py "$OUT/celeba-test" "$OUT/bench-celeba" runs/celeba-test-learned --anchor vvc
 OMP_NUM_THREADS=1 $PY benchmarks/stylegan_entropy_ablation.py --quality 3 --steps 800 --out "$OUT/ablation"
-$PY benchmarks/stylegan_video.py --out "$OUT/video" --frames 50 --keyframe-interval 25
+$PY benchmarks/stylegan_video.py --out "$OUT/video" --frames 50 --keyframe-interval 25 --qualities 3 --clips WDA_KatieHill_000.mp4 RD_Radio34_000.mp4 lp_d0.mp4
 $PY benchmarks/stylegan_pictures.py "$OUT/pictures" --quality 3 --faces 6
 $PY benchmarks/stylegan_targets.py "$OUT/utk-test" "$OUT/landmarks-helen-test" "$OUT/targets.json"
 $PY benchmarks/stylegan_table.py "$OUT/utk-test" "$OUT/landmarks-helen-test" "$OUT/celeba-test" "$OUT/table1.md"

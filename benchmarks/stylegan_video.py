@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--keyframe-interval", type=int, default=25)
     parser.add_argument("--every", type=int, default=5, help="score every N-th frame")
     parser.add_argument("--clips", nargs="*", default=list(CLIPS))
+    parser.add_argument("--qualities", nargs="*", type=int, default=None, help="default: every committed quality")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -64,7 +65,7 @@ def main() -> None:
             print(json.dumps(entry), flush=True)
             shown[f"{codec} {setting}"] = decoded[len(frames) // 2]
 
-        for quality in available_qualities():
+        for quality in args.qualities or available_qualities():
             codec = load("stylegan-scalable", quality=quality)
             stream = codec.encode_video(frames, fps, args.keyframe_interval)
             for layers in (1, 3):
