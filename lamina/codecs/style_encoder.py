@@ -1,5 +1,5 @@
 """Hierarchical style encoder (pSp-like) and the layered W+ composition of stylegan-scalable (seed 000,
-Section III-A, Eqs. 1-6). Groundwork for issue 4.
+Section III-A, Eqs. 1-6).
 
 A convolutional backbone gives three feature levels F1 (1/4), F2 (1/8), F3 (1/16 of the input side). As in
 pSp's feature pyramid, F3 alone maps to the basic layer's styles, F2 + upsampled F3 to the middle layer's and

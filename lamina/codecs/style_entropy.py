@@ -1,6 +1,6 @@
 """Layer-wise scalable entropy transformer for W+ style vectors (seed 000, Section III-B, Eqs. 7-13).
 
-Groundwork for the stylegan-scalable codec. Tokens are the n_latent residual style vectors (Eq. 3), grouped
+Entropy model of the stylegan-scalable codec. Tokens are the n_latent residual style vectors (Eq. 3), grouped
 into layers (basic / middle / enhanced, e.g. 6/4/4 at 256x256).
 
   Eq. 7   p(ŵ_i | ĥ_i) = N(μ_i, σ_i²)                 GaussianConditional (CompressAI), rANS bytes

@@ -1,7 +1,7 @@
 """StyleGAN2 generator in pure PyTorch (no custom CUDA ops), with the parameter names of the widely used
 rosinality implementation so that its checkpoints load directly (`load_rosinality`).
 
-Groundwork for the stylegan-scalable codec (seed 000). Generator: mapping network (PixelNorm + EqualLinear layers with
+The prior of the stylegan-scalable codec (seed 000). Generator: mapping network (PixelNorm + EqualLinear layers with
 lr multiplier 0.01), constant 4x4 input, modulated/demodulated 3x3 convolutions, per-layer noise injection,
 skip toRGB branches with FIR upsampling, two styles per resolution level: n_latent = 2·log2(size) - 2
 (14 W+ styles at 256x256). Discriminator: residual blocks with FIR downsampling and minibatch standard

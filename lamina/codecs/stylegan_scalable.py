@@ -1,8 +1,9 @@
 """stylegan-scalable: the three-layer face codec on a StyleGAN2 prior (seed 000) — codec, container and swap.
 
-Groundwork for issue 4: the codec runs end to end from a weights file (encoder, entropy model, generator,
-w̄), but lamina has no trained weights for it yet, so it is registered only once `lamina/zoo/stylegan-scalable-q*.pt`
-exist. Tests use a tiny randomly initialised model written by `save_model`.
+The codec runs from a weights file (encoder, entropy model, generator, w̄): the committed
+`lamina/zoo/stylegan-scalable-q*.pt` (CPU-trained, preliminary: docs/results/stylegan-scalable/) register it;
+tests also use tiny randomly initialised models written by `save_model`. Encoding refuses images without a
+face in the shared framing (NoFaceError).
 
 Layers `basic`, `middle`, `enhanced`: each payload holds that layer's hyper-latents and style symbols
 (lamina.codecs.style_entropy), so k layers decode from the first k payloads: x̂_k = G({L1..Lk, 0..} + w̄)

@@ -1,5 +1,5 @@
 """The multi-task scalable rate-distortion objective of stylegan-scalable (seed 000, Section III-C, Eqs. 14-26).
-Groundwork for issue 4 (no training loop uses it yet).
+Used by StyleganScalableTask (lamina.codecs.stylegan_scalable) on the shared training loop.
 
   J_L1 = λ R1 + λ_lm D_lm(x̂1) + λ_sg D_sg(x̂1)                                             (Eq. 23)
   J_L2 = λ (R1 + R2) + w1 (λ_lm D_lm(x̂2) + λ_sg D_sg(x̂2)) + λ_ID D_ID(x̂2)                   (Eq. 24)
