@@ -87,23 +87,10 @@ def main() -> None:
         for key in keys:
             rows = [r for r in results if (r["codec"], r["setting"]) == key]
             writer.writerow(list(key) + [len(rows)] + [f"{np.mean([r[m] for r in rows]):.4g}" for m in metrics])
-    _picture_grid(pictures, out / "frames.png")
-
-
-def _picture_grid(pictures, path: Path) -> None:
-    from PIL import Image, ImageDraw
-    tiles = []
-    for label, image in pictures:
-        tile = Image.fromarray(image).resize((160, 160), Image.BILINEAR)
-        canvas = Image.new("RGB", (160, 176), "white")
-        canvas.paste(tile, (0, 16))
-        ImageDraw.Draw(canvas).text((2, 2), label[:26], fill="black")
-        tiles.append(canvas)
-    cols = 6
-    grid = Image.new("RGB", (160 * cols, 176 * ((len(tiles) + cols - 1) // cols)), "white")
-    for i, tile in enumerate(tiles):
-        grid.paste(tile, (160 * (i % cols), 176 * (i // cols)))
-    grid.save(path)
+    # the sibling script's labelled grid (benchmarks/ is on sys.path when run as a script)
+    from stylegan_pictures import grid
+    grid([[(label[:26], image) for label, image in pictures[i:i + 6]] for i in range(0, len(pictures), 6)],
+         out / "frames.png")
 
 
 if __name__ == "__main__":

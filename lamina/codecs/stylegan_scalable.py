@@ -53,6 +53,20 @@ def paper_lambda(lmbda: float, size: int) -> float:
     return lmbda * (size / 256) ** 2
 
 
+def to_model_size(x: torch.Tensor, size: int) -> torch.Tensor:
+    """N x C x H x W resized to size x size (antialiased bilinear), unchanged when already that size: how every
+    image reaches the model, in coding, training and the entropy refit."""
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return x
+
+
+def image_to_model(image: np.ndarray, size: int) -> torch.Tensor:
+    """An RGB uint8 face (H x W x 3) as the model's 1 x 3 x size x size input in [-1, 1]."""
+    x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float().div(127.5).sub(1)
+    return to_model_size(x, size)
+
+
 def weights_path(quality: int) -> Path:
     return ZOO / f"stylegan-scalable-q{quality}.pt"
 
@@ -161,11 +175,7 @@ class StyleganScalable(Codec):
         raise BitstreamError(f"model id mismatch: no committed stylegan-scalable weights have id {stream.model_id.hex()}")
 
     def _to_model(self, image: np.ndarray) -> torch.Tensor:
-        x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(self.device)
-        size = self.model.config["size"]
-        if x.shape[-2:] != (size, size):
-            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-        return x
+        return image_to_model(image, self.model.config["size"]).to(self.device)
 
     @torch.no_grad()
     def _encode(self, image: np.ndarray) -> Bitstream:
@@ -293,18 +303,11 @@ class StyleganScalableTask:
 
     def decode_layers(self, model: ScalableModel, x01: torch.Tensor):
         """(x in [0, 1] at the model size, [x̂1, x̂2, x̂3] (in [0, 1] outside training), bits N x 3)."""
-        x01 = self._model_size(model, x01)
+        x01 = to_model_size(x01, model.config["size"])
         out = model.entropy(model.encode(x01 * 2 - 1))
         x_hats = [model.generator(model.w_plus(out["w_hat"], k)) for k in (1, 2, 3)]
         x_hats = [(x if model.training else x.clamp(-1, 1)) / 2 + 0.5 for x in x_hats]
         return x01, x_hats, out["bits"]
-
-    @staticmethod
-    def _model_size(model: ScalableModel, x01: torch.Tensor) -> torch.Tensor:
-        size = model.config["size"]
-        if x01.shape[-2:] != (size, size):
-            x01 = F.interpolate(x01, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-        return x01
 
     def losses(self, model, batch):
         x, x_hats, bits = self.decode_layers(model, batch)
@@ -328,7 +331,7 @@ class StyleganScalableTask:
         """Non-saturating logistic loss on real faces vs the last main step's x̂3; every R1_EVERY steps also
         λ_r1/2 · R1 · R1_EVERY (lazy regularisation)."""
         from .stylegan2 import d_logistic_loss, r1_penalty
-        real = self._model_size(model, batch) * 2 - 1
+        real = to_model_size(batch, model.config["size"]) * 2 - 1
         fake = self._fake * 2 - 1
         d_loss = d_logistic_loss(model.discriminator(real), model.discriminator(fake))
         out = {"d_loss": d_loss}

@@ -20,19 +20,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 
 def encode_styles(model, images: list[np.ndarray], batch: int = 32) -> torch.Tensor:
     """Symbol-unit styles (N x T x dim) of uint8 face crops, as the codec computes them."""
+    from ..codecs.stylegan_scalable import image_to_model
     size = model.config["size"]
     out = []
     with torch.no_grad():
         for i in range(0, len(images), batch):
-            x = torch.cat([F.interpolate(torch.from_numpy(np.array(im, dtype=np.uint8)).permute(2, 0, 1)[None].float(),
-                                         size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-                           for im in images[i:i + batch]]) / 127.5 - 1  # each face resized as the codec does
-            out.append(model.encode(x))
+            out.append(model.encode(torch.cat([image_to_model(im, size) for im in images[i:i + batch]])))
     return torch.cat(out)
 
 
