@@ -175,12 +175,14 @@ class StyledConv(nn.Module):
 
 
 class ToRGB(nn.Module):
-    def __init__(self, in_ch, style_dim, upsample=True):
+    """1x1 modulated convolution to the output channels (3 for RGB; 32 for a TAEF2-latent prior) + skip."""
+
+    def __init__(self, in_ch, style_dim, upsample=True, out_ch: int = 3):
         super().__init__()
         if upsample:
             self.upsample = Upsample(BLUR_KERNEL)
-        self.conv = ModulatedConv2d(in_ch, 3, 1, style_dim, demodulate=False)
-        self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))
+        self.conv = ModulatedConv2d(in_ch, out_ch, 1, style_dim, demodulate=False)
+        self.bias = nn.Parameter(torch.zeros(1, out_ch, 1, 1))
 
     def forward(self, x, style, skip=None):
         out = self.conv(x, style) + self.bias
@@ -193,7 +195,7 @@ class Generator(nn.Module):
     """StyleGAN2 generator; `forward(w_plus)` maps N x n_latent x style_dim W+ codes to images in about [-1, 1]."""
 
     def __init__(self, size: int = 256, style_dim: int = 512, n_mlp: int = 8, channel_multiplier: int = 2,
-                 lr_mlp: float = 0.01, channels: dict[int, int] | None = None):
+                 lr_mlp: float = 0.01, channels: dict[int, int] | None = None, out_channels: int = 3):
         super().__init__()
         if size < 4 or size & (size - 1):
             raise InputError(f"StyleGAN2 size must be a power of two >= 4, got {size}")
@@ -203,7 +205,7 @@ class Generator(nn.Module):
                                                   for _ in range(n_mlp)])
         self.input = ConstantInput(self.channels[4])
         self.conv1 = StyledConv(self.channels[4], self.channels[4], 3, style_dim)
-        self.to_rgb1 = ToRGB(self.channels[4], style_dim, upsample=False)
+        self.to_rgb1 = ToRGB(self.channels[4], style_dim, upsample=False, out_ch=out_channels)
         self.log_size = int(math.log2(size))
         self.num_layers = (self.log_size - 2) * 2 + 1
         self.n_latent = self.log_size * 2 - 2
@@ -217,7 +219,7 @@ class Generator(nn.Module):
             out_ch = self.channels[2 ** i]
             self.convs.append(StyledConv(in_ch, out_ch, 3, style_dim, upsample=True))
             self.convs.append(StyledConv(out_ch, out_ch, 3, style_dim))
-            self.to_rgbs.append(ToRGB(out_ch, style_dim))
+            self.to_rgbs.append(ToRGB(out_ch, style_dim, out_ch=out_channels))
             in_ch = out_ch
 
     def mapping(self, z: torch.Tensor) -> torch.Tensor:

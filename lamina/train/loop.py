@@ -51,6 +51,8 @@ class TrainConfig:
     seed: int = 0
     val_every: int = 500
     checkpoint_every: int = 500
+    checkpoint_minutes: float | None = None  # also checkpoint when this much wall time passed since the last
+    max_minutes: float | None = None  # stop (checkpoint, validate, export) after this much training time
     device: str = "cpu"
     data_root: str | None = None
     max_train_images: int | None = None  # smoke runs and tests: the first N training images only
@@ -101,6 +103,20 @@ def weights_digest(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
+def _to(batch, device):
+    """A batch (tensor, or dict of tensors) on device."""
+    if isinstance(batch, dict):
+        return {k: v.to(device) for k, v in batch.items()}
+    return batch.to(device)
+
+
+def _difference(saved, current) -> str:
+    if saved is None:
+        return "the checkpoint records no configuration"
+    keys = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+    return "; ".join(f"{k}: checkpoint {saved.get(k)!r}, now {current.get(k)!r}" for k in keys[:3])
+
+
 def train(task: TrainTask, config: TrainConfig) -> dict:
     """Train (or resume) task under config; returns the final validation numbers (rank 0)."""
     from ..data.training import FaceCrops, center_crops, split_items
@@ -125,8 +141,14 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
     elapsed_before = 0.0
     if config.init_from and not checkpoint_path.exists():
         task.warm_start(model, Path(config.init_from))
+    fingerprint = json.loads(json.dumps(task.fingerprint(), default=str)) if hasattr(task, "fingerprint") else None
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        saved = json.loads(state["fingerprint"]) if "fingerprint" in state else None
+        if fingerprint is not None and saved != fingerprint:
+            from ..errors import InputError
+            raise InputError(f"{checkpoint_path} belongs to another training configuration "
+                             f"({_difference(saved, fingerprint)}): use another --out or the same options")
         model.load_state_dict(state["model"])
         for key, optimiser in optimisers.items():
             optimiser.load_state_dict(state["optimisers"][key])
@@ -136,11 +158,17 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
     if world > 1:
         wrapped = nn.parallel.DistributedDataParallel(wrapped, device_ids=[device.index] if device.type == "cuda" else None,
                                                       find_unused_parameters="disc" in optimisers)
-    train_items, val_items = split_items(config.data, root=config.data_root)
-    data = FaceCrops(train_items[:config.max_train_images], config.patch, resize=config.resize)
-    val_images = center_crops(val_items, config.patch, resize=config.resize).to(device)
+    if hasattr(task, "make_data"):  # tasks with their own (e.g. cached) data: (batches, validation batch)
+        data, val_images = task.make_data(config)
+        val_images = _to(val_images, device)
+        val_count = len(next(iter(val_images.values()))) if isinstance(val_images, dict) else len(val_images)
+    else:
+        train_items, val_items = split_items(config.data, root=config.data_root)
+        data = FaceCrops(train_items[:config.max_train_images], config.patch, resize=config.resize)
+        val_images = center_crops(val_items, config.patch, resize=config.resize).to(device)
+        val_count = len(val_items)
     log_path = out / "log.jsonl"
-    started = time.time()
+    started = last_checkpoint = time.time()
 
     def elapsed() -> float:
         """Training seconds so far, over every resumed session of this run."""
@@ -150,13 +178,14 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=f"train {task.name}",
                disable=not config.progress or rank != 0)
     last = {}
+    done = start
     skipped = 0  # consecutive non-finite steps
     for step in bar:
         wrapped.train()
         # Quantisation noise (and any other torch randomness) is a function of (seed, rank, step) too,
         # so a resumed run repeats the uninterrupted one exactly.
         torch.manual_seed(int(np.random.SeedSequence([config.seed, rank, step]).generate_state(1)[0]))
-        batch = data.batch(config.batch_size, config.seed, rank, step).to(device)
+        batch = _to(data.batch(config.batch_size, config.seed, rank, step), device)
         if hasattr(task, "set_step"):
             task.set_step(step)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
@@ -201,10 +230,27 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
                      "elapsed_s": round(elapsed(), 1)}
             with open(log_path, "a") as handle:
                 handle.write(json.dumps(entry) + "\n")
-        if rank == 0 and (done % config.checkpoint_every == 0 or done == config.steps):
+        out_of_time = bool(config.max_minutes) and elapsed() > 60 * config.max_minutes
+        if world > 1 and config.max_minutes:  # every rank stops at the same step
+            flag = torch.tensor(float(out_of_time), device=device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            out_of_time = bool(flag)
+        if rank == 0 and out_of_time and done % config.val_every != 0:
+            model.eval()
+            with torch.no_grad():
+                metrics = task.validate(model, val_images)
+            with open(log_path, "a") as handle:
+                handle.write(json.dumps({"step": done, "train": last, "val": metrics,
+                                         "elapsed_s": round(elapsed(), 1)}) + "\n")
+        due = out_of_time or done % config.checkpoint_every == 0 or done == config.steps or (
+            config.checkpoint_minutes and time.time() - last_checkpoint > 60 * config.checkpoint_minutes)
+        if rank == 0 and due:
             _save_atomic({"model": model.state_dict(), "step": done,
                           "optimisers": {k: o.state_dict() for k, o in optimisers.items()},
-                          "elapsed_s": elapsed()}, checkpoint_path)
+                          "elapsed_s": elapsed(), "fingerprint": json.dumps(fingerprint)}, checkpoint_path)
+            last_checkpoint = time.time()
+        if out_of_time:
+            break
     bar.close()
     result = {}
     if world > 1:
@@ -214,8 +260,8 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
         model.eval()
         card = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
                 "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
-                "world_size": world, "wall_time_s": round(elapsed(), 1), "steps": config.steps,
-                "train_images": len(data), "validation_images": len(val_items)}
+                "world_size": world, "wall_time_s": round(elapsed(), 1), "steps": done,
+                "train_images": len(data), "validation_images": val_count}
         task.export(model, out, card)
         result = card
     if world > 1:

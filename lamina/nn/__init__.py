@@ -1,0 +1,1 @@
+"""Network building blocks used by more than one codec (lamina.nn.*)."""

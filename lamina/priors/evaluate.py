@@ -1,0 +1,74 @@
+"""Held-out scores of a face prior's reconstructions (rounded styles, as coding sees them): PSNR, LPIPS-alex,
+dlib identity kept and dlib landmark NME against the original at its own size, per number of layers.
+
+    python -m lamina.priors.evaluate runs/prior/probe-a/face-prior-latent128-narrow.pt [--data utk-test --limit 64]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .face import FacePrior, load_prior, render
+
+
+def prior_input(model: FacePrior, images: np.ndarray) -> torch.Tensor:
+    """Encoder input for N x H x W x 3 uint8 faces: the TAEF2 latent of the face at the prior's size, or pixels."""
+    from ..imageio import to_tensor
+    x = to_tensor(images)
+    x = F.interpolate(x, size=(model.size, model.size), mode="bilinear", align_corners=False, antialias=True)
+    if model.space == "taef2":
+        from ..nn.taef2 import load_encoder
+        return load_encoder()(x)
+    return x * 2 - 1
+
+
+@torch.no_grad()
+def reconstruct(model: FacePrior, image: np.ndarray, layers: int) -> np.ndarray:
+    """Round-trip one face through rounded styles; uint8 at the input's size."""
+    styles = torch.round(model.encode(prior_input(model, image[None])))
+    x = render(model, model.synthesize(styles, layers))
+    x = F.interpolate(x, size=image.shape[:2], mode="bicubic", align_corners=False).clamp(0, 1)
+    return (x[0] * 255).round().byte().permute(1, 2, 0).numpy()
+
+
+def evaluate(model: FacePrior, items, metrics=("psnr", "lpips_alex", "identity_dlib", "landmarks_dlib")) -> dict:
+    from ..vision.evaluators import Evaluator
+    evaluator = Evaluator(metrics)
+    rows = {k: [] for k in (1, 2, 3)}
+    for item in items:
+        image = item.image()
+        ref = evaluator.reference(image, item)
+        for k in rows:
+            rows[k].append(evaluator.score(ref, reconstruct(model, image, k)))
+    return {f"{k}_layers": {name: float(np.nanmean([r[name] for r in rows[k]])) for name in rows[k][0]}
+            for k in rows}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("weights", type=Path)
+    parser.add_argument("--data", default="validation", help="'validation' (the last 64 utk-train faces) or a dataset")
+    parser.add_argument("--limit", type=int, default=64)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    
+    if args.data == "validation":
+        from ..data.training import split_items
+        items = split_items("faces")[1][:args.limit]
+    else:
+        from ..data.datasets import load_dataset
+        items = load_dataset(args.data, limit=args.limit)
+    result = evaluate(load_prior(args.weights), items)
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
