@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lamina.codecs.feature_texture import FeatureTexture
-from lamina.codecs.ftnets import FeatureExtractor
+from lamina.codecs.feature_texture.codec import FeatureTexture
+from lamina.codecs.feature_texture.nets import FeatureExtractor
 from lamina.data.datasets import load_dataset
 from lamina.data.pairs import load_pairs, verification_accuracy
-from lamina.vision.mobilefacenet import load_mobilefacenet
+from lamina.nn.mobilefacenet import load_mobilefacenet
 
 PIXELS = 256 * 256
 

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw
 
-from lamina.codecs.feature_texture import FeatureTexture, residual_qualities
+from lamina.codecs.feature_texture.codec import FeatureTexture, residual_qualities
 from lamina.data.datasets import load_dataset
 
 TILE = 160

@@ -10,7 +10,7 @@ import numpy as np
 
 from lamina.data.datasets import load_dataset
 from lamina.vision.face import detect_faces, shape68, shape_to_array
-from lamina.vision.mobilefacenet import five_points
+from lamina.nn.mobilefacenet import five_points
 
 
 def main(count: int = 300) -> None:

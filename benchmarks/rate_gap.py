@@ -15,7 +15,10 @@ import torch
 
 
 def main() -> None:
-    from lamina.codecs.hyperprior import Hyperprior, HyperpriorTask, MeanScale, available_qualities, padded_tensor
+    from lamina.codecs.hyperprior.codec import Hyperprior, MeanScale
+    from lamina.codecs.hyperprior.task import HyperpriorTask
+    from lamina.entropy.hyperprior_payload import padded_tensor
+    from lamina.zoo import qualities as available_qualities
     from lamina.data.datasets import load_dataset
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", default="utk-test")

@@ -1,5 +1,5 @@
 """Control for feature-texture's learned residual codec: the same image hyperprior fine-tuned identically
-(same steps, batches and crops; `python -m lamina.train.feature_texture control`) on the faces themselves,
+(same steps, batches and crops; `lamina train feature-texture --stage control`) on the faces themselves,
 coding the images directly. Compares with the scalable stream of a `lamina bench` run at equal total bytes.
 
 Usage: python benchmarks/residual_control.py BENCH_RUN_DIR CONTROL_DIR [N]
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from lamina.bench.report import bd_table
-from lamina.codecs.hyperprior import Hyperprior
+from lamina.codecs.hyperprior.codec import Hyperprior
 from lamina.data.datasets import load_dataset
 from lamina.metrics.perceptual import lpips_alex
 from lamina.metrics.pixel import ms_ssim, psnr

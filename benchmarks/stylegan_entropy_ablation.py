@@ -1,7 +1,7 @@
 """Entropy-model ablation of stylegan-scalable at one λ (the paper's Table: bits per layer of method A, B, C).
 
 The trained codec's encoder gives fixed residual styles; the decoded styles are round(w) whatever the entropy
-model (lamina.codecs.style_entropy codes symbols on the integer grid), so every variant decodes the same
+model (lamina.codecs.stylegan_scalable.entropy codes symbols on the integer grid), so every variant decodes the same
 images and only the rate differs. Three entropy models are trained from scratch on the same styles, with the
 same steps, batch and learning rate, on the rate alone:
   linear     per-token linear hyper model (no attention, no cross-layer context)  - a "conventional hyperprior"
@@ -22,14 +22,14 @@ import torch
 
 
 def train_variant(styles: torch.Tensor, dim: int, groups, hyper: str, cross: bool, steps: int, seed: int):
-    from lamina.codecs.style_entropy import LayerwiseEntropyModel
-    from lamina.train.stylegan_refit import fit_entropy
+    from lamina.codecs.stylegan_scalable.entropy import LayerwiseEntropyModel
+    from lamina.codecs.stylegan_scalable.task import fit_entropy
     torch.manual_seed(seed)
     return fit_entropy(LayerwiseEntropyModel(dim, groups, cross_layer=cross, hyper=hyper), styles, steps, seed)
 
 
 def measure(model, styles: torch.Tensor) -> dict:
-    from lamina.train.stylegan_refit import written_bits
+    from lamina.codecs.stylegan_scalable.task import written_bits
     with torch.no_grad():
         estimated = model(styles)["bits"].mean(0).tolist()
     written = written_bits(model, styles)
@@ -40,7 +40,7 @@ def measure(model, styles: torch.Tensor) -> dict:
 def main() -> None:
     from lamina import load
     from lamina.data.datasets import load_dataset
-    from lamina.train.stylegan_refit import encode_styles, training_faces
+    from lamina.codecs.stylegan_scalable.task import encode_styles, training_faces
     parser = argparse.ArgumentParser()
     parser.add_argument("--quality", type=int, default=3)
     parser.add_argument("--out", required=True)

@@ -32,7 +32,7 @@ def score(evaluator, refs, frames, decoded, every) -> dict:
 
 def main() -> None:
     from lamina import load
-    from lamina.codecs.stylegan_scalable import available_qualities
+    from lamina.codecs.stylegan_scalable.codec import StyleganScalable
     from lamina.data.datasets import data_root
     from lamina.video import baseline_video_round_trip, read_video
     from lamina.vision.align import align_clip
@@ -65,7 +65,7 @@ def main() -> None:
             print(json.dumps(entry), flush=True)
             shown[f"{codec} {setting}"] = decoded[len(frames) // 2]
 
-        for quality in args.qualities or available_qualities():
+        for quality in args.qualities or StyleganScalable.bench_grid():
             codec = load("stylegan-scalable", quality=quality)
             stream = codec.encode_video(frames, fps, args.keyframe_interval)
             for layers in (1, 3):

@@ -44,8 +44,9 @@ def encode_varint(value: int) -> bytes:
             return bytes(out)
 
 
-class _Reader:
-    """Cursor over bytes that raises BitstreamError (never IndexError) when data runs out."""
+class Reader:
+    """Cursor over bytes that raises BitstreamError (never IndexError) when data runs out: how codecs read
+    their codec headers and payload framing."""
 
     def __init__(self, data: bytes):
         self.data = data
@@ -79,6 +80,33 @@ class _Reader:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BitstreamError(f"{what} is not valid UTF-8") from exc
+
+
+    def finish(self, what: str) -> None:
+        """BitstreamError when bytes are left over after the last field of `what`."""
+        if self.pos != len(self.data):
+            raise BitstreamError(f"{what}: {len(self.data) - self.pos} unexpected trailing bytes")
+
+
+def decode_varint_exact(data: bytes, what: str) -> int:
+    """Decode bytes that must hold exactly one varint."""
+    reader = Reader(data)
+    value = reader.varint(what)
+    reader.finish(what)
+    return value
+
+
+def pack_payloads(payloads: list[bytes]) -> bytes:
+    """Several payloads in one: varint length + bytes each."""
+    return b"".join(encode_varint(len(p)) + p for p in payloads)
+
+
+def unpack_payloads(data: bytes, count: int, what: str) -> list[bytes]:
+    """Inverse of pack_payloads for exactly `count` payloads; BitstreamError otherwise."""
+    reader = Reader(data)
+    out = [reader.take(reader.varint(f"{what} length"), what) for _ in range(count)]
+    reader.finish(what)
+    return out
 
 
 @dataclass(frozen=True)
@@ -175,7 +203,7 @@ class Bitstream:
         a stream cut inside its header or first payload, or trailing garbage.
         """
         data = bytes(data)
-        reader = _Reader(data)
+        reader = Reader(data)
         magic = reader.take(4, "magic")
         if magic != MAGIC:
             raise BitstreamError(f"not a lamina stream (magic {magic!r}, expected {MAGIC!r})")

@@ -8,19 +8,31 @@ from pathlib import Path
 from .errors import InputError, LaminaError
 
 
+def _codec_options(args, codec_name: str) -> dict:
+    """The chosen codec's own `lamina encode` options; an error for options of other codecs."""
+    from .registry import classes, codec_class
+    own = {option.dest for option in codec_class(codec_name).encode_options}
+    options = {}
+    for cls in classes():
+        for option in cls.encode_options:
+            value = getattr(args, option.dest, None)
+            if value is None or value is False:
+                continue
+            if option.dest not in own:
+                raise InputError(f"{option.flag} applies to {cls.name}, not {codec_name}")
+            options[option.dest] = value
+    return options
+
+
 def _cmd_encode(args) -> None:
+    from .codecs.base import VIDEO
     from .imageio import load_image, write_atomic
     from .registry import load
-    options = {}
-    if args.residual is not None:
-        options["residual"] = args.residual
-    if args.feature_quality is not None:
-        options["feature_quality"] = args.feature_quality
-    if options and not args.codec.startswith("feature-texture"):
-        raise InputError(f"--residual / --feature-quality apply to feature-texture, not {args.codec}")
-    codec = load(args.codec, quality=args.quality, **options)
     from .video import is_video_path
+    codec = load(args.codec, quality=args.quality, **_codec_options(args, args.codec))
     if is_video_path(args.input):
+        if not codec.supports(VIDEO):
+            raise InputError(f"{args.codec} codes images only; video needs a codec with a video mode")
         _encode_video(args, codec)
         return
     stream = codec.encode(load_image(args.input))
@@ -33,29 +45,29 @@ def _cmd_encode(args) -> None:
 def _encode_video(args, codec) -> None:
     from .imageio import write_atomic
     from .video import read_video
-    if not hasattr(codec, "encode_video"):
-        raise InputError(f"{args.codec} codes images only; video needs a codec with a key-frame mode (stylegan-scalable)")
     frames, fps = read_video(args.input)
-    stream = codec.encode_video(frames, fps, args.keyframe_interval)
+    stream = codec.encode_video(frames, fps)
     data = stream.to_bytes()
     write_atomic(args.output, data)
-    print(f"{args.output}: {args.codec} video, {len(frames)} frames at {fps:g} fps, key frame every "
-          f"{args.keyframe_interval}, {len(data)} bytes")
+    print(f"{args.output}: {args.codec} video, {len(frames)} frames at {fps:g} fps, {len(data)} bytes")
 
 
 def _cmd_decode(args) -> None:
-    from .bitstream import read_stream
+    from .bitstream import KIND_VIDEO, read_stream
+    from .codecs.base import FEATURE, VIDEO
     from .imageio import save_image
     from .registry import load_for_stream
     stream = read_stream(args.input)
     codec = load_for_stream(stream)
     if args.feature:
+        if not codec.supports(FEATURE):
+            raise InputError(f"{stream.codec} streams have no feature layer; --feature needs a codec with one "
+                             f"(such as feature-texture)")
         _decode_feature(args, stream, codec)
         return
-    from .bitstream import KIND_VIDEO
     if stream.kind == KIND_VIDEO:
         from .video import write_video
-        if not hasattr(codec, "decode_video"):
+        if not codec.supports(VIDEO):
             raise InputError(f"{stream.codec} has no video decoder")
         frames = codec.decode_video(stream, layers=args.layers)
         write_video(args.output, frames, codec.video_fps(stream))
@@ -71,16 +83,15 @@ def _cmd_decode(args) -> None:
 
 def _decode_feature(args, stream, codec) -> None:
     """`decode --feature`: the base layer's feature vector to .npy, without running an image network."""
+    import io
+
     import numpy as np
 
     from .imageio import write_atomic
-    if not hasattr(codec, "decode_feature"):
-        raise InputError(f"{stream.codec} streams have no feature layer; --feature needs a codec such as feature-texture")
     if args.layers not in (None, 1):
         raise InputError("--feature decodes the first layer only: use --layers 1 or leave --layers out")
     if not args.output.endswith(".npy"):
         raise InputError(f"--feature writes a .npy file, not {args.output}")
-    import io
     feature = codec.decode_feature(stream)
     buffer = io.BytesIO()
     np.save(buffer, feature.astype(np.float32))
@@ -92,11 +103,12 @@ def _decode_feature(args, stream, codec) -> None:
 def _cmd_swap(args) -> None:
     """`swap A B -o OUT`: A's basic and enhanced layers with B's middle layer, re-coded without pixels."""
     from .bitstream import read_stream
+    from .codecs.base import SWAP
     from .imageio import write_atomic
     from .registry import load_for_stream
     a, b = read_stream(args.first), read_stream(args.second)
     codec = load_for_stream(a)
-    if not hasattr(codec, "swap"):
+    if not codec.supports(SWAP):
         raise InputError(f"swap needs streams of a codec with style layers (stylegan-scalable), not {a.codec}")
     stream = codec.swap(a, b)
     data = stream.to_bytes()
@@ -151,18 +163,10 @@ def _cmd_bench(args) -> None:
 
 
 def _cmd_train(args) -> None:
-    from .train.loop import TrainConfig, train
-    from .train.tasks import make_task
-    task = make_task(args.codec, lmbda=args.lmbda, quality=args.quality, n=args.N, m=args.M, preset=args.preset,
-                     adversarial=args.adversarial, rate_warmup=args.rate_warmup)
-    config = TrainConfig(out=Path(args.out), steps=args.steps, data=args.data, batch_size=args.batch_size,
-                         patch=args.patch, resize=args.resize, lr=args.lr, betas=tuple(args.betas), seed=args.seed,
-                         val_every=args.val_every, checkpoint_every=args.val_every, device=args.device,
-                         data_root=args.data_root, progress=not args.quiet,
-                         max_train_images=args.max_train_images, init_from=args.init_from)
-    result = train(task, config)
-    if result:
-        print(f"trained {args.codec} for {args.steps} steps in {result['wall_time_s']} s -> {args.out}")
+    from .registry import trainable
+    summary = trainable(args.name).run(args.stage, args)
+    if summary:
+        print(summary)
 
 
 def _cmd_demo(args) -> None:
@@ -180,11 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--codec", required=True)
     p.add_argument("--quality", type=int, default=None, help="codec-native quality (see `lamina codecs`)")
-    p.add_argument("--residual", default=None,
-                   help="feature-texture: residual codec (hyperprior, jpeg, jpeg2000, heic, vvc, ...)")
-    p.add_argument("--feature-quality", type=int, default=None, help="feature-texture: feature codec quality")
-    p.add_argument("--keyframe-interval", type=int, default=10,
-                   help="video input: every N-th frame carries all layers, the others the basic layer only")
+    _add_options(p, [(cls.name, cls.encode_options) for cls in _codec_classes()])
     p.set_defaults(func=_cmd_encode)
 
     p = sub.add_parser("decode", help="decode a .lmn stream to an image")
@@ -233,13 +233,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None, help="shared data folder (default ../shared/data)")
     p.set_defaults(func=_cmd_bench)
 
-    p = sub.add_parser("train", help="train a learned codec (torchrun-compatible)")
-    p.add_argument("codec", help="hyperprior, mean-scale or stylegan-scalable")
+    p = sub.add_parser("train", help="train a codec, the face prior or an evaluator network (torchrun-compatible)")
+    p.add_argument("name", help="what to train: " + ", ".join(t.name for t in _trainables()))
+    p.add_argument("--stage", default=None, help="training stage (default: the trainable's first stage)")
     p.add_argument("--data", default="utk", help="training source: utk, celeba, faces")
     p.add_argument("--lambda", dest="lmbda", type=float, default=None, help="rate-distortion weight")
     p.add_argument("--quality", type=int, default=None, help="zoo quality index (sets lambda if not given)")
-    p.add_argument("--steps", type=int, required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--preset", default=None, help="architecture preset (stylegan-scalable: paper, cpu128; "
+                                                  "face-prior: latent128, ...)")
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--out", default=None)
+    p.add_argument("--resume", action="store_true", help="continue the run whose checkpoint is in --out")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop, checkpoint and export after this long")
+    p.add_argument("--checkpoint-minutes", type=float, default=None, help="also checkpoint every N minutes")
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--patch", type=int, default=128)
@@ -249,17 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Adam betas (the stylegan-scalable paper: 0 0.99)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-every", type=int, default=500)
-    p.add_argument("--N", type=int, default=64, help="CompressAI N (main transform channels)")
-    p.add_argument("--M", type=int, default=96, help="CompressAI M (latent channels)")
-    p.add_argument("--preset", default="paper", help="stylegan-scalable architecture: paper (256x256) or cpu128")
-    p.add_argument("--adversarial", action="store_true",
-                   help="stylegan-scalable: second phase, with the GAN term and a discriminator")
-    p.add_argument("--rate-warmup", type=int, default=0,
-                   help="stylegan-scalable: lambda 0 for this many steps, then a linear ramp over as many (from scratch)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--max-train-images", type=int, default=None, help="smoke runs: first N training images")
     p.add_argument("--init-from", default=None, help="warm start from exported weights (e.g. the next lower quality)")
     p.add_argument("--quiet", action="store_true")
+    _add_options(p, [(t.name, t.options) for t in _trainables()])
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("demo", help="code a face with every codec at its lowest setting")
@@ -273,13 +273,37 @@ def _cmd_codecs(args) -> None:
     from .registry import codec_class, names
     for name in names():
         cls = codec_class(name)
-        direction = "higher is better" if getattr(cls, "higher_is_better", True) else "lower is better"
-        if hasattr(cls, "quality_range"):
-            qualities = "quality {}..{}".format(*cls.quality_range)
-        else:  # learned codecs: the qualities with committed weights
-            qualities = "qualities " + ",".join(str(q) for q in cls.bench_grid())
+        direction = "higher is better" if cls.higher_is_better else "lower is better"
         layers = ", ".join(spec.name for spec in cls.layers)
-        print(f"{name:<12} {qualities} ({direction}); layers: {layers}")
+        print(f"{name:<12} {cls.describe_qualities()} ({direction}); layers: {layers}")
+
+
+def _codec_classes():
+    from .registry import classes
+    return classes()
+
+
+def _trainables():
+    from .registry import trainables
+    return list(trainables().values())
+
+
+def _add_options(parser, owners) -> None:
+    """Add every owner's Option to parser once per flag (an argument group per owner), default None."""
+    seen = set(parser._option_string_actions)
+    for owner, options in owners:
+        fresh = [o for o in options if o.flag not in seen]
+        if not fresh:
+            continue
+        group = parser.add_argument_group(f"{owner} options")
+        for option in fresh:
+            seen.add(option.flag)
+            if option.type is bool:
+                group.add_argument(option.flag, dest=option.dest, action="store_true", default=None,
+                                   help=option.help)
+            else:
+                group.add_argument(option.flag, dest=option.dest, type=option.type, default=None,
+                                   choices=option.choices, help=option.help)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,75 +1,91 @@
-"""Name -> codec factory. Classic codecs register here; learned codecs add themselves with `register`."""
+"""Name -> codec class. Codec packages register their classes with `@register` (lamina.codecs.base) when
+they are imported; learned codecs appear only where trained weights are committed (`available()`)."""
 from __future__ import annotations
-
-from typing import Callable
 
 from .codecs.base import Codec
 from .errors import InputError
 
-_FACTORIES: dict[str, Callable[..., Codec]] = {}
+_CLASSES: dict[str, type[Codec]] = {}
+# Importing these registers every built-in codec (classic first, then learned baselines, then scalable).
+BUILTIN_PACKAGES = ("lamina.codecs.classic", "lamina.codecs.hyperprior", "lamina.codecs.stylegan_scalable",
+                    "lamina.codecs.feature_texture")
 
 
-def register(name: str, factory: Callable[..., Codec]) -> None:
-    """Make `lamina.load(name, ...)` call factory(**kwargs)."""
-    _FACTORIES[name] = factory
+def add(name: str, cls: type[Codec]) -> None:
+    """Register cls under name (first registration wins)."""
+    _CLASSES.setdefault(name, cls)
+
+
+def _all() -> dict[str, type[Codec]]:
+    import importlib
+    for package in BUILTIN_PACKAGES:
+        importlib.import_module(package)
+    return _CLASSES
+
+
+def _order(item) -> int:
+    """Built-in packages in BUILTIN_PACKAGES order (whatever was imported first), then the rest."""
+    module = item[1].__module__
+    for i, package in enumerate(BUILTIN_PACKAGES):
+        if package in (module, module.rsplit(".", 1)[0]):
+            return i
+    return len(BUILTIN_PACKAGES)
 
 
 def names() -> list[str]:
-    """Registered codec names, in registration order."""
-    _ensure_builtins()
-    return list(_FACTORIES)
+    """Names of the codecs that can be loaded here: classic, learned baselines, scalable codecs."""
+    return [name for name, cls in sorted(_all().items(), key=_order) if cls.available()]
 
 
-def codec_class(name: str):
-    """The factory registered under name; InputError for unknown names."""
-    _ensure_builtins()
-    if name not in _FACTORIES:
-        raise InputError(f"unknown codec {name!r}; known: {', '.join(_FACTORIES)}")
-    return _FACTORIES[name]
+def classes() -> list[type[Codec]]:
+    """Every registered codec class (loadable or not), for option tables."""
+    return list(dict.fromkeys(_all().values()))
+
+
+def codec_class(name: str) -> type[Codec]:
+    """The class registered under name; InputError for unknown (or untrained) names."""
+    registered = _all()
+    if name not in registered or not registered[name].available():
+        raise InputError(f"unknown codec {name!r}; known: {', '.join(names())}")
+    return registered[name]
 
 
 def load(name: str, quality: int | None = None, device: str = "cpu", **options) -> Codec:
     """A ready codec by registry name (classic codecs ignore device)."""
-    factory = codec_class(name)
-    if getattr(factory, "accepts_device", False):
+    cls = codec_class(name)
+    if cls.accepts_device:
         options["device"] = device
-    return factory(quality=quality, **options)
+    return cls(quality=quality, **options)
 
 
 def load_for_stream(stream, device: str = "cpu") -> Codec:
     """The codec (and, for learned codecs, the weights) that decodes this stream."""
-    factory = codec_class(stream.codec)
-    if hasattr(factory, "for_stream"):
-        return factory.for_stream(stream, device=device)
-    return load(stream.codec, device=device)
+    return codec_class(stream.codec).for_stream(stream, device=device)
 
 
-_builtins_loaded = False
+# ------------------------------------------------------------------------------------------ training
+_TRAINABLES: dict = {}
+# Trainable models that are not codecs (the face prior, evaluator networks); codecs name their training module.
+OTHER_TRAINING_MODULES = ("lamina.priors.face_task", "lamina.train.evaluator_nets")
 
 
-def _ensure_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    _builtins_loaded = True
-    from .codecs.classic import CLASSIC_CODECS
-    from .codecs.hyperprior import Hyperprior, MeanScale, available_qualities
-    for cls in CLASSIC_CODECS:
-        _FACTORIES.setdefault(cls.name, cls)
-    for cls in (Hyperprior, MeanScale):
-        if available_qualities(cls.arch):  # learned codecs appear once trained weights are committed
-            _FACTORIES.setdefault(cls.name, cls)
-    from .codecs.stylegan_scalable import StyleganScalable
-    from .codecs.stylegan_scalable import available_qualities as stylegan_qualities
-    if stylegan_qualities():  # registered once trained weights are committed (issue 4)
-        _FACTORIES.setdefault(StyleganScalable.name, StyleganScalable)
-    from .codecs.feature_texture import (
-        REGISTERED_RESIDUALS,
-        WEIGHTS,
-        FeatureTexture,
-        variant,
-    )
-    if WEIGHTS.exists():
-        _FACTORIES.setdefault(FeatureTexture.name, FeatureTexture)
-        for residual in REGISTERED_RESIDUALS:  # bench names: the same codec with a classic residual codec
-            _FACTORIES.setdefault(f"{FeatureTexture.name}+{residual}", variant(residual))
+def add_trainable(trainable) -> None:
+    """Register a lamina.train.trainable.Trainable under its name."""
+    _TRAINABLES.setdefault(trainable.name, trainable)
+
+
+def trainables() -> dict:
+    """name -> Trainable for everything `lamina train` can train (imports the training modules)."""
+    import importlib
+    modules = [cls.training_module for cls in classes() if cls.training_module] + list(OTHER_TRAINING_MODULES)
+    for module in dict.fromkeys(modules):
+        importlib.import_module(module)
+    return _TRAINABLES
+
+
+def trainable(name: str):
+    """The Trainable registered under name; InputError for unknown names."""
+    found = trainables()
+    if name not in found:
+        raise InputError(f"nothing called {name!r} can be trained; trainable: {', '.join(found)}")
+    return found[name]

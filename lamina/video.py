@@ -67,7 +67,7 @@ VIDEO_BASELINES = {
 
 def baseline_video_round_trip(frames: list[np.ndarray], fps: float, encoder: str, qp: int) -> tuple[bytes, list[np.ndarray]]:
     """(elementary stream, decoded RGB frames) of frames coded by a classic video encoder at constant QP."""
-    from .codecs.classic import _run_ffmpeg
+    from .ffmpeg import run_ffmpeg
     if encoder not in VIDEO_BASELINES:
         raise InputError(f"unknown video baseline {encoder!r}; known: {', '.join(VIDEO_BASELINES)}")
     args, muxer, decoder, (low, high) = VIDEO_BASELINES[encoder]
@@ -79,8 +79,8 @@ def baseline_video_round_trip(frames: list[np.ndarray], fps: float, encoder: str
     raw = b"".join(np.ascontiguousarray(f).tobytes() for f in frames)
     cmd = (["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{fps:g}", "-i", "pipe:",
             "-pix_fmt", "yuv420p"] + [a.format(qp=qp) for a in args] + ["-f", muxer, "pipe:"])
-    stream = _run_ffmpeg(cmd, raw, f"{encoder} encoder")
-    decoded = _run_ffmpeg(["-f", muxer, "-c:v", decoder, "-i", "pipe:", "-f", "rawvideo", "-pix_fmt", "rgb24",
+    stream = run_ffmpeg(cmd, raw, f"{encoder} encoder")
+    decoded = run_ffmpeg(["-f", muxer, "-c:v", decoder, "-i", "pipe:", "-f", "rawvideo", "-pix_fmt", "rgb24",
                            "pipe:"], stream, f"{encoder} decoder")
     if len(decoded) != len(raw):
         raise InputError(f"{encoder} decoded {len(decoded) // (h * w * 3)} of {len(frames)} frames")

@@ -75,7 +75,7 @@ def test_bench_records_refused_images_apart(tmp_path, data_root, monkeypatch):
             return super()._encode(image)
 
     registry.names()
-    monkeypatch.setitem(registry._FACTORIES, "refusing-jpeg", RefusingJPEG)
+    monkeypatch.setitem(registry._CLASSES, "refusing-jpeg", RefusingJPEG)
     config = BenchConfig(dataset="landmarks-helen-test", codecs=["jpeg", "refusing-jpeg"], out=tmp_path,
                          qualities=[50], metrics=["psnr"], limit=2, data_root=str(data_root), anchors=["jpeg"],
                          progress=False)

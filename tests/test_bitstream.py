@@ -14,13 +14,13 @@ def make_stream():
 
 
 def test_varint_round_trip_and_known_values():
-    from lamina.bitstream import _Reader
+    from lamina.bitstream import Reader
     assert encode_varint(0) == b"\x00"
     assert encode_varint(127) == b"\x7f"
     assert encode_varint(128) == b"\x80\x01"
     assert encode_varint(300) == b"\xac\x02"
     for value in [0, 1, 127, 128, 16383, 16384, 2**32, 2**56]:
-        assert _Reader(encode_varint(value)).varint("v") == value
+        assert Reader(encode_varint(value)).varint("v") == value
     with pytest.raises(ValueError):
         encode_varint(-1)
 

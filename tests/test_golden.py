@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 GOLDEN = Path(__file__).parent / "golden" / "learned_codecs.json"
 

@@ -6,9 +6,34 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..bitstream import KIND_IMAGE, ZERO_MODEL_ID, Bitstream, encode_varint
+from ..bitstream import KIND_IMAGE, ZERO_MODEL_ID, Bitstream, decode_varint_exact, encode_varint
 from ..errors import BitstreamError, InputError
 from ..imageio import to_array
+
+# Optional capabilities a codec declares in `capabilities` (the CLI asks for them, never for names):
+VIDEO = "video"        # encode_video(frames, fps, **options) / decode_video(stream, layers) / video_fps(stream)
+SWAP = "swap"          # swap(a, b) -> Bitstream: layers of two streams combined without decoding pixels
+FEATURE = "feature"    # decode_feature(stream) -> np.ndarray: the first layer as a feature vector
+CAPABILITIES = (VIDEO, SWAP, FEATURE)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A codec-specific command-line option of `lamina encode` (its value reaches the codec's constructor
+    as keyword `dest`; None when not given)."""
+
+    flag: str
+    dest: str
+    help: str
+    type: type = str
+    choices: tuple | None = None
+
+
+def register(cls):
+    """Class decorator: make `lamina.load(cls.name, ...)` build cls (when cls.available())."""
+    from ..registry import add
+    add(cls.name, cls)
+    return cls
 
 
 @dataclass(frozen=True)
@@ -25,6 +50,33 @@ class Codec:
     name: ClassVar[str]
     layers: tuple[LayerSpec, ...]
     model_id: bytes = ZERO_MODEL_ID
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    encode_options: ClassVar[tuple[Option, ...]] = ()   # extra `lamina encode` options (constructor keywords)
+    accepts_device: ClassVar[bool] = False              # learned codecs: the constructor takes device=
+    higher_is_better: ClassVar[bool] = True
+    learned: ClassVar[bool] = False
+    # The module that registers this codec's lamina.train.trainable.Trainable (imported only by `lamina train`,
+    # so the runtime never imports training code), or None.
+    training_module: ClassVar[str | None] = None
+
+    @classmethod
+    def available(cls) -> bool:
+        """Whether the codec can be loaded here (learned codecs: trained weights are committed)."""
+        return True
+
+    @classmethod
+    def for_stream(cls, stream: Bitstream, device: str = "cpu") -> "Codec":
+        """The codec (and, for learned codecs, the weights) that decodes this stream."""
+        return cls(device=device) if cls.accepts_device else cls()
+
+    @classmethod
+    def describe_qualities(cls) -> str:
+        """One line for `lamina codecs`: the quality knob's range or the committed qualities."""
+        return "qualities " + ",".join(str(q) for q in cls.bench_grid())
+
+    def supports(self, capability: str) -> bool:
+        """Whether this codec declares an optional capability (VIDEO, SWAP, FEATURE)."""
+        return capability in self.capabilities
 
     @classmethod
     def bench_grid(cls) -> tuple:
@@ -77,16 +129,6 @@ class Codec:
         raise NotImplementedError
 
 
-def decode_varint_exact(data: bytes, what: str) -> int:
-    """Decode bytes that must hold exactly one varint."""
-    from ..bitstream import _Reader
-    reader = _Reader(data)
-    value = reader.varint(what)
-    if reader.pos != len(data):
-        raise BitstreamError(f"{what}: {len(data) - reader.pos} unexpected trailing bytes")
-    return value
-
-
 class SingleLayerCodec(Codec):
     """A codec with one quality knob and one layer: the shape of every classic codec."""
 
@@ -108,6 +150,10 @@ class SingleLayerCodec(Codec):
     def lowest_setting(cls) -> int:
         """The end of the quality range that gives the smallest stream."""
         return cls.quality_range[0] if cls.higher_is_better else cls.quality_range[1]
+
+    @classmethod
+    def describe_qualities(cls) -> str:
+        return "quality {}..{}".format(*cls.quality_range)
 
     @property
     def lowest_quality(self) -> int:

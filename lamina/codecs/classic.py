@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import io
 import subprocess
-from functools import lru_cache
 
 import numpy as np
 from PIL import Image
 
 from ..errors import BitstreamError
-from .base import SingleLayerCodec
+from ..ffmpeg import ffmpeg_exe, run_ffmpeg
+from .base import SingleLayerCodec, register
 
 
 def _pil_decode(payload: bytes, expected_format: str) -> np.ndarray:
@@ -140,21 +140,6 @@ class JPEGXL(SingleLayerCodec):
         return image
 
 
-@lru_cache(maxsize=1)
-def ffmpeg_exe() -> str:
-    """Path of the ffmpeg binary bundled with imageio-ffmpeg (it has libvvenc, libx265, libaom)."""
-    import imageio_ffmpeg
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def _run_ffmpeg(args: list[str], data: bytes, what: str) -> bytes:
-    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "1"] + args
-    result = subprocess.run(cmd, input=data, capture_output=True, timeout=300)
-    if result.returncode != 0:
-        raise BitstreamError(f"{what} failed: {result.stderr.decode(errors='replace').strip()[-200:]}")
-    return result.stdout
-
-
 class FFmpegIntraCodec(SingleLayerCodec):
     """A video encoder run on one frame (intra only) through the bundled ffmpeg, 4:2:0, BT.601."""
 
@@ -172,7 +157,7 @@ class FFmpegIntraCodec(SingleLayerCodec):
         ph, pw = padded.shape[:2]
         args = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{pw}x{ph}", "-i", "pipe:", "-frames:v", "1",
                 "-pix_fmt", "yuv420p"] + self.encoder_args() + ["-f", self.container_format, "pipe:"]
-        payload = _run_ffmpeg(args, padded.tobytes(), f"{self.name} encoder")
+        payload = run_ffmpeg(args, padded.tobytes(), f"{self.name} encoder")
         if not payload:
             raise RuntimeError(f"{self.name} encoder wrote no bytes")
         return payload
@@ -181,7 +166,7 @@ class FFmpegIntraCodec(SingleLayerCodec):
         ph, pw = height + height % 2, width + width % 2
         args = ["-f", self.container_format, "-c:v", self.decoder, "-i", "pipe:", "-frames:v", "1", "-f", "rawvideo",
                 "-pix_fmt", "rgb24", "pipe:"]
-        raw = _run_ffmpeg(args, payload, f"{self.name} decoder")
+        raw = run_ffmpeg(args, payload, f"{self.name} decoder")
         if len(raw) != ph * pw * 3:
             raise BitstreamError(f"{self.name} payload decodes to {len(raw)} bytes, expected {ph}x{pw}x3")
         return np.frombuffer(raw, np.uint8).reshape(ph, pw, 3)[:height, :width].copy()
@@ -230,7 +215,7 @@ class AV1(FFmpegIntraCodec):
                 "-cpu-used", "4"]
 
 
-CLASSIC_CODECS = (JPEG, JPEG2000, WebP, AVIF, HEIC, JPEGXL, VVC, HEVC, AV1)
+CLASSIC_CODECS = tuple(register(cls) for cls in (JPEG, JPEG2000, WebP, AVIF, HEIC, JPEGXL, VVC, HEVC, AV1))
 
 
 def encoder_versions() -> dict[str, str]:

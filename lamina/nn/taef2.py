@@ -71,7 +71,7 @@ def weights_dir() -> Path:
 
 
 def _load(module: nn.Sequential, path: Path) -> nn.Sequential:
-    from ..checkpoint import read_checkpoint
+    from ..zoo import read_checkpoint
     state = read_checkpoint(path, "TAEF2")
     try:
         module.load_state_dict({k: v.float() for k, v in state.items()})

@@ -1,19 +1,19 @@
 """Cached training tensors of the face prior: every training face at the prior's size (uint8) and its TAEF2
 latent (fp16), computed once (the TAEF2 encoder is frozen) instead of at every step.
 
-    python -m lamina.priors.cache --out runs/prior/cache --size 128
+    lamina train face-prior --stage cache [--cache runs/prior/cache] [--preset latent128]
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import torch
 
 
-def build(out: Path, size: int = 128, data: str = "faces", batch: int = 32, root=None) -> Path:
-    """Write out/{train,validation}-{size}.pt: {'images': N x size x size x 3 uint8, 'latents': N x 32 x s x s fp16}."""
+def build(out: Path, size: int = 128, data: str = "faces", batch: int = 32, root=None, limit: int | None = None) -> Path:
+    """Write out/{train,validation}-{size}.pt: {'images': N x size x size x 3 uint8, 'latents': N x 32 x s x s fp16}
+    (the first `limit` images of each split only, for smoke runs)."""
     from PIL import Image
 
     from ..data.training import split_items
@@ -21,6 +21,7 @@ def build(out: Path, size: int = 128, data: str = "faces", batch: int = 32, root
     from ..nn.taef2 import load_encoder
     out.mkdir(parents=True, exist_ok=True)
     train, validation = split_items(data, root=root)
+    train, validation = train[:limit], validation[:limit]
     encoder = load_encoder()
     for split, items in (("validation", validation), ("train", train)):
         path = out / f"{split}-{size}.pt"
@@ -37,16 +38,3 @@ def build(out: Path, size: int = 128, data: str = "faces", batch: int = 32, root
         torch.save({"images": torch.from_numpy(images), "latents": torch.cat(latents),
                     "names": [str(item.path) for item in items]}, path)
     return out
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("runs/prior/cache"))
-    parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--data", default="faces")
-    args = parser.parse_args(argv)
-    build(args.out, args.size, args.data)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,19 +1,15 @@
 """Held-out scores of a face prior's reconstructions (rounded styles, as coding sees them): PSNR, LPIPS-alex,
 dlib identity kept and dlib landmark NME against the original at its own size, per number of layers.
 
-    python -m lamina.priors.evaluate runs/prior/probe-a/face-prior-latent128-narrow.pt [--data utk-test --limit 64]
+    lamina train face-prior --stage evaluate --weights runs/prior/X/face-prior-latent128.pt [--dataset utk-test]
 """
 from __future__ import annotations
-
-import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .face import FacePrior, load_prior, render
+from .face import FacePrior, render
 
 
 def prior_input(model: FacePrior, images: np.ndarray) -> torch.Tensor:
@@ -49,26 +45,12 @@ def evaluate(model: FacePrior, items, metrics=("psnr", "lpips_alex", "identity_d
             for k in rows}
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("weights", type=Path)
-    parser.add_argument("--data", default="validation", help="'validation' (the last 64 utk-train faces) or a dataset")
-    parser.add_argument("--limit", type=int, default=64)
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args(argv)
-    
-    if args.data == "validation":
+def evaluate_items(model: FacePrior, dataset: str = "validation", limit: int = 64) -> dict:
+    """evaluate() on 'validation' (the last 64 utk-train faces, held out of training) or a dataset's first N."""
+    if dataset == "validation":
         from ..data.training import split_items
-        items = split_items("faces")[1][:args.limit]
+        items = split_items("faces")[1][:limit]
     else:
         from ..data.datasets import load_dataset
-        items = load_dataset(args.data, limit=args.limit)
-    result = evaluate(load_prior(args.weights), items)
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
-
-
-if __name__ == "__main__":
-    main()
+        items = load_dataset(dataset, limit=limit)
+    return evaluate(model, items)

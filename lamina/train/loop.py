@@ -13,27 +13,53 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
 
-class TrainTask(Protocol):
-    """A codec's training. Optional, for adversarial training: a "disc" parameter group and
-    `discriminator_losses(model, batch, step) -> {"d_loss": ..., ...}`, which the loop minimises with its own
-    Adam step after every main step (the main loss's gradients never update the discriminator); and
-    `set_step(step)`, called before every step, for tasks whose loss weights follow a schedule."""
+class TrainTask:
+    """A model's training on this loop. Subclasses implement build_model, losses, parameter_groups, validate,
+    warm_start and export; the rest has defaults:
+    - `make_data(config)` -> (batches, validation batch) for tasks with their own (e.g. cached) data, where
+      batches has `batch(size, seed, rank, step)` and `len()`; None (the default) = face crops of config.data;
+    - `set_step(step)`, called before every step, for loss weights that follow a schedule;
+    - `fingerprint()`, what a checkpoint must match to be resumed (None: not checked);
+    - for adversarial training, a "disc" parameter group and `discriminator_losses(model, batch, step)`, which
+      the loop minimises with its own Adam step after every main step."""
 
     name: str
 
-    def build_model(self) -> nn.Module: ...
-    def losses(self, model: nn.Module, batch: torch.Tensor) -> dict[str, torch.Tensor]: ...
-    def parameter_groups(self, model: nn.Module) -> dict[str, list[nn.Parameter]]: ...
-    def validate(self, model: nn.Module, images: torch.Tensor) -> dict[str, float]: ...
-    def warm_start(self, model: nn.Module, weights: Path) -> None: ...
-    def export(self, model: nn.Module, out: Path, card: dict) -> Path: ...
+    def build_model(self) -> nn.Module:
+        raise NotImplementedError
+
+    def losses(self, model: nn.Module, batch) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def parameter_groups(self, model: nn.Module) -> dict[str, list[nn.Parameter]]:
+        raise NotImplementedError
+
+    def validate(self, model: nn.Module, images) -> dict[str, float]:
+        raise NotImplementedError
+
+    def warm_start(self, model: nn.Module, weights: Path) -> None:
+        raise NotImplementedError
+
+    def export(self, model: nn.Module, out: Path, card: dict) -> Path:
+        raise NotImplementedError
+
+    def make_data(self, config: "TrainConfig"):
+        return None
+
+    def set_step(self, step: int) -> None:
+        return None
+
+    def fingerprint(self) -> dict | None:
+        return None
+
+    def discriminator_losses(self, model: nn.Module, batch, step: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
 
 
 @dataclass
@@ -53,6 +79,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     checkpoint_minutes: float | None = None  # also checkpoint when this much wall time passed since the last
     max_minutes: float | None = None  # stop (checkpoint, validate, export) after this much training time
+    resume: bool = True  # continue from out/checkpoint.pt when it exists (the CLI asks for --resume)
     device: str = "cpu"
     data_root: str | None = None
     max_train_images: int | None = None  # smoke runs and tests: the first N training images only
@@ -141,7 +168,10 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
     elapsed_before = 0.0
     if config.init_from and not checkpoint_path.exists():
         task.warm_start(model, Path(config.init_from))
-    fingerprint = json.loads(json.dumps(task.fingerprint(), default=str)) if hasattr(task, "fingerprint") else None
+    fingerprint = json.loads(json.dumps(task.fingerprint(), default=str))
+    if checkpoint_path.exists() and not config.resume:
+        from ..errors import InputError
+        raise InputError(f"{checkpoint_path} exists: pass --resume to continue that run, or use another --out")
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=True)
         saved = json.loads(state["fingerprint"]) if "fingerprint" in state else None
@@ -158,8 +188,9 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
     if world > 1:
         wrapped = nn.parallel.DistributedDataParallel(wrapped, device_ids=[device.index] if device.type == "cuda" else None,
                                                       find_unused_parameters="disc" in optimisers)
-    if hasattr(task, "make_data"):  # tasks with their own (e.g. cached) data: (batches, validation batch)
-        data, val_images = task.make_data(config)
+    own_data = task.make_data(config)  # tasks with their own (e.g. cached) data: (batches, validation batch)
+    if own_data is not None:
+        data, val_images = own_data
         val_images = _to(val_images, device)
         val_count = len(next(iter(val_images.values()))) if isinstance(val_images, dict) else len(val_images)
     else:
@@ -186,8 +217,7 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
         # so a resumed run repeats the uninterrupted one exactly.
         torch.manual_seed(int(np.random.SeedSequence([config.seed, rank, step]).generate_state(1)[0]))
         batch = _to(data.batch(config.batch_size, config.seed, rank, step), device)
-        if hasattr(task, "set_step"):
-            task.set_step(step)
+        task.set_step(step)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
             losses = wrapped(batch)
         total = losses["loss"] + losses.get("aux_loss", 0.0)

@@ -1,33 +1,32 @@
 """CelebA 40-attribute classifier: a linear probe on frozen MobileFaceNet embeddings.
 
-Trained here on the shared CelebA train split (`python -m lamina.vision.attributes train`); weights
-and model card live in lamina/zoo/ (celeba-attributes-probe.pt / .json).
+Trained here on the shared CelebA train split (`lamina train celeba-attributes-probe`); weights and model
+card live in lamina/zoo/evaluators/ (celeba-attributes-probe.pt / .json).
 """
 from __future__ import annotations
 
 import json
-import sys
 import time
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
 
 
-ZOO = Path(__file__).resolve().parents[1] / "zoo"
-WEIGHTS = ZOO / "celeba-attributes-probe.pt"
-CARD = ZOO / "celeba-attributes-probe.json"
+from ..zoo import EVALUATORS
+
+WEIGHTS = EVALUATORS / "celeba-attributes-probe.pt"
+CARD = EVALUATORS / "celeba-attributes-probe.json"
 
 
 def aligned_crop(image: np.ndarray, landmarks68: np.ndarray) -> np.ndarray:
-    from .mobilefacenet import align_112x96, five_points
+    from ..nn.mobilefacenet import align_112x96, five_points
     return align_112x96(image, five_points(landmarks68))
 
 
 def raw_embedding(crops: np.ndarray) -> np.ndarray:
     """Un-normalised 128-d MobileFaceNet outputs for aligned 112x96 crops."""
-    from .mobilefacenet import normalise, shared_mobilefacenet
+    from ..nn.mobilefacenet import normalise, shared_mobilefacenet
     with torch.no_grad():
         return shared_mobilefacenet()(normalise(crops)).numpy()
 
@@ -35,8 +34,8 @@ def raw_embedding(crops: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=1)
 def probe() -> tuple[list[str], torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(names, weight 40x128, bias 40, feature mean, feature std) from the zoo."""
-    from ..checkpoint import read_checkpoint
-    state = read_checkpoint(WEIGHTS, "attribute probe (train with python -m lamina.vision.attributes train)")
+    from ..zoo import read_checkpoint
+    state = read_checkpoint(WEIGHTS, "attribute probe (train with lamina train celeba-attributes-probe)")
     names = json.loads(CARD.read_text())["attributes"]
     return names, state["weight"].float(), state["bias"].float(), state["mean"].float(), state["std"].float()
 
@@ -83,7 +82,6 @@ def train(steps: int = 2000, weight_decay: float = 1e-3) -> dict:
     majority = np.maximum(y_train.mean(0) > 0.5, 0)
     majority_acc = ((y_test > 0.5) == majority[None]).mean(0)
     names, _ = celeba_labels(data_root())
-    ZOO.mkdir(exist_ok=True)
     torch.save({"weight": linear.weight.detach().half(), "bias": linear.bias.detach().half(),
                 "mean": torch.from_numpy(mean).half(), "std": torch.from_numpy(std).half()}, WEIGHTS)
     card = {
@@ -102,14 +100,7 @@ def train(steps: int = 2000, weight_decay: float = 1e-3) -> dict:
         "test_images": len(x_test),
         "per_attribute_test_accuracy": {n: round(float(a), 4) for n, a in zip(names, per_attr)},
         "attributes": list(names),
-        "command": "python -m lamina.vision.attributes train",
+        "command": "lamina train celeba-attributes-probe (before the zoo move: python -m lamina.vision.attributes train)",
     }
     CARD.write_text(json.dumps(card, indent=2) + "\n")
     return card
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] != ["train"]:
-        sys.exit("usage: python -m lamina.vision.attributes train")
-    result = train()
-    print(f"test accuracy {result['test_accuracy_mean']} (majority {result['test_majority_baseline_mean']})")

@@ -101,7 +101,7 @@ class Evaluator:
             ref["descriptor"] = dlib_descriptor(image, ref["lm68"])
         if self._needs("identity_mfn"):
             from .attributes import aligned_crop
-            from .mobilefacenet import embed
+            from ..nn.mobilefacenet import embed
             ref["mfn"] = embed(aligned_crop(image, ref["lm68"])[None])[0]
         if self._needs("attributes"):
             from .attributes import predict
@@ -175,7 +175,7 @@ class Evaluator:
                 out["recog_dlib_correct"] = float(self.gallery.identities[nearest] == identity)
         if self._needs("identity_mfn"):
             from .attributes import aligned_crop
-            from .mobilefacenet import embed
+            from ..nn.mobilefacenet import embed
             out["id_mfn_cosine"] = float(embed(aligned_crop(decoded, ref["lm68"])[None])[0] @ ref["mfn"])
         if self._needs("attributes"):
             from .attributes import predict

@@ -3,12 +3,11 @@ stylegan-scalable's landmark distortion, Eq. 17: D_lm = ||H(x) - H(x̂)||²).
 
 Input: a face crop in the shared framing, resized to 128x128, RGB in [0, 1]. Output: 68 heatmaps at 32x32.
 Trained on helen_trainset ground truth plus utk-train faces labelled by dlib's 68-point predictor
-(distillation); evaluated by NME on helen_testset ground truth (`python -m lamina.vision.heatmap eval`).
-Weights: lamina/zoo/landmark-heatmap.pt (+ .json card), written by `python -m lamina.vision.heatmap train`.
+(distillation); evaluated by NME on helen_testset ground truth (`lamina train landmark-heatmap --stage eval`).
+Weights: lamina/zoo/evaluators/landmark-heatmap.pt (+ .json card), written by `lamina train landmark-heatmap`.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from functools import lru_cache
@@ -23,8 +22,9 @@ from ..imageio import to_tensor
 
 INPUT, OUTPUT, POINTS, SIGMA = 128, 32, 68, 1.5
 FOREGROUND_WEIGHT = 20.0  # MSE weight 1 + 20·target: plain MSE collapses to flat maps (peaks ~0.07)
-ZOO = Path(__file__).resolve().parents[1] / "zoo"
-WEIGHTS = ZOO / "landmark-heatmap.pt"
+from ..zoo import EVALUATORS
+
+WEIGHTS = EVALUATORS / "landmark-heatmap.pt"
 
 
 def _block(cin, cout, stride=1):
@@ -86,7 +86,7 @@ def soft_argmax(maps: torch.Tensor, image_side: float, temperature: float = 20.0
 
 @lru_cache(maxsize=1)
 def load_heatmap_net(path: str | None = None) -> HeatmapNet:
-    from ..checkpoint import read_checkpoint
+    from ..zoo import read_checkpoint
     from ..errors import InputError
     path = Path(path) if path else WEIGHTS
     data = read_checkpoint(path, "landmark heatmap network")
@@ -199,21 +199,3 @@ def evaluate(path: Path | None = None, root=None, limit: int | None = None) -> d
         ours.append(nme(predict(image, net), item.landmarks))
         dlib.append(nme(shape_to_array(shape68(image, face_box(image))), item.landmarks))
     return {"faces": len(ours), "nme_heatmap_net": float(np.mean(ours)), "nme_dlib": float(np.mean(dlib))}
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m lamina.vision.heatmap")
-    parser.add_argument("command", choices=["train", "eval"])
-    parser.add_argument("--out", default="runs/landmark-heatmap")
-    parser.add_argument("--steps", type=int, default=1200)
-    parser.add_argument("--weights", default=None)
-    parser.add_argument("--limit", type=int, default=None)
-    args = parser.parse_args(argv)
-    if args.command == "train":
-        print(train(Path(args.out), args.steps))
-    else:
-        print(json.dumps(evaluate(Path(args.weights) if args.weights else None, limit=args.limit), indent=1))
-
-
-if __name__ == "__main__":
-    main()

@@ -4,11 +4,10 @@ stylegan-scalable's segmentation distortion, Eq. 18: Σ_i 1 - cos(P_i(x̂), P_i(
 Same encoder-decoder as the landmark heatmap network (lamina.vision.heatmap.HeatmapNet) with 8 class logits
 (lamina.vision.parsing.CLASSES) at 32x32, upsampled to the input. Trained on utk-train faces whose mesh is
 found; evaluated by frequency-weighted IoU against the mesh maps of utk-test originals.
-`python -m lamina.vision.parsenet train|eval`; weights lamina/zoo/parsing-net.pt (+ .json card).
+`lamina train parsing-net --stage train|eval`; weights lamina/zoo/evaluators/parsing-net.pt (+ .json card).
 """
 from __future__ import annotations
 
-import argparse
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -18,10 +17,11 @@ import torch
 import torch.nn.functional as F
 
 from ..imageio import to_tensor
-from .heatmap import INPUT, ZOO, HeatmapNet
+from ..zoo import EVALUATORS
+from .heatmap import INPUT, HeatmapNet
 from .parsing import CLASSES
 
-WEIGHTS = ZOO / "parsing-net.pt"
+WEIGHTS = EVALUATORS / "parsing-net.pt"
 
 
 def parsing_net(width: int = 32) -> HeatmapNet:
@@ -35,7 +35,7 @@ def logits(net: HeatmapNet, x: torch.Tensor) -> torch.Tensor:
 
 @lru_cache(maxsize=1)
 def load_parsing_net(path: str | None = None) -> HeatmapNet:
-    from ..checkpoint import read_checkpoint
+    from ..zoo import read_checkpoint
     from ..errors import InputError
     path = Path(path) if path else WEIGHTS
     data = read_checkpoint(path, "parsing network")
@@ -92,21 +92,3 @@ def evaluate(path: Path | None = None, limit: int = 200, root=None) -> dict:
     images, labels = _mesh_labelled("utk-test", limit, root)
     scores = [fw_iou(label, predict(image, net)) for image, label in zip(images, labels)]
     return {"faces": len(scores), "fw_iou": float(np.mean(scores))}
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m lamina.vision.parsenet")
-    parser.add_argument("command", choices=["train", "eval"])
-    parser.add_argument("--out", default="runs/parsing-net")
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--weights", default=None)
-    parser.add_argument("--limit", type=int, default=200)
-    args = parser.parse_args(argv)
-    if args.command == "train":
-        print(train(Path(args.out), args.steps))
-    else:
-        print(json.dumps(evaluate(Path(args.weights) if args.weights else None, args.limit), indent=1))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,156 @@
+"""The zoo: weights trained by lamina, committed beside this file, one model card (JSON) per weights file.
+
+One weights format for everything lamina writes (`save`): a torch file holding
+    {"format": "lamina-weights-v1", "codec": NAME, "config": {...constructor arguments...}, "state_dict": {...}}
+with parameters in fp16 and buffers unchanged (`fp16_parameters`), and a card NAME.json beside it that
+records at least the model id. Files committed before this format (hyperprior/mean-scale
+{'arch','N','M','state_dict'}, stylegan-scalable v1, feature-texture v1) are read by `load` into the same
+(config, state_dict) shape and stay byte-identical on disk, so their model ids and every stream coded with
+them are unchanged; a retrained model is written in the current format.
+
+Names: codec weights are `CODEC-qQUALITY.pt` (or `CODEC.pt` for one file per codec); evaluator networks
+(landmark heatmaps, parsing, attribute probe) live in `evaluators/`. The model id of a file is the first 8
+bytes of its SHA-256 (DESIGN.md); cards record it, so streams are matched to weights by (codec, quality) from
+the header and the card's id, without hashing every committed file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from ..errors import BitstreamError, InputError
+
+ROOT = Path(__file__).resolve().parent
+EVALUATORS = ROOT / "evaluators"
+FORMAT = "lamina-weights-v1"
+# Layouts of files committed before FORMAT (read-only): format marker -> how to read it.
+_LEGACY_FORMATS = {"lamina-stylegan-scalable-v1": "stylegan-scalable", "lamina-feature-texture-v1": "feature-texture"}
+
+
+def read_checkpoint(path: Path, what: str):
+    """torch.load(path, weights_only=True) on CPU; InputError for a missing, truncated or foreign file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{what} weights not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, not a torch file, pickled code refused by weights_only, ...
+        raise InputError(f"cannot read {what} weights {path}: {str(exc).splitlines()[0][:200]}") from exc
+
+
+def fp16_parameters(module: torch.nn.Module) -> dict:
+    """state_dict with parameters in fp16 and buffers as they are (CDF tables, likelihood bounds and other
+    constants that fp16 would break), the form lamina's learned models are committed in."""
+    parameters = {name for name, _ in module.named_parameters()}
+    return {k: (v.half() if k in parameters else v) for k, v in module.state_dict().items()}
+
+
+def model_id_of(path: Path) -> bytes:
+    """First 8 bytes of the SHA-256 of a weights file (cached while the file is unchanged)."""
+    stat = Path(path).stat()
+    return _file_digest(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _file_digest(path: str, mtime_ns: int, size: int) -> bytes:
+    return hashlib.sha256(Path(path).read_bytes()).digest()[:8]
+
+
+@dataclass(frozen=True)
+class Weights:
+    """A weights file read into one shape, whatever its layout on disk."""
+
+    codec: str
+    config: dict
+    state_dict: dict
+
+
+def save(path: Path, codec: str, config: dict, state_dict: dict, card: dict | None = None) -> bytes:
+    """Write a weights file in the current format (atomically) and its card; returns the model id."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": FORMAT, "codec": codec, "config": config, "state_dict": state_dict}, tmp)
+    tmp.replace(path)
+    model_id = model_id_of(path)
+    card = dict(card or {})
+    card.update({"codec": codec, "model_id": model_id.hex(), "format": FORMAT})
+    path.with_suffix(".json").write_text(json.dumps(card, indent=2, default=str) + "\n")
+    return model_id
+
+
+def load(path: Path, codec: str) -> Weights:
+    """Read a weights file of `codec` (current format or a committed legacy layout); InputError otherwise."""
+    data = read_checkpoint(path, codec)
+    if not isinstance(data, dict):
+        raise InputError(f"{path} is not a lamina weights file (found {type(data).__name__})")
+    marker = data.get("format")
+    if marker == FORMAT:
+        found, config, state = data.get("codec"), data.get("config"), data.get("state_dict")
+    elif marker in _LEGACY_FORMATS:
+        found = _LEGACY_FORMATS[marker]
+        if found == "feature-texture":
+            config = {"lambdas": {int(k): v for k, v in data.get("lambdas", {}).items()}}
+            state = {key: data.get(key) for key in ("extractor", "generator", "codecs")}
+        else:
+            config, state = data.get("config"), data.get("state_dict")
+    elif "arch" in data and "state_dict" in data:  # hyperprior / mean-scale (and feature-texture residuals)
+        found, config, state = data["arch"], {"N": data.get("N"), "M": data.get("M")}, data["state_dict"]
+    else:
+        found, config, state = None, None, None
+    if found != codec or not isinstance(config, dict) or not isinstance(state, dict):
+        raise InputError(f"{path} is not a {codec} weights file (found {found or marker or 'an unknown layout'!r})")
+    return Weights(found, config, state)
+
+
+def path(codec: str, quality: int | None = None, folder: Path | None = None) -> Path:
+    """Where the weights of (codec, quality) live (in ROOT unless a folder is given)."""
+    return Path(folder or ROOT) / (f"{codec}-q{quality}.pt" if quality is not None else f"{codec}.pt")
+
+
+def qualities(codec: str, folder: Path | None = None) -> list[int]:
+    """Qualities of `codec` with committed weights, lowest rate first."""
+    found = []
+    for file in Path(folder or ROOT).glob(f"{codec}-q*.pt"):
+        tail = file.stem[len(codec) + 2:]
+        if tail.isdigit():
+            found.append(int(tail))
+    return sorted(found)
+
+
+def card(weights: Path) -> dict:
+    """The model card beside a weights file ({} when there is none)."""
+    card_path = Path(weights).with_suffix(".json")
+    return json.loads(card_path.read_text()) if card_path.exists() else {}
+
+
+def recorded_id(weights: Path) -> bytes:
+    """The model id a card records (computed from the file when the card has none)."""
+    value = card(weights).get("model_id")
+    return bytes.fromhex(value) if value else model_id_of(weights)
+
+
+def find(codec: str, quality: int | None) -> Path:
+    """The committed weights of (codec, quality); InputError naming the available qualities otherwise."""
+    available = qualities(codec)
+    if not available:
+        raise InputError(f"no trained {codec} weights in {ROOT}")
+    quality = available[-1] if quality is None else int(quality)
+    if quality not in available:
+        raise InputError(f"{codec}: quality {quality} has no weights; available: {available}")
+    return path(codec, quality)
+
+
+def find_for_stream(codec: str, quality: int, model_id: bytes) -> int:
+    """The committed quality whose weights have `model_id`: the header's quality first (its card's id, no
+    hashing), then every other committed quality's card; BitstreamError when none matches."""
+    candidates = qualities(codec)
+    order = ([quality] if quality in candidates else []) + [q for q in candidates if q != quality]
+    for q in order:
+        if recorded_id(path(codec, q)) == model_id:
+            return q
+    raise BitstreamError(f"model id mismatch: no committed {codec} weights have id {model_id.hex()}")

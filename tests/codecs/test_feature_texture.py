@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from lamina.bitstream import Bitstream
-from lamina.codecs import ftnets as nets
-from lamina.codecs.feature_texture import (
+from lamina.codecs.feature_texture import nets
+from lamina.codecs.feature_texture.codec import (
     FeatureTexture,
     denormalise_residual,
     normalise_residual,
@@ -49,9 +49,10 @@ def test_fixed_crop_matches_the_sphereface_template():
     # The framing points land on the template under the crop transform (inverse check via the grid).
     # A least-squares similarity over five points (read at the nearest grid pixel): eyes within 1.5% of the
     # side, every point within 4%.
-    grid = nets._crop_grid(256, 256)[0].numpy()
+    from lamina.nn import mobilefacenet
+    grid = mobilefacenet._crop_grid(256, 256)[0].numpy()
     errors = []
-    for (fx, fy), (tx, ty) in zip(nets.FRAMING_POINTS5, nets.TEMPLATE_112x96):
+    for (fx, fy), (tx, ty) in zip(mobilefacenet.FRAMING_POINTS5, mobilefacenet.TEMPLATE_112x96):
         gx, gy = grid[int(round(ty)), int(round(tx))]
         errors.append(np.hypot((gx + 1) / 2 - fx, (gy + 1) / 2 - fy))
     assert max(errors[:2]) < 0.015 and max(errors) < 0.04, errors
@@ -101,9 +102,9 @@ def test_feature_decodes_without_any_image_network(codec, stream, celeba_face, m
 
 
 def test_every_feature_quality_round_trips_and_rate_grows(celeba_face):
-    from lamina.codecs.feature_texture import WEIGHTS, _model
+    from lamina.codecs.feature_texture.codec import _model, weights_file
     sizes = []
-    for q in sorted(_model(str(WEIGHTS), "cpu").codecs):
+    for q in sorted(_model(str(weights_file()), "cpu").codecs):
         c = FeatureTexture(feature_quality=q, residual="jpeg", quality=10)
         s = c.encode(celeba_face)
         sizes.append(len(s.layers[0].payload))

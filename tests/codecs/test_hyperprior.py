@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from lamina.bitstream import Bitstream
-from lamina.codecs.hyperprior import (ARCHS, Hyperprior, MeanScale, available_qualities, build_network,
-                                      save_weights, weights_path)
+from lamina import zoo
+from lamina.codecs.hyperprior.codec import Hyperprior, MeanScale
+from lamina.codecs.hyperprior.model import ARCHS, build_network, save_weights
 from lamina.errors import BitstreamError, InputError
 
 CLASSES = {"hyperprior": Hyperprior, "mean-scale": MeanScale}
@@ -48,7 +49,7 @@ def test_stream_from_other_weights_is_a_model_id_error(arch, tiny_weights, small
 
 
 def test_wrong_corrupted_and_truncated_checkpoints(tiny_weights, tmp_path):
-    with pytest.raises(InputError, match="not a hyperprior checkpoint"):
+    with pytest.raises(InputError, match="not a hyperprior weights file"):
         Hyperprior(quality=1, weights=tiny_weights["mean-scale", 0])
     corrupted = tmp_path / "corrupted.pt"
     data = bytearray(tiny_weights["hyperprior", 0].read_bytes())
@@ -59,7 +60,7 @@ def test_wrong_corrupted_and_truncated_checkpoints(tiny_weights, tmp_path):
     torch.manual_seed(0)
     save_weights(build_network("hyperprior", 8, 16), "hyperprior", 8, 16, wrong_shape)
     state = torch.load(wrong_shape, weights_only=True)
-    state["M"] = 12
+    state["config"]["M"] = 12
     torch.save(state, wrong_shape)
     with pytest.raises(InputError, match="does not fit"):
         Hyperprior(quality=1, weights=wrong_shape)
@@ -83,11 +84,11 @@ def test_corrupted_payload_is_an_error_or_a_same_size_image(tiny_weights, small_
 
 @pytest.mark.parametrize("arch", list(ARCHS))
 def test_committed_weights_round_trip_faces_with_cards(arch, face):
-    qualities = available_qualities(arch)
+    qualities = zoo.qualities(arch)
     assert len(qualities) >= 4, f"{arch}: committed qualities {qualities}"
     sizes, psnrs = [], []
     for quality in qualities:
-        card = json.loads(weights_path(arch, quality).with_suffix(".json").read_text())
+        card = json.loads(zoo.path(arch, quality).with_suffix(".json").read_text())
         assert card["quality"] == quality and card["validation"]["bpp_written"] > 0
         codec = CLASSES[arch](quality=quality)
         data = codec.encode(face).to_bytes()
@@ -105,7 +106,7 @@ def test_committed_codecs_feed_every_face_evaluator(face):
     evaluator = Evaluator(["landmarks_dlib", "landmarks_mesh", "parsing", "identity_dlib", "identity_mfn"])
     ref = evaluator.reference(face)
     for cls in CLASSES.values():
-        codec = cls(quality=max(available_qualities(cls.arch)))
+        codec = cls(quality=max(zoo.qualities(cls.arch)))
         scores = evaluator.score(ref, codec.decode(codec.encode(face).to_bytes()))
         assert all(np.isfinite(v) for k, v in scores.items() if k != "nme_dlib_gt")
         assert scores["id_dlib_kept"] == 1.0 and scores["nme_dlib"] < 0.1 and scores["parsing_fwiou"] > 0.7
@@ -113,7 +114,7 @@ def test_committed_codecs_feed_every_face_evaluator(face):
 
 def test_likelihood_bound_survives_fp16_files(tmp_path):
     """Files whose 1e-9 likelihood bound was flushed to zero by fp16 still estimate finite rates."""
-    from lamina.codecs.hyperprior import load_network
+    from lamina.codecs.hyperprior.model import load_network
     torch.manual_seed(0)
     path = tmp_path / "old.pt"
     save_weights(build_network("mean-scale", 8, 12), "mean-scale", 8, 12, path)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lamina.codecs.style_encoder import (
+from lamina.codecs.stylegan_scalable.encoder import (
     GROUPS_256,
     HierarchicalStyleEncoder,
     layered_w_plus,
 )
-from lamina.codecs.stylegan2 import Generator
+from lamina.nn.stylegan2 import Generator
 from lamina.errors import InputError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lamina.codecs.style_entropy import LayerwiseEntropyModel, layered_mask
+from lamina.codecs.stylegan_scalable.entropy import LayerwiseEntropyModel, layered_mask
 
 
 def test_layered_mask_blocks_unsent_layers():
@@ -63,7 +63,7 @@ def test_training_mode_is_differentiable_and_noisy():
 
 
 def test_recoding_decoded_styles_is_exact_and_swap_mixes_layers(model):
-    from lamina.codecs.style_entropy import swap_layers
+    from lamina.codecs.stylegan_scalable.entropy import swap_layers
     torch.manual_seed(2)
     a, b = torch.randn(1, 7, 32) * 3, torch.randn(1, 7, 32) * 3
     pa, pb = model.compress(a), model.compress(b)

@@ -6,12 +6,8 @@ import pytest
 import torch
 
 from lamina.bitstream import Bitstream
-from lamina.codecs.stylegan_scalable import (
-    ScalableModel,
-    StyleganScalable,
-    load_model,
-    save_model,
-)
+from lamina.codecs.stylegan_scalable.codec import StyleganScalable
+from lamina.codecs.stylegan_scalable.model import ScalableModel, load_model, save_model
 from lamina.errors import BitstreamError, InputError
 
 
@@ -59,7 +55,7 @@ def test_weights_round_trip_and_bad_files(weights, tmp_path):
 def test_style_step_scales_symbols_not_images(tmp_path, face):
     """style_step divides the encoder's styles into symbols and multiplies them back for the generator: the
     same network with a finer step sends more symbols, and the step survives save/load."""
-    from lamina.codecs.style_encoder import layered_w_plus
+    from lamina.codecs.stylegan_scalable.encoder import layered_w_plus
     torch.manual_seed(0)
     kwargs = dict(size=64, dim=16, groups=(4, 3, 3), n_mlp=2, channels={4: 8, 8: 8, 16: 8, 32: 4, 64: 4}, width=4)
     coarse, fine = ScalableModel(**kwargs), ScalableModel(style_step=0.25, encoder_gain=2.0, **kwargs)
@@ -92,12 +88,9 @@ def test_swap_takes_the_middle_layer_from_the_second_stream(codec, utk_faces):
 def test_cli_swap(weights, utk_faces, tmp_path, monkeypatch, capsys):
     from PIL import Image
 
-    from lamina import registry
     from lamina.cli import main
-    from lamina.codecs import stylegan_scalable
-    monkeypatch.setattr(stylegan_scalable, "ZOO", weights.parent)
-    registry.names()
-    monkeypatch.setitem(registry._FACTORIES, "stylegan-scalable", StyleganScalable)
+    from lamina import zoo
+    monkeypatch.setattr(zoo, "ROOT", weights.parent)
     paths = []
     for i in range(2):
         Image.fromarray(utk_faces[i]).save(tmp_path / f"{i}.png")
@@ -114,7 +107,7 @@ def test_cli_swap(weights, utk_faces, tmp_path, monkeypatch, capsys):
 
 
 def test_video_key_frames_carry_all_layers(codec, utk_faces):
-    from lamina.codecs.stylegan_scalable import video_header
+    from lamina.codecs.stylegan_scalable.video import video_header
     frames = [utk_faces[i % 4] for i in range(5)]
     stream = codec.encode_video(frames, 25.0, keyframe_interval=2)
     assert stream.kind == 1 and video_header(Bitstream.parse(stream.to_bytes())) == (5, 2, 25.0)
@@ -142,13 +135,10 @@ def test_video_key_frames_carry_all_layers(codec, utk_faces):
 
 
 def test_cli_video_round_trip(weights, utk_faces, tmp_path, monkeypatch, capsys):
-    from lamina import registry
     from lamina.cli import main
-    from lamina.codecs import stylegan_scalable
+    from lamina import zoo
     from lamina.video import read_video, write_video
-    monkeypatch.setattr(stylegan_scalable, "ZOO", weights.parent)
-    registry.names()
-    monkeypatch.setitem(registry._FACTORIES, "stylegan-scalable", StyleganScalable)
+    monkeypatch.setattr(zoo, "ROOT", weights.parent)
     clip = tmp_path / "clip.mp4"
     write_video(clip, [utk_faces[i % 2] for i in range(4)], 25.0)
     lmn, out = tmp_path / "clip.lmn", tmp_path / "out.mp4"
@@ -179,13 +169,10 @@ def test_refuses_images_without_a_framed_face(codec, face, data_root):
 def test_cli_refuses_a_non_face_with_exit_2(weights, data_root, tmp_path, monkeypatch, capsys):
     from PIL import Image
 
-    from lamina import registry
     from lamina.cli import main
-    from lamina.codecs import stylegan_scalable
+    from lamina import zoo
     from lamina.data.datasets import load_dataset
-    monkeypatch.setattr(stylegan_scalable, "ZOO", weights.parent)
-    registry.names()
-    monkeypatch.setitem(registry._FACTORIES, "stylegan-scalable", StyleganScalable)
+    monkeypatch.setattr(zoo, "ROOT", weights.parent)
     Image.fromarray(load_dataset("kodak", root=data_root, limit=1)[0].image()).save(tmp_path / "house.png")
     out = tmp_path / "house.lmn"
     assert main(["encode", str(tmp_path / "house.png"), "-o", str(out), "--codec", "stylegan-scalable"]) == 2

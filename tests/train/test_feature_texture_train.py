@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from lamina.train import feature_texture as ft
+from lamina.codecs.feature_texture import task as ft
 
 
 def _log(out, stage):
@@ -28,8 +28,9 @@ def test_all_stages_train_export_and_round_trip(tmp_path, data_root, monkeypatch
     assert last["mse"] + 1e-4 * last["bits"] < first["mse"] + 1e-4 * first["bits"]
     ft.stage_texture(out, steps=4, batch=2, root=data_root, limit=24)
     ft.stage_residual(out, 1, steps=2, feature_quality=2, batch=2, root=data_root, limit=24)
-    from lamina.codecs.feature_texture import FeatureTexture, export
-    weights = export(out, zoo=zoo)
+    from lamina.codecs.feature_texture.codec import FeatureTexture
+    from lamina.codecs.feature_texture.task import export
+    weights = export(out, folder=zoo)
     assert (zoo / "feature-texture-residual-q1.pt").exists()
     image = np.load(out / "cache" / "faces-celeba-train-256-first24.npy")[0]
     for residual in ("hyperprior", "jpeg"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lamina.train.stylegan_objective import ObjectiveWeights, ScalableObjective
+from lamina.codecs.stylegan_scalable.objective import ObjectiveWeights, ScalableObjective
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_rate_weights_follow_the_layer_structure(objective):
 
 
 def test_rate_warmup_schedule():
-    from lamina.codecs.stylegan_scalable import StyleganScalableTask
+    from lamina.codecs.stylegan_scalable.task import StyleganScalableTask
     task = StyleganScalableTask(rate_warmup=300)
     schedule = []
     for step in (0, 150, 300, 450, 600, 5000):
@@ -66,12 +66,12 @@ def test_perfect_reconstruction_has_no_distortion_and_gradients_flow(objective):
 
 def test_make_task_rescales_the_papers_lambda_to_the_preset_size():
     from lamina.errors import InputError
-    from lamina.train.tasks import make_task
-    cpu = make_task("stylegan-scalable", quality=3, preset="cpu128")
+    from lamina.codecs.stylegan_scalable.task import make_task
+    cpu = make_task(quality=3, preset="cpu128")
     assert (cpu.paper_lmbda, cpu.lmbda) == (10.0, 2.5) and cpu.model_kwargs["size"] == 128
-    paper = make_task("stylegan-scalable", lmbda=15.0)
+    paper = make_task(lmbda=15.0)
     assert (paper.lmbda, paper.model_kwargs["size"], paper.model_kwargs["style_step"]) == (15.0, 256, 1.0)
     with pytest.raises(InputError, match="preset"):
-        make_task("stylegan-scalable", quality=3, preset="huge")
+        make_task(quality=3, preset="huge")
     with pytest.raises(InputError, match="quality"):
-        make_task("stylegan-scalable", quality=9)
+        make_task(quality=9)

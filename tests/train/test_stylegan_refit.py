@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lamina.codecs.stylegan_scalable import ScalableModel
-from lamina.train.stylegan_refit import encode_styles, fit_entropy, written_bits
+from lamina.codecs.stylegan_scalable.model import ScalableModel
+from lamina.codecs.stylegan_scalable.task import encode_styles, fit_entropy, written_bits
 
 
 def test_refit_lowers_bytes_and_keeps_decoded_styles(utk_faces):

@@ -7,7 +7,8 @@ import json
 
 import torch
 
-from lamina.codecs.stylegan_scalable import StyleganScalable, StyleganScalableTask
+from lamina.codecs.stylegan_scalable.codec import StyleganScalable
+from lamina.codecs.stylegan_scalable.task import StyleganScalableTask
 from lamina.train.loop import TrainConfig, train
 
 TINY = dict(lmbda=10.0, quality=1, size=64, dim=16, groups=(4, 3, 3), n_mlp=2,

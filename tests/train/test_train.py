@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from lamina.codecs.hyperprior import HyperpriorTask
+from lamina.codecs.hyperprior.task import HyperpriorTask
 from lamina.train.loop import TrainConfig, train
 
 TINY = dict(n=8, m=12)
@@ -28,7 +28,7 @@ def test_smoke_training_improves_and_exports_a_working_codec(tmp_path, face):
     assert log[-1]["val"]["psnr"] > log[0]["val"]["psnr"] + 1.0
     saved = json.loads((tmp_path / "mean-scale-q3.json").read_text())
     assert saved["validation"]["bpp_written"] > 0 and saved["steps"] == 60 and card["wall_time_s"] > 0
-    from lamina.codecs.hyperprior import MeanScale
+    from lamina.codecs.hyperprior.codec import MeanScale
     codec = MeanScale(quality=3, weights=tmp_path / "mean-scale-q3.pt")
     stream = codec.encode(face)
     assert codec.decode(stream.to_bytes()).shape == face.shape
@@ -64,17 +64,20 @@ def test_ddp_two_cpu_processes_hold_identical_weights(tmp_path):
     assert card["world_size"] == 2
 
 
-def test_unknown_training_names_are_errors():
+def test_unknown_training_names_are_errors(capsys):
+    from lamina.cli import main
     from lamina.errors import InputError
-    from lamina.train.tasks import make_task
-    with pytest.raises(InputError):
-        make_task("jpeg", lmbda=0.01)
-    with pytest.raises(InputError):
-        make_task("hyperprior")
+    from lamina.registry import trainable
+    with pytest.raises(InputError, match="nothing called 'jpeg'"):
+        trainable("jpeg")
+    assert main(["train", "jpeg", "--steps", "1", "--out", "x"]) == 2
+    assert main(["train", "hyperprior", "--steps", "1", "--out", "x"]) == 2  # neither --quality nor --lambda
+    assert "--quality" in capsys.readouterr().err
+    assert main(["train", "hyperprior", "--stage", "nope", "--steps", "1", "--out", "x"]) == 2
 
 
 def test_warm_start_copies_the_given_weights(tmp_path):
-    from lamina.codecs.hyperprior import load_network
+    from lamina.codecs.hyperprior.model import load_network
     from lamina.train.loop import weights_digest
     task = HyperpriorTask("hyperprior", 0.01, quality=1, **TINY)
     train(task, tiny_config(tmp_path / "first", 2))

@@ -94,7 +94,7 @@ def test_parsing_map_has_face_regions_and_fwiou_is_one_on_itself(face):
 def test_mobilefacenet_separates_identities(data_root):
     """Same-identity CelebA test pairs score closer than different-identity pairs."""
     from lamina.vision.attributes import aligned_crop
-    from lamina.vision.mobilefacenet import embed
+    from lamina.nn.mobilefacenet import embed
     items = load_dataset("celeba-test", root=data_root)[:80]
     embeddings, identities = [], []
     for item in items:
@@ -114,7 +114,7 @@ def test_mobilefacenet_separates_identities(data_root):
 
 
 def test_mobilefacenet_loader_rejects_wrong_checkpoints(tmp_path):
-    from lamina.vision.mobilefacenet import MobileFaceNet, load_mobilefacenet
+    from lamina.nn.mobilefacenet import MobileFaceNet, load_mobilefacenet
     wrong = tmp_path / "wrong.ckpt"
     torch.save({"net_state_dict": {"conv1.conv.weight": torch.zeros(3, 3)}}, wrong)
     with pytest.raises(InputError, match="not a MobileFaceNet checkpoint"):

@@ -2,37 +2,26 @@
 transformation, FC+GDN feature codec, Laplacian-pyramid texture generator, and the SATD distortion.
 
 Equations of the paper, where they live:
-  Eq. 1  L_ext = CE(identity) + λs·SATD(x_s, x_trans)            -> lamina/train/feature_texture.py, stage_extractor
+  Eq. 1  L_ext = CE(identity) + λs·SATD(x_s, x_trans)            -> task.py, stage_extractor
   Eq. 2  c = Enc_fea(f_raw), f_rec = Dec_fea(ĉ)                  -> FeatureCodec.latent / .decoder (compress, decompress)
   Eq. 3  L_com = ||f_raw - f_rec||² + λ1·R + λ2·SATD(x_s, x_trans) -> stage_codec (R: real information content
          under the factorized entropy model, which the paper approximates with ||c||_1)
   Eq. 4  L_rec = Σ_l SATD(x_base^l, x^l), l = 1..3               -> LaplacianGenerator + stage_texture
-  Eq. 5  x_enh = (x_resi - min) / (max - min)                     -> lamina/codecs/feature_texture.py
-  Eq. 6  x_rec = x_base + x'_enh                                  -> lamina/codecs/feature_texture.py
+  Eq. 5  x_enh = (x_resi - min) / (max - min)                     -> codec.py
+  Eq. 6  x_rec = x_base + x'_enh                                  -> codec.py
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..vision.mobilefacenet import MobileFaceNet, TEMPLATE_112x96
+from ...nn.mobilefacenet import MobileFaceNet, crop_112x96
 
 FEATURE_DIM = 128
 LATENT_DIM = 64
 R_CLIP = 20.0  # the paper's clipping threshold of the latent code
 STRUCTURE_SIZE = 32  # x_trans / x_s side
-
-# Eye centres, nose tip and mouth corners in the shared crop framing (dlib.get_face_chip, padding 0.2), as
-# fractions of (width, height): medians over 288 dlib detections on celeba-train and utk-train crops,
-# measured by benchmarks/measure_framing_points.py. One fixed similarity transform maps them onto the
-# SphereFace 112x96 template, so the codec needs no face detector (inputs are crops in that framing).
-FRAMING_POINTS5 = np.array([[0.2953, 0.2983], [0.6868, 0.2975], [0.4891, 0.5117], [0.3137, 0.69],
-                            [0.6709, 0.69]])
-
 
 # ---------------------------------------------------------------------------------------------- SATD
 def _hadamard4() -> torch.Tensor:
@@ -51,39 +40,6 @@ def satd(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     blocks = d.reshape(n, c, h // 4, 4, w // 4, 4).permute(0, 1, 2, 4, 3, 5)
     hm = _hadamard4().to(d.device)
     return (hm @ blocks @ hm.T).abs().mean()
-
-
-# ---------------------------------------------------------------------- fixed crop to MobileFaceNet
-def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """3x3 least-squares similarity transform mapping src points onto dst points (Umeyama, no reflection)."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    s, d = src - mu_s, dst - mu_d
-    u, sig, vt = np.linalg.svd(d.T @ s / len(src))
-    sign = np.diag([1.0, np.sign(np.linalg.det(u @ vt))])
-    rot = u @ sign @ vt
-    scale = np.trace(np.diag(sig) @ sign) / (s ** 2).sum(1).mean()
-    out = np.eye(3)
-    out[:2, :2] = scale * rot
-    out[:2, 2] = mu_d - scale * rot @ mu_s
-    return out
-
-
-@lru_cache(maxsize=8)
-def _crop_grid(height: int, width: int) -> torch.Tensor:
-    """grid_sample grid (1 x 112 x 96 x 2) that crops an HxW framing-aligned face to the 112x96 template."""
-    src = FRAMING_POINTS5 * np.array([width, height])
-    inverse = np.linalg.inv(_similarity(src, TEMPLATE_112x96))
-    v, u = np.mgrid[0:112, 0:96].astype(np.float64)
-    xy = np.stack([u, v, np.ones_like(u)], -1) @ inverse.T  # template pixel -> source pixel
-    gx = (2 * xy[..., 0] + 1) / width - 1
-    gy = (2 * xy[..., 1] + 1) / height - 1
-    return torch.from_numpy(np.stack([gx, gy], -1)).float()[None]
-
-
-def crop_112x96(x: torch.Tensor) -> torch.Tensor:
-    """N x 3 x H x W in [0, 1] (shared framing) -> N x 3 x 112 x 96, differentiable."""
-    grid = _crop_grid(x.shape[2], x.shape[3]).to(x.device).expand(x.shape[0], -1, -1, -1)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def downsample(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -167,7 +123,7 @@ class _FlatGDN(nn.Module):
 
     def __init__(self, channels: int, inverse: bool):
         super().__init__()
-        from ..compat import import_compressai
+        from ...compat import import_compressai
         import_compressai()
         from compressai.layers import GDN
         self.gdn = GDN(channels, inverse=inverse)
@@ -182,7 +138,7 @@ class FeatureCodec(nn.Module):
 
     def __init__(self, hidden: int = 256, latent: int = LATENT_DIM):
         super().__init__()
-        from ..compat import import_compressai
+        from ...compat import import_compressai
         import_compressai()
         from compressai.entropy_models import EntropyBottleneck
         self.encoder = nn.Sequential(nn.Linear(FEATURE_DIM, hidden), _FlatGDN(hidden, False),

@@ -47,7 +47,7 @@ def _cosine_distance_sum(features_a: list[torch.Tensor], features_b: list[torch.
 
 def identity_features(net: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     """Five MobileFaceNet feature maps (56x48 .. embedding) of faces in the shared framing, x in [0, 1]."""
-    from ..codecs.ftnets import crop_112x96
+    from ...nn.mobilefacenet import crop_112x96
     h = (crop_112x96(x) * 255 - 127.5) / 128
     h = net.dw_conv1(net.conv1(h))
     out = [h]
@@ -65,10 +65,10 @@ class ScalableObjective(nn.Module):
     def __init__(self, weights: ObjectiveWeights = ObjectiveWeights(), heatmap_net=None, parsing_net=None,
                  identity_net=None, lpips_net=None):
         super().__init__()
-        from ..metrics.perceptual import LPIPS
-        from ..vision.heatmap import load_heatmap_net
-        from ..vision.mobilefacenet import load_mobilefacenet
-        from ..vision.parsenet import load_parsing_net
+        from ...metrics.perceptual import LPIPS
+        from ...vision.heatmap import load_heatmap_net
+        from ...nn.mobilefacenet import load_mobilefacenet
+        from ...vision.parsenet import load_parsing_net
         self.weights = weights
         self.heatmap = heatmap_net or load_heatmap_net()
         self.parsing = parsing_net or load_parsing_net()

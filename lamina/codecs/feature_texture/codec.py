@@ -15,12 +15,11 @@ Model id: first 8 bytes of SHA-256 over the feature-texture weights' digest, the
 residual codec name and (learned residual) the residual weights' digest.
 
 Inputs are face crops in the shared framing (dlib get_face_chip, padding 0.2): the feature extractor
-crops MobileFaceNet's 112x96 input by a fixed transform (ftnets.FRAMING_POINTS5).
+crops MobileFaceNet's 112x96 input by a fixed transform (lamina.nn.mobilefacenet.FRAMING_POINTS5).
 """
 from __future__ import annotations
 
 import hashlib
-import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,33 +27,35 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..bitstream import Bitstream, Layer, _Reader, encode_varint
-from ..checkpoint import fp16_parameters
-from ..errors import BitstreamError, InputError
-from ..imageio import to_tensor
-from . import ftnets as nets
-from .base import Codec, LayerSpec
-from .hyperprior import (
-    ZOO,
-    cached_network,
-    compress_payload,
-    decompress_payload,
-    model_id_of,
-)
+from ... import zoo
+from ...bitstream import Bitstream, Layer, Reader, encode_varint
+from ...entropy.hyperprior_payload import compress_payload, decompress_payload
+from ...errors import BitstreamError, InputError
+from ...imageio import to_tensor
+from ..base import FEATURE, Codec, LayerSpec, Option, register
+from ..hyperprior.model import cached_network
+from . import nets
 
-WEIGHTS = ZOO / "feature-texture.pt"
-FORMAT = "lamina-feature-texture-v1"
+CODEC = "feature-texture"
+
+
+def weights_file() -> Path:
+    """The committed feature-texture weights (zoo/feature-texture.pt)."""
+    return zoo.path(CODEC)
 DEFAULT_FEATURE_QUALITY = 1  # λ1 = 1e-4: within a point of the uncompressed feature (docs/results/feature-texture)
 LEARNED_RESIDUAL = "hyperprior"
 CLASSIC_RESIDUALS = ("jpeg", "jpeg2000", "heic", "vvc", "webp", "hevc", "avif", "jpegxl", "av1")
 
 
-def residual_weights(quality: int, folder: Path = ZOO) -> Path:
-    return Path(folder) / f"feature-texture-residual-q{quality}.pt"
+RESIDUAL = "feature-texture-residual"  # zoo name of the learned residual codec's weights
 
 
-def residual_qualities(folder: Path = ZOO) -> list[int]:
-    return sorted(int(p.stem.rsplit("-q", 1)[1]) for p in Path(folder).glob("feature-texture-residual-q*.pt"))
+def residual_weights(quality: int, folder: Path | None = None) -> Path:
+    return zoo.path(RESIDUAL, quality, folder)
+
+
+def residual_qualities(folder: Path | None = None) -> list[int]:
+    return zoo.qualities(RESIDUAL, folder)
 
 
 # ----------------------------------------------------------------------------------- shared helpers
@@ -100,13 +101,10 @@ def _load_state(module: torch.nn.Module, state: dict, what: str, path: Path) -> 
 class FeatureTextureModel:
     """The decoded contents of lamina/zoo/feature-texture.pt: extractor, generator, feature codecs."""
 
-    def __init__(self, path: Path = WEIGHTS, device: str = "cpu"):
-        from ..checkpoint import read_checkpoint
-        path = Path(path)
-        data = read_checkpoint(path, "feature-texture")
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            found = data.get("format") if isinstance(data, dict) else type(data).__name__
-            raise InputError(f"{path} is not a feature-texture weights file (format {found!r})")
+    def __init__(self, path: Path | None = None, device: str = "cpu"):
+        path = Path(path or weights_file())
+        weights = zoo.load(path, CODEC)
+        data = {**weights.state_dict, **weights.config}
         self.path, self.device = path, device
         self.extractor = nets.FeatureExtractor()
         _load_state(self.extractor, data["extractor"], "extractor", path)
@@ -120,7 +118,7 @@ class FeatureTextureModel:
         self.lambdas = {int(k): v for k, v in data.get("lambdas", {}).items()}
         for module in (self.extractor, self.generator, *self.codecs.values()):
             module.eval().requires_grad_(False).to(device)
-        self.digest = hashlib.sha256(path.read_bytes()).digest()
+        self.digest = hashlib.sha256(path.read_bytes()).digest()  # part of every stream's model id
 
 
 @lru_cache(maxsize=4)
@@ -129,7 +127,7 @@ def _model(path: str, device: str) -> FeatureTextureModel:
 
 
 def _residual_class(name: str):
-    from .classic import CLASSIC_CODECS
+    from ..classic import CLASSIC_CODECS
     classes = {cls.name: cls for cls in CLASSIC_CODECS}
     if name not in CLASSIC_RESIDUALS or name not in classes:
         raise InputError(f"unknown residual codec {name!r}; known: {', '.join((LEARNED_RESIDUAL,) + CLASSIC_RESIDUALS)}")
@@ -137,18 +135,31 @@ def _residual_class(name: str):
 
 
 # ------------------------------------------------------------------------------------------ codec
+@register
 class FeatureTexture(Codec):
     """Base layer = compact identity feature; enhancement layer = residual texture."""
 
-    name = "feature-texture"
+    name = CODEC
     layers = (LayerSpec("feature", ("identity", "verification")), LayerSpec("texture", ("human",)))
     higher_is_better = True
     accepts_device = True
+    learned = True
+    training_module = "lamina.codecs.feature_texture.task"
+    capabilities = frozenset({FEATURE})
     residual = LEARNED_RESIDUAL
+    encode_options = (
+        Option("--residual", "residual", help="feature-texture: residual codec (hyperprior, jpeg, jpeg2000, heic, "
+                                              "vvc, ...)"),
+        Option("--feature-quality", "feature_quality", type=int, help="feature-texture: feature codec quality"),
+    )
+
+    @classmethod
+    def available(cls) -> bool:
+        return weights_file().exists()
 
     def __init__(self, quality: int | None = None, residual: str | None = None, feature_quality: int | None = None,
                  device: str = "cpu", weights: str | Path | None = None):
-        self.weights = Path(weights) if weights else WEIGHTS
+        self.weights = Path(weights) if weights else weights_file()
         if not self.weights.exists():
             raise InputError(f"no trained feature-texture weights at {self.weights}")
         self.model = _model(str(self.weights), device)
@@ -166,7 +177,7 @@ class FeatureTexture(Codec):
                 raise InputError(f"feature-texture: residual quality {quality} has no weights; available: {qualities}")
             self.residual_path = residual_weights(quality, self.weights.parent)
             self.residual_network = cached_network(str(self.residual_path), "hyperprior", device)
-            digest.update(model_id_of(self.residual_path))
+            digest.update(zoo.model_id_of(self.residual_path))
         else:
             cls = _residual_class(self.residual)
             quality = cls.default_quality if quality is None else int(quality)
@@ -195,7 +206,7 @@ class FeatureTexture(Codec):
 
     @staticmethod
     def parse_header(header: bytes) -> tuple[int, str, int]:
-        reader = _Reader(header)
+        reader = Reader(header)
         feature_quality = reader.varint("feature quality")
         residual = reader.text("residual codec")
         quality = reader.varint("residual quality")
@@ -278,7 +289,7 @@ class FeatureTexture(Codec):
         base = base_from_feature(self.model.generator, self._feature(stream), h, w)[0]
         if layers == 1:
             return base
-        reader = _Reader(stream.layers[1].payload)
+        reader = Reader(stream.layers[1].payload)
         low, high = _unzigzag(reader.varint("residual min")), _unzigzag(reader.varint("residual max"))
         if not -255 <= low < high <= 255:
             raise BitstreamError(f"texture layer residual range {low}..{high} is impossible: stream is corrupted")
@@ -287,88 +298,18 @@ class FeatureTexture(Codec):
         return np.clip(np.round(x_rec), 0, 255).astype(np.uint8)
 
     def card(self) -> dict:
-        path = self.weights.with_suffix(".json")
-        return json.loads(path.read_text()) if path.exists() else {}
+        return zoo.card(self.weights)
 
 
 def variant(residual: str) -> type:
-    """A FeatureTexture subclass whose residual codec is fixed (registry entries `feature-texture+NAME`)."""
+    """A FeatureTexture subclass whose residual codec is fixed (registry entries `feature-texture+NAME`; the
+    stream still names `feature-texture`, which decodes it)."""
     direction = _residual_class(residual).higher_is_better  # the quality knob is the residual codec's
-    return type(f"FeatureTexture_{residual}", (FeatureTexture,), {"residual": residual, "higher_is_better": direction})
+    return type(f"FeatureTexture_{residual}", (FeatureTexture,), {"residual": residual, "higher_is_better": direction,
+                                                                  "encode_options": ()})
 
 
 REGISTERED_RESIDUALS = ("jpeg", "jpeg2000", "heic", "vvc")
-
-
-# ------------------------------------------------------------------------------------------ export
-def export(out: Path, zoo: Path = ZOO) -> Path:
-    """Collect the trained stages of `out` into zoo/feature-texture.pt and the residual models."""
-    import shutil
-
-    from ..checkpoint import read_checkpoint
-    from ..train.feature_texture import FEATURE_LAMBDAS, load_codec, load_extractor
-    extractor, _ = load_extractor(out)
-    generator = nets.LaplacianGenerator()
-    generator.load_state_dict(read_checkpoint(out / "texture.pt", "texture stage")["generator"])
-    codecs = {}
-    for quality in sorted(FEATURE_LAMBDAS):
-        path = out / f"codec-q{quality}.pt"
-        if path.exists():
-            codecs[quality] = fp16_parameters(load_codec(path))
-    data = {"format": FORMAT, "extractor": fp16_parameters(extractor), "generator": fp16_parameters(generator),
-            "codecs": codecs, "lambdas": {q: FEATURE_LAMBDAS[q] for q in codecs}}
-    target = zoo / WEIGHTS.name
-    tmp = target.with_name(target.name + ".tmp")
-    torch.save(data, tmp)
-    tmp.replace(target)
-    for path in sorted(out.glob("residual-q*.pt")):
-        shutil.copyfile(path, zoo / f"feature-texture-{path.name}")
-    _write_card(out, target, codecs)
-    return target
-
-
-def _stage_steps(out: Path) -> dict:
-    from ..checkpoint import read_checkpoint
-    steps = {}
-    for path in sorted(out.glob("*.pt")):
-        if path.stem.startswith("residual"):
-            continue
-        data = read_checkpoint(path, path.stem)
-        steps[path.stem] = {k: data[k] for k in ("steps", "qualities", "images", "identities") if k in data}
-    steps["residual"] = "200 steps, batch 8, 128x128 crops, Adam 1e-4 (main) / 1e-3 (aux)"
-    steps["batches"] = "extractor 32 (256x256 faces, flips), codec 256 feature vectors (SATD on 16), texture 8"
-    return steps
-
-
-def _write_card(out: Path, target: Path, codecs: dict) -> None:
-    from ..train import feature_texture as ft
-    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()] if (out / "log.jsonl").exists() else []
-
-    def last(stage):
-        rows = [r for r in log if r["stage"] == stage]
-        return rows[-1] if rows else None
-
-    card = {
-        "codec": "feature-texture", "format": FORMAT, "model_file_sha256_8": model_id_of(target).hex(),
-        "status": "preliminary: trained on CPU in minutes per stage (no GPU was lent); see docs/results/feature-texture",
-        "paper": "seed 003 (scalable feature and texture compression); equations mapped in lamina/codecs/ftnets.py",
-        "extractor": {"init": "MobileFaceNet, shared CASIA-WebFace checkpoint (../shared/data/weights/mobilefacenet)",
-                      "loss": f"cosine-softmax identity CE (s=16) + {ft.LAMBDA_S:g} * SATD(x_s 32x32, x_trans)",
-                      "data": "celeba-train minus the 85 verification identities (lamina/data/pairs.py)",
-                      "lr": ft.EXTRACTOR_LR, "batchnorm": "frozen statistics", "last_log": last("extractor")},
-        "feature_codec": {"architecture": "FC 128-256-GDN-256-GDN-64, clip ±20, EntropyBottleneck(64); decoder mirror with IGDN",
-                          "loss": f"||f - f_rec||^2 + lambda1 * bits + {ft.LAMBDA_2:g} * SATD(x_s, x_trans)",
-                          "note": "last_log.aux is before the final quantile fit (fit_quantiles), which runs after training",
-                          "lambdas": {q: ft.FEATURE_LAMBDAS[q] for q in codecs},
-                          "last_log": {q: last(f"codec-q{q}") for q in codecs}},
-        "texture": {"architecture": "structure head (FC + 3 deconv to 32x32) + Laplacian levels 64/128/256",
-                    "loss": "sum over 3 levels of SATD(x_base^l, x^l)", "trained_on": "decoded features of every feature quality",
-                    "last_log": last("texture")},
-        "residual": {"architecture": "CompressAI ScaleHyperprior N=64 M=96, warm-started from lamina/zoo/hyperprior-q<q>.pt",
-                     "data": "min-max normalised residuals x - x_base (default feature quality), random 128x128 crops",
-                     "last_log": {p.stem: last(p.stem) for p in sorted(out.glob("residual-q*.pt"))}},
-        "steps": _stage_steps(out),
-        "data": "celeba-train + utk-train resized to 256 (last 64 utk-train held out); no test images",
-        "default_feature_quality": DEFAULT_FEATURE_QUALITY,
-    }
-    target.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+for _residual in REGISTERED_RESIDUALS:  # bench names: the same codec with a classic residual codec
+    from ...registry import add as _add
+    _add(f"{CODEC}+{_residual}", variant(_residual))

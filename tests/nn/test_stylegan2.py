@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lamina.codecs import stylegan2 as sg
+from lamina.nn import stylegan2 as sg
 from lamina.errors import InputError
 
 

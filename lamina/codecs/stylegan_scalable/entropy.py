@@ -79,7 +79,7 @@ class LayerwiseEntropyModel(nn.Module):
     def __init__(self, dim: int = 512, groups: tuple[int, ...] = (6, 4, 4), heads: int = 4, blocks: int = 3,
                  cross_layer: bool = True, hyper: str = "transformer"):
         super().__init__()
-        from ..compat import import_compressai
+        from ...compat import import_compressai
         import_compressai()
         from compressai.entropy_models import EntropyBottleneck, GaussianConditional
         self.dim, self.groups, self.cross_layer, self.hyper = dim, tuple(groups), cross_layer, hyper
@@ -170,7 +170,7 @@ class LayerwiseEntropyModel(nn.Module):
     def compress(self, w: torch.Tensor, layers: int | None = None) -> list[bytes]:
         """One payload per layer for a single image's styles (1 x T x dim); the first `layers` only if given
         (a layer's payload never depends on later layers, so these are the full stream's first payloads)."""
-        from ..bitstream import encode_varint
+        from ...bitstream import encode_varint
         h = self.encode_hyper(w)
         h_hat, payloads, decoded_parts = [], [], []
         for k, part in enumerate(self.layer_slices()[:layers]):
@@ -191,10 +191,10 @@ class LayerwiseEntropyModel(nn.Module):
     @torch.no_grad()
     def decompress(self, payloads: list[bytes]) -> torch.Tensor:
         """Styles of the first len(payloads) layers (1 x t x dim), the rest not needed."""
-        from ..bitstream import _Reader
+        from ...bitstream import Reader
         h_hat, decoded_parts = [], []
         for k, (part, payload) in enumerate(zip(self.layer_slices(), payloads)):
-            reader = _Reader(payload)
+            reader = Reader(payload)
             h_bytes = reader.take(reader.varint("hyper-latent length"), "hyper-latent bytes")
             y_bytes = payload[reader.pos:]
             n = part.stop - part.start

@@ -9,33 +9,14 @@ generator sees E(x) + w̄ (Eq. 3), and layer k decodes from {L1, .., Lk, 0, ..} 
 """
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InputError
-from .stylegan2 import EqualLinear
+from ...errors import InputError
+from ...nn.psp import Map2Style
 
 GROUPS_256 = (6, 4, 4)  # basic / middle / enhanced styles of a 256x256 generator (14 = 2·log2(256) - 2)
-
-
-class Map2Style(nn.Module):
-    """pSp's map2style: log2(spatial) strided convolutions to 1x1, then an equalised linear layer."""
-
-    def __init__(self, in_ch: int, dim: int, spatial: int):
-        super().__init__()
-        layers, ch = [], in_ch
-        for _ in range(int(math.log2(spatial))):
-            layers += [nn.Conv2d(ch, dim, 3, 2, 1), nn.LeakyReLU(0.2)]
-            ch = dim
-        self.convs = nn.Sequential(*layers)
-        self.linear = EqualLinear(dim, dim)
-        self.dim = dim
-
-    def forward(self, x):
-        return self.linear(self.convs(x).view(-1, self.dim))
 
 
 def _stage(cin, cout, blocks=2):

@@ -11,11 +11,10 @@
   export     lamina/zoo/feature-texture.pt (+ residual models) with model cards
 
 Every stage is seeded; batches are functions of (seed, step). Stages are short (minutes on CPU) and write
-their result at the end; `python -m lamina.train.feature_texture STAGE --help`.
+their result at the end; `lamina train feature-texture --stage STAGE --out runs/feature-texture [...]`.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -24,9 +23,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..codecs import ftnets as nets
-from ..codecs.hyperprior import split_aux_parameters
-from ..imageio import to_tensor
+from ... import zoo
+from ...zoo import read_checkpoint
+from ...entropy import split_aux_parameters
+from ...imageio import to_tensor
+from . import nets
 
 LAMBDA_S = 100.0
 # The paper fine-tunes at 1e-4; here 1e-4 for 700 steps cost 6 points of held-out verification accuracy
@@ -54,7 +55,7 @@ def load_faces(source: str, cache: Path, root=None, limit: int | None = None) ->
     """(items, N x 256 x 256 x 3 uint8) for a training source (first `limit` only), cached under cache/."""
     from PIL import Image
 
-    from ..data.datasets import load_dataset
+    from ...data.datasets import load_dataset
     items = load_dataset(source, root=root, limit=limit)
     path = cache / f"faces-{source}-256{f'-first{limit}' if limit else ''}.npy"
     if path.exists():
@@ -72,8 +73,8 @@ def load_faces(source: str, cache: Path, root=None, limit: int | None = None) ->
 
 # ------------------------------------------------------------------------------------------ stage 1
 def stage_extractor(out: Path, steps: int, batch: int = 32, seed: int = 0, root=None, limit=None) -> Path:
-    from ..data.pairs import held_out_identities
-    from ..vision.mobilefacenet import load_mobilefacenet
+    from ...data.pairs import held_out_identities
+    from ...nn.mobilefacenet import load_mobilefacenet
     torch.manual_seed(seed)
     items, images = load_faces("celeba-train", out / "cache", root, limit)
     held = held_out_identities(root)
@@ -115,7 +116,6 @@ def stage_extractor(out: Path, steps: int, batch: int = 32, seed: int = 0, root=
 
 
 def load_extractor(out: Path):
-    from ..checkpoint import read_checkpoint
     data = read_checkpoint(out / "extractor.pt", "feature-texture extractor stage")
     extractor, head = nets.FeatureExtractor(), nets.StructureHead()
     extractor.load_state_dict(data["extractor"])
@@ -197,7 +197,6 @@ def fit_quantiles(codec: nets.FeatureCodec, steps: int = 3000) -> float:
 
 
 def load_codec(path: Path) -> nets.FeatureCodec:
-    from ..checkpoint import read_checkpoint
     codec = nets.FeatureCodec()
     nets.load_state(codec, read_checkpoint(path, "feature codec")["codec"])
     codec.eval()
@@ -263,9 +262,9 @@ def stage_residual(out: Path, quality: int, steps: int, feature_quality: int, ba
 
     control=True fine-tunes it identically (same steps, batches, crops) on the faces themselves: the fair
     direct-coding anchor for the scalable stream, written to control-q<q>.pt (benchmarks only)."""
-    from ..checkpoint import read_checkpoint
-    from ..codecs.feature_texture import base_from_feature, normalise_residual
-    from ..codecs.hyperprior import LAMBDAS, HyperpriorTask, load_network, weights_path
+    from .codec import base_from_feature, normalise_residual
+    from ..hyperprior.model import load_network
+    from ..hyperprior.task import LAMBDAS, HyperpriorTask
     torch.manual_seed(seed)
     images = _all_faces(out, root, limit)
     f_rec = decoded_features(out, [feature_quality])[feature_quality]
@@ -273,7 +272,7 @@ def stage_residual(out: Path, quality: int, steps: int, feature_quality: int, ba
     generator.load_state_dict(read_checkpoint(out / "texture.pt", "texture stage")["generator"])
     generator.eval()
     task = HyperpriorTask("hyperprior", LAMBDAS[quality], quality=quality)
-    network = load_network(weights_path("hyperprior", quality), "hyperprior").train().requires_grad_(True)
+    network = load_network(zoo.path("hyperprior", quality), "hyperprior").train().requires_grad_(True)
     groups = task.parameter_groups(network)
     optimiser, aux_optimiser = torch.optim.Adam(groups["main"], lr=1e-4), torch.optim.Adam(groups["aux"], lr=1e-3)
     start = time.time()
@@ -298,55 +297,140 @@ def stage_residual(out: Path, quality: int, steps: int, feature_quality: int, ba
             _log(out, {"stage": f"{'control' if control else 'residual'}-q{quality}", "step": step, "bpp": float(losses["bpp"]),
                        "mse": float(losses["mse"]), "elapsed": round(time.time() - start, 1)})
     path = out / f"{'control' if control else 'residual'}-q{quality}.pt"
-    from ..codecs.hyperprior import save_weights
+    from ..hyperprior.model import save_weights
     save_weights(network.eval(), "hyperprior", task.n, task.m, path)
     return path
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m lamina.train.feature_texture")
-    parser.add_argument("stage", choices=["extractor", "features", "codec", "refit", "texture", "residual", "control",
-                                          "export"])
-    parser.add_argument("--out", default="runs/feature-texture")
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--quality", type=int, nargs="*", default=None)
-    parser.add_argument("--feature-quality", type=int, default=None)
-    parser.add_argument("--limit", type=int, default=None, help="smoke runs: first N images of each source")
-    parser.add_argument("--data-root", default=None)
-    args = parser.parse_args(argv)
-    out = Path(args.out)
+# ------------------------------------------------------------------------------------------ export
+def export(out: Path, folder: Path | None = None) -> Path:
+    """Collect the trained stages of `out` into zoo/feature-texture.pt and the residual models (lamina.zoo
+    format, with their cards)."""
+    from ..hyperprior.model import load_network, save_weights
+    from .codec import CODEC, RESIDUAL
+    extractor, _ = load_extractor(out)
+    generator = nets.LaplacianGenerator()
+    generator.load_state_dict(read_checkpoint(out / "texture.pt", "texture stage")["generator"])
+    codecs = {}
+    for quality in sorted(FEATURE_LAMBDAS):
+        path = out / f"codec-q{quality}.pt"
+        if path.exists():
+            codecs[quality] = zoo.fp16_parameters(load_codec(path))
+    state = {"extractor": zoo.fp16_parameters(extractor), "generator": zoo.fp16_parameters(generator),
+             "codecs": codecs}
+    target = zoo.path(CODEC, folder=folder)
+    zoo.save(target, CODEC, {"lambdas": {q: FEATURE_LAMBDAS[q] for q in codecs}}, state, _card(out, codecs))
+    for path in sorted(out.glob("residual-q*.pt")):
+        quality = int(path.stem.rsplit("-q", 1)[1])
+        config = zoo.load(path, "hyperprior").config
+        save_weights(load_network(path, "hyperprior"), "hyperprior", int(config["N"]), int(config["M"]),
+                     zoo.path(RESIDUAL, quality, folder),
+                     {"role": f"feature-texture learned residual codec, residual quality {quality}"})
+    return target
+
+
+def _stage_steps(out: Path) -> dict:
+    steps = {}
+    for path in sorted(out.glob("*.pt")):
+        if path.stem.startswith("residual"):
+            continue
+        data = read_checkpoint(path, path.stem)
+        steps[path.stem] = {k: data[k] for k in ("steps", "qualities", "images", "identities") if k in data}
+    steps["residual"] = "200 steps, batch 8, 128x128 crops, Adam 1e-4 (main) / 1e-3 (aux)"
+    steps["batches"] = "extractor 32 (256x256 faces, flips), codec 256 feature vectors (SATD on 16), texture 8"
+    return steps
+
+
+def _card(out: Path, codecs: dict) -> dict:
+    import sys
+    ft = sys.modules[__name__]
+    from .codec import DEFAULT_FEATURE_QUALITY
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()] if (out / "log.jsonl").exists() else []
+
+    def last(stage):
+        rows = [r for r in log if r["stage"] == stage]
+        return rows[-1] if rows else None
+
+    card = {
+        "status": "preliminary: trained on CPU in minutes per stage (no GPU was lent); see docs/results/feature-texture",
+        "paper": "seed 003 (scalable feature and texture compression); equations mapped in lamina/codecs/feature_texture/README.md",
+        "extractor": {"init": "MobileFaceNet, shared CASIA-WebFace checkpoint (../shared/data/weights/mobilefacenet)",
+                      "loss": f"cosine-softmax identity CE (s=16) + {ft.LAMBDA_S:g} * SATD(x_s 32x32, x_trans)",
+                      "data": "celeba-train minus the 85 verification identities (lamina/data/pairs.py)",
+                      "lr": ft.EXTRACTOR_LR, "batchnorm": "frozen statistics", "last_log": last("extractor")},
+        "feature_codec": {"architecture": "FC 128-256-GDN-256-GDN-64, clip ±20, EntropyBottleneck(64); decoder mirror with IGDN",
+                          "loss": f"||f - f_rec||^2 + lambda1 * bits + {ft.LAMBDA_2:g} * SATD(x_s, x_trans)",
+                          "note": "last_log.aux is before the final quantile fit (fit_quantiles), which runs after training",
+                          "lambdas": {q: ft.FEATURE_LAMBDAS[q] for q in codecs},
+                          "last_log": {q: last(f"codec-q{q}") for q in codecs}},
+        "texture": {"architecture": "structure head (FC + 3 deconv to 32x32) + Laplacian levels 64/128/256",
+                    "loss": "sum over 3 levels of SATD(x_base^l, x^l)", "trained_on": "decoded features of every feature quality",
+                    "last_log": last("texture")},
+        "residual": {"architecture": "CompressAI ScaleHyperprior N=64 M=96, warm-started from lamina/zoo/hyperprior-q<q>.pt",
+                     "data": "min-max normalised residuals x - x_base (default feature quality), random 128x128 crops",
+                     "last_log": {p.stem: last(p.stem) for p in sorted(out.glob("residual-q*.pt"))}},
+        "steps": _stage_steps(out),
+        "data": "celeba-train + utk-train resized to 256 (last 64 utk-train held out); no test images",
+        "default_feature_quality": DEFAULT_FEATURE_QUALITY,
+    }
+    return card
+
+
+# ------------------------------------------------------------------------------------------ lamina train
+def _out(args) -> Path:
+    out = Path(args.out or "runs/feature-texture")
     out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    if args.stage == "extractor":
-        print(stage_extractor(out, args.steps, root=args.data_root, limit=args.limit))
-    elif args.stage == "features":
-        print(stage_features(out, root=args.data_root, limit=args.limit))
-    elif args.stage == "codec":
-        for q in args.quality or sorted(FEATURE_LAMBDAS):
-            print(stage_codec(out, q, args.steps))
-    elif args.stage == "refit":  # re-converge the entropy-model quantiles of saved feature codecs
-        from ..checkpoint import read_checkpoint
-        for q in args.quality or trained_qualities(out):
-            path = out / f"codec-q{q}.pt"
-            data = read_checkpoint(path, "feature codec")
-            codec = nets.FeatureCodec()
-            nets.load_state(codec, data["codec"])
-            print(path, "aux loss", fit_quantiles(codec))
-            codec.entropy.update(force=True)
-            data["codec"] = codec.state_dict()
-            torch.save(data, path)
-    elif args.stage == "texture":
-        print(stage_texture(out, args.steps, root=args.data_root, limit=args.limit))
-    elif args.stage in ("residual", "control"):
-        from ..codecs.feature_texture import DEFAULT_FEATURE_QUALITY
+    return out
+
+
+def _qualities(args, default) -> list[int]:
+    return [args.quality] if args.quality is not None else list(default)
+
+
+def _stage_refit_quantiles(args) -> str:
+    """Re-converge the entropy-model quantiles of saved feature codecs."""
+    out, lines = _out(args), []
+    for q in _qualities(args, trained_qualities(out)):
+        path = out / f"codec-q{q}.pt"
+        data = read_checkpoint(path, "feature codec")
+        codec = nets.FeatureCodec()
+        nets.load_state(codec, data["codec"])
+        lines.append(f"{path} aux loss {fit_quantiles(codec)}")
+        codec.entropy.update(force=True)
+        data["codec"] = codec.state_dict()
+        torch.save(data, path)
+    return "\n".join(lines)
+
+
+def _stage_residual(control: bool):
+    def stage(args) -> str:
+        from .codec import DEFAULT_FEATURE_QUALITY
         fq = DEFAULT_FEATURE_QUALITY if args.feature_quality is None else args.feature_quality
-        for q in args.quality or [1, 2, 3, 4]:
-            print(stage_residual(out, q, args.steps, fq, root=args.data_root, limit=args.limit,
-                                 control=args.stage == "control"))
-    elif args.stage == "export":
-        from ..codecs.feature_texture import export
-        print(export(out))
+        return "\n".join(str(stage_residual(_out(args), q, args.steps or 1000, fq, root=args.data_root,
+                                             limit=args.limit, control=control))
+                         for q in _qualities(args, [1, 2, 3, 4]))
+    return stage
 
 
-if __name__ == "__main__":
-    main()
+def _register() -> None:
+    from ...codecs.base import Option
+    from ...registry import add_trainable
+    from ...train.trainable import Trainable
+    stages = {
+        "extractor": lambda a: str(stage_extractor(_out(a), a.steps or 1000, root=a.data_root, limit=a.limit)),
+        "features": lambda a: str(stage_features(_out(a), root=a.data_root, limit=a.limit)),
+        "codec": lambda a: "\n".join(str(stage_codec(_out(a), q, a.steps or 1000))
+                                     for q in _qualities(a, sorted(FEATURE_LAMBDAS))),
+        "refit": _stage_refit_quantiles,
+        "texture": lambda a: str(stage_texture(_out(a), a.steps or 1000, root=a.data_root, limit=a.limit)),
+        "residual": _stage_residual(False),
+        "control": _stage_residual(True),
+        "export": lambda a: str(export(_out(a))),
+    }
+    options = (Option("--limit", "limit", type=int, help="feature-texture smoke runs: first N images of each source"),
+               Option("--feature-quality", "feature_quality", type=int,
+                      help="feature-texture residual stages: the feature quality whose x_base the residual follows"))
+    add_trainable(Trainable("feature-texture", "stages: " + ", ".join(stages), stages, options))
+
+
+_register()

@@ -356,7 +356,7 @@ def _channels_from_state(state: dict) -> tuple[int, dict[int, int], int, int]:
 
 def load_rosinality_discriminator(path: str | os.PathLike, key: str = "d") -> Discriminator:
     """A Discriminator from a rosinality-layout checkpoint ({'d': state, ...})."""
-    from ..checkpoint import read_checkpoint
+    from ..zoo import read_checkpoint
     path = Path(path)
     data = read_checkpoint(path, "StyleGAN2 discriminator (rosinality layout)")
     state = data.get(key) if isinstance(data, dict) else None
@@ -377,7 +377,7 @@ def load_rosinality_discriminator(path: str | os.PathLike, key: str = "d") -> Di
 
 def load_rosinality(path: str | os.PathLike, key: str = "g_ema") -> Generator:
     """A Generator from a rosinality-layout checkpoint ({'g_ema': state, ...} or a bare state dict)."""
-    from ..checkpoint import read_checkpoint
+    from ..zoo import read_checkpoint
     path = Path(path)
     data = read_checkpoint(path, "StyleGAN2 (rosinality layout)")
     state = data.get(key, data) if isinstance(data, dict) else None

@@ -1,0 +1,139 @@
+"""stylegan-scalable: the three-layer face codec on a StyleGAN2 prior (seed 000) — codec, container and swap.
+
+The codec runs from a weights file (encoder, entropy model, generator, w̄): the committed
+`lamina/zoo/stylegan-scalable-q*.pt` (CPU-trained, preliminary: docs/results/stylegan-scalable/) register it;
+tests also use tiny randomly initialised models written by `save_model`. Encoding refuses images without a
+face in the shared framing (NoFaceError).
+
+Layers `basic`, `middle`, `enhanced`: each payload holds that layer's hyper-latents and style symbols
+(lamina.codecs.style_entropy), so k layers decode from the first k payloads: x̂_k = G({L1..Lk, 0..} + w̄)
+(Eqs. 4-6). Codec header: varint quality. Model id: first 8 bytes of the weights file's SHA-256.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ... import zoo
+from ...bitstream import Bitstream, Layer, Reader, encode_varint
+from ...errors import BitstreamError
+from ...vision.face import require_framed_face
+from ..base import SWAP, VIDEO, Codec, LayerSpec, Option, decode_varint_exact, register
+from .entropy import swap_layers
+from .model import CODEC, LAYER_NAMES, image_to_model, load_model
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str, device: str):
+    return load_model(Path(path), device)
+
+
+@register
+class StyleganScalable(Codec):
+    name = CODEC
+    layers = (LayerSpec("basic", ("landmarks", "parsing")), LayerSpec("middle", ("identity", "attributes")),
+              LayerSpec("enhanced", ("human",)))
+    higher_is_better = True
+    accepts_device = True
+    learned = True
+    training_module = "lamina.codecs.stylegan_scalable.task"
+    capabilities = frozenset({VIDEO, SWAP})
+    encode_options = (Option("--keyframe-interval", "keyframe_interval", type=int,
+                             help="stylegan-scalable video: every N-th frame carries all layers, the others the "
+                                  "basic layer only (default 10)"),)
+
+    def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
+                 check_face: bool = True, keyframe_interval: int | None = None):
+        if weights is None:
+            weights = zoo.find(CODEC, quality)
+            quality = int(Path(weights).stem.rsplit("-q", 1)[1])
+        self.keyframe_interval = 10 if keyframe_interval is None else int(keyframe_interval)
+        self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
+        self.check_face = check_face  # refuse images without a face in the shared framing (NoFaceError)
+        self.model, self.model_id = _cached(str(self.weights), device)
+
+    @classmethod
+    def available(cls) -> bool:
+        return bool(zoo.qualities(CODEC))
+
+    @classmethod
+    def bench_grid(cls) -> tuple:
+        return tuple(zoo.qualities(CODEC))
+
+    @classmethod
+    def for_stream(cls, stream: Bitstream, device: str = "cpu") -> StyleganScalable:
+        """The committed model of the header's quality whose id the stream names (BitstreamError otherwise)."""
+        quality = Reader(stream.codec_header).varint("quality")
+        return cls(quality=zoo.find_for_stream(CODEC, quality, stream.model_id), device=device)
+
+    def _to_model(self, image: np.ndarray) -> torch.Tensor:
+        return image_to_model(image, self.model.config["size"]).to(self.device)
+
+    @torch.no_grad()
+    def _encode(self, image: np.ndarray) -> Bitstream:
+        if self.check_face:
+            require_framed_face(image)
+        h, w = image.shape[:2]
+        payloads = self.model.entropy.compress(self.model.encode(self._to_model(image)))
+        layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
+        return Bitstream(self.name, h, w, layers, model_id=self.model_id, codec_header=encode_varint(self.quality))
+
+    @torch.no_grad()
+    def _decode(self, stream: Bitstream, layers: int) -> np.ndarray:
+        decode_varint_exact(stream.codec_header, "codec header (quality)")
+        styles = self.decode_styles([layer.payload for layer in stream.layers[:layers]])
+        return self.render(styles, layers, stream.height, stream.width)
+
+    def decode_styles(self, payloads: list[bytes]) -> torch.Tensor:
+        """Residual styles of the first len(payloads) layers; BitstreamError for payloads that do not decode."""
+        try:
+            return self.model.entropy.decompress(payloads)
+        except BitstreamError:
+            raise
+        except Exception as exc:
+            raise BitstreamError(f"stylegan-scalable payload cannot be decoded: {exc}") from exc
+
+    @torch.no_grad()
+    def render(self, styles: torch.Tensor, layers: int, height: int, width: int) -> np.ndarray:
+        """x̂_k = G({L1..Lk, 0..} + w̄) (Eqs. 4-6) at height x width, uint8."""
+        x = self.model.synthesize(styles, layers)
+        x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+        return ((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+
+    def encode_video(self, frames: list[np.ndarray], fps: float, keyframe_interval: int | None = None) -> Bitstream:
+        """Key-frame video mode (lamina.codecs.stylegan_scalable.video)."""
+        from .video import encode_video
+        interval = self.keyframe_interval if keyframe_interval is None else keyframe_interval
+        return encode_video(self, frames, fps, interval)
+
+    def decode_video(self, stream: Bitstream | bytes, layers: int | None = None) -> list[np.ndarray]:
+        from .video import decode_video
+        if isinstance(stream, (bytes, bytearray)):
+            stream = Bitstream.parse(bytes(stream))
+        return decode_video(self, stream, layers)
+
+    @staticmethod
+    def video_fps(stream: Bitstream) -> float:
+        from .video import video_header
+        return video_header(stream)[2]
+
+    def swap(self, a: Bitstream | bytes, b: Bitstream | bytes) -> Bitstream:
+        """A's basic and enhanced layers with B's middle layer, re-coded without decoding pixels (the paper's
+        face swap). Both streams must be complete and coded by this model."""
+        checked = []
+        for label, stream in (("first", a), ("second", b)):
+            try:  # codec name, model id and layer names, as for decoding
+                stream = self.check_stream(stream)
+            except BitstreamError as exc:
+                raise BitstreamError(f"swap: the {label} stream: {exc}") from exc
+            checked.append(stream)
+            if stream.available_layers != len(LAYER_NAMES):
+                raise BitstreamError(f"swap: the {label} stream holds {stream.available_layers} of 3 layers")
+        a, b = checked
+        payloads = swap_layers(self.model.entropy, [l.payload for l in a.layers], [l.payload for l in b.layers], (1,))
+        layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
+        return Bitstream(self.name, a.height, a.width, layers, model_id=self.model_id, codec_header=a.codec_header)

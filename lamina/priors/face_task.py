@@ -1,0 +1,229 @@
+"""Training of lamina's face prior (lamina.priors.face) on the shared loop: cached faces and TAEF2 latents,
+the layered-autoencoder loss with quantisation noise and a rate controller, validation, export, and the
+`lamina train face-prior` stages (cache, train, evaluate)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import InputError
+from ..train.loop import TrainTask
+from .face import LAYER_PROBS, NAME, PRESETS, FacePrior, load_prior, render, save_prior
+
+
+class CachedFaces:
+    """Training faces at the prior's size (uint8) with their TAEF2 latents (lamina.priors.cache), served as
+    batches that are a function of (seed, rank, step); flips are drawn per sample (image and latent)."""
+
+    def __init__(self, path: Path, limit: int | None = None):
+        if not Path(path).exists():
+            raise InputError(f"face prior cache not found: {path} (python -m lamina.priors.cache)")
+        data = torch.load(path, weights_only=True)
+        self.images, self.latents = data["images"][:limit], data["latents"][:limit]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def take(self, index) -> dict[str, torch.Tensor]:
+        images = self.images[index].permute(0, 3, 1, 2).float() / 255
+        return {"image": images, "latent": self.latents[index].float()}
+
+    def batch(self, size: int, seed: int, rank: int, step: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([seed, rank, step])
+        return self.take(torch.from_numpy(rng.integers(len(self), size=size)))
+
+
+class FacePriorTask(TrainTask):
+    """The prior's TrainTask on the shared loop (lamina.train.loop)."""
+
+    name = "face-prior"
+
+    def __init__(self, preset: str = "latent128", target_bits: float = 3200.0, pixel_every: int = 4,
+                 pixel_batch: int = 4, pixel_weight: float = 1.0, rate_warmup: int = 300, rate_lr: float = 0.01,
+                 cache: str | Path = "runs/prior/cache", encoder_gain: float | None = None,
+                 identity_weight: float = 0.0):
+        if preset not in PRESETS:
+            raise InputError(f"unknown face prior preset {preset!r}; known: {', '.join(PRESETS)}")
+        self.preset = preset
+        self.arch = dict(PRESETS[preset])
+        if encoder_gain is not None:
+            self.arch["encoder_gain"] = encoder_gain
+        self.target_bits, self.pixel_every, self.pixel_batch = float(target_bits), int(pixel_every), int(pixel_batch)
+        self.pixel_weight, self.rate_warmup, self.rate_lr = float(pixel_weight), int(rate_warmup), float(rate_lr)
+        self.cache = Path(cache)
+        self.identity_weight = float(identity_weight)
+        self.step = 0
+        self._lpips = None
+        self._identity = None
+
+    def fingerprint(self) -> dict:
+        """What a checkpoint of this task must match to be resumed."""
+        return {"task": self.name, "preset": self.preset, "arch": self.arch, "target_bits": self.target_bits,
+                "pixel_every": self.pixel_every, "pixel_batch": self.pixel_batch,
+                "pixel_weight": self.pixel_weight, "identity_weight": self.identity_weight}
+
+    @property
+    def lpips(self):
+        if self._lpips is None:
+            from ..metrics.perceptual import LPIPS
+            self._lpips = LPIPS("alex").eval().requires_grad_(False)
+        return self._lpips
+
+    def identity_distance(self, image: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        """1 - cos of MobileFaceNet embeddings (the shared weights; ArcFace's stand-in) on the fixed crop."""
+        from ..nn.mobilefacenet import crop_112x96
+        if self._identity is None:
+            from ..nn.mobilefacenet import load_mobilefacenet
+            self._identity = load_mobilefacenet().eval().requires_grad_(False)
+
+        def embed(x):
+            return F.normalize(self._identity((crop_112x96(x) * 255 - 127.5) / 128), dim=1)
+        with torch.no_grad():
+            reference = embed(image)
+        return 1 - (embed(x_hat) * reference).sum(1)
+
+    def make_data(self, config):
+        size = self.arch["size"]
+        cache_size = 128 if self.arch["space"] == "pixel" else size
+        train = CachedFaces(self.cache / f"train-{cache_size}.pt", config.max_train_images)
+        validation = CachedFaces(self.cache / f"validation-{cache_size}.pt").take(slice(None))
+        return train, validation
+
+    def build_model(self) -> FacePrior:
+        model = FacePrior(**self.arch)
+        with torch.no_grad():
+            model.w_avg.copy_(model.generator.mean_latent(1024))
+        return model
+
+    def parameter_groups(self, model):
+        from ..entropy import split_aux_parameters
+        return split_aux_parameters(model, frozen_prefixes=("generator.style.",))
+
+    def set_step(self, step: int) -> None:
+        self.step = step
+
+    def inputs(self, model: FacePrior, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """(encoder input, target image in [0, 1] at the output size)."""
+        image = batch["image"]
+        if model.space == "taef2":
+            return batch["latent"], image
+        image = F.interpolate(image, size=(model.size, model.size), mode="bilinear", align_corners=False,
+                              antialias=True)
+        return image * 2 - 1, image
+
+    def losses(self, model: FacePrior, batch: dict) -> dict[str, torch.Tensor]:
+        x_in, image = self.inputs(model, batch)
+        styles = model.encode(x_in)
+        noisy = styles + torch.empty_like(styles).uniform_(-0.5, 0.5)
+        bits = model.style_bits(noisy)
+        n = styles.shape[0]
+        layers = torch.multinomial(torch.tensor(LAYER_PROBS), n, replacement=True).to(styles.device) + 1
+        out = model.synthesize(noisy, layers)
+        if model.space == "taef2":
+            distortion = (out - batch["latent"]).pow(2).flatten(1).mean(1)
+        else:
+            distortion = (out / 2 + 0.5 - image).pow(2).flatten(1).mean(1) * 10 \
+                + self.lpips(image, out / 2 + 0.5)
+        terms = {"distortion": distortion.mean()}
+        loss = distortion.mean()
+        if model.space == "taef2" and self.pixel_every and self.step % self.pixel_every == 0:
+            k = min(self.pixel_batch, n)
+            pixels = render(model, out[:k])
+            lpips = self.lpips(image[:k], pixels).mean()
+            mse = (pixels - image[:k]).pow(2).mean()
+            loss = loss + self.pixel_weight * (lpips + 10 * mse)
+            terms.update({"lpips": lpips, "pixel_mse": mse})
+            if self.identity_weight:
+                identity = self.identity_distance(image[:k], pixels).mean()
+                loss = loss + self.identity_weight * identity
+                terms["identity"] = identity
+        total_bits = bits.sum(1).mean()
+        lam = model.log_lambda.exp() if self.step >= self.rate_warmup else torch.zeros(())
+        loss = loss + lam * total_bits / 1000
+        if self.step >= self.rate_warmup and model.training:
+            with torch.no_grad():  # dual ascent: raise λ while over budget, lower it while under
+                model.log_lambda.add_(self.rate_lr * (float(total_bits) / self.target_bits - 1))
+                model.log_lambda.clamp_(-12, 4)
+        terms.update({"loss": loss, "bits": total_bits.detach(), "lambda": lam.detach() if torch.is_tensor(lam) else lam,
+                      "aux_loss": model.entropy.loss()})
+        return terms
+
+    @torch.no_grad()
+    def validate(self, model: FacePrior, batch: dict) -> dict[str, float]:
+        x_in, image = self.inputs(model, batch)
+        styles = torch.round(model.encode(x_in))
+        bits = model.style_bits(styles)
+        result = {"bits_per_layer": [round(float(b), 1) for b in bits.mean(0)],
+                  "style_std": float(model.encode(x_in).std())}
+        for k in (1, 2, 3):
+            out = model.synthesize(styles, k)
+            if model.space == "taef2":
+                result[f"latent_mse_{k}"] = float((out - batch["latent"]).pow(2).mean())
+            pixels = torch.cat([render(model, out[i:i + 16]) for i in range(0, len(out), 16)]).clamp(0, 1)
+            result[f"psnr_{k}"] = float(-10 * torch.log10((pixels - image).pow(2).flatten(1).mean(1)).mean())
+            result[f"lpips_{k}"] = float(self.lpips(image, pixels).mean())
+        return result
+
+    def warm_start(self, model, weights: Path) -> None:
+        loaded = load_prior(Path(weights))
+        model.load_state_dict(loaded.state_dict(), strict=False)
+
+    def export(self, model: FacePrior, out: Path, card: dict) -> Path:
+        path = out / f"{NAME}-{self.preset}.pt"
+        card = dict(card)
+        card.update({"model": NAME, "preset": self.preset, "architecture": model.config,
+                     "training": self.fingerprint(), "final_lambda": float(model.log_lambda.exp())})
+        save_prior(model.cpu().eval(), path, card)
+        return path
+
+
+# ------------------------------------------------------------------------------------------ lamina train
+def _stage_cache(args) -> str:
+    from .cache import build
+    size = PRESETS[args.preset or "latent128"]["size"]
+    return str(build(Path(args.cache or "runs/prior/cache"), 128 if PRESETS[args.preset or "latent128"]["space"]
+                     == "pixel" else size, args.data, root=args.data_root, limit=args.limit))
+
+
+def _stage_train(args) -> str:
+    from ..train.trainable import run_loop
+    task = FacePriorTask(args.preset or "latent128", target_bits=args.target_bits or 3200.0,
+                         pixel_every=4 if args.pixel_every is None else args.pixel_every,
+                         identity_weight=args.identity_weight or 0.0, cache=args.cache or "runs/prior/cache")
+    return run_loop(task, args)
+
+
+def _stage_evaluate(args) -> str:
+    import json
+
+    from .evaluate import evaluate_items
+    if not args.weights:
+        raise InputError("the evaluate stage needs --weights (an exported face prior)")
+    return json.dumps(evaluate_items(load_prior(Path(args.weights)), args.dataset or "validation",
+                                     args.limit or 64), indent=1)
+
+
+def _register() -> None:
+    from ..codecs.base import Option
+    from ..registry import add_trainable
+    from ..train.trainable import Trainable
+    options = (Option("--cache", "cache", help="face prior: folder of the cached faces and TAEF2 latents "
+                                               "(default runs/prior/cache)"),
+               Option("--target-bits", "target_bits", type=float, help="face prior: the rate controller's target "
+                                                                        "(estimated bits per face, default 3200)"),
+               Option("--pixel-every", "pixel_every", type=int, help="face prior: pixel-space LPIPS + MSE through "
+                                                                      "the frozen TAEF2 decoder every N steps (0: never)"),
+               Option("--identity-weight", "identity_weight", type=float,
+                      help="face prior: weight of the MobileFaceNet identity term on pixel steps"),
+               Option("--dataset", "dataset", help="face prior evaluate: 'validation' or a dataset name"),
+               Option("--limit", "limit", type=int, help="evaluate: first N images"))
+    add_trainable(Trainable(NAME, "lamina's face prior (StyleGAN2 synthesis of TAEF2 latents + style encoder); "
+                                  "stages: cache, train, evaluate",
+                            {"train": _stage_train, "cache": _stage_cache, "evaluate": _stage_evaluate},
+                            options, default_stage="train"))
+
+
+_register()

@@ -1,0 +1,86 @@
+"""What `lamina train NAME [--stage STAGE] ...` runs: one Trainable per trainable thing (a codec, the face
+prior, an evaluator network). Codecs name theirs in `Codec.trainable`; other models register theirs with
+`lamina.registry.add_trainable`. The CLI builds one parser from the common options below and every
+trainable's own `options`, and never tests names."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..codecs.base import Option
+from ..errors import InputError
+
+
+@dataclass
+class Trainable:
+    """A named training entry point with stages; `run(stage, args)` returns a one-line summary."""
+
+    name: str
+    help: str
+    stages: dict[str, Callable]          # stage name -> function(args) -> str
+    options: tuple[Option, ...] = ()     # extra command-line options (default None)
+    default_stage: str | None = None
+
+    def run(self, stage: str | None, args) -> str:
+        stage = stage or self.default_stage or next(iter(self.stages))
+        if stage not in self.stages:
+            raise InputError(f"{self.name} has no training stage {stage!r}; stages: {', '.join(self.stages)}")
+        return self.stages[stage](args)
+
+
+def loop_config(args, **overrides):
+    """The shared loop's TrainConfig from the common `lamina train` options."""
+    from .loop import TrainConfig
+    if args.steps is None:
+        raise InputError("give --steps")
+    if args.out is None:
+        raise InputError("give --out")
+    values = dict(out=Path(args.out), steps=args.steps, data=args.data, batch_size=args.batch_size,
+                  patch=args.patch, resize=args.resize, lr=args.lr, betas=tuple(args.betas), seed=args.seed,
+                  val_every=args.val_every, checkpoint_every=args.val_every, device=args.device,
+                  data_root=args.data_root, progress=not args.quiet, max_train_images=args.max_train_images,
+                  init_from=args.init_from, resume=args.resume, max_minutes=args.max_minutes,
+                  checkpoint_minutes=args.checkpoint_minutes)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def run_loop(task, args, **overrides) -> str:
+    """Train `task` on the shared loop with the command line's options; a one-line summary."""
+    from .loop import train
+    result = train(task, loop_config(args, **overrides))
+    if not result:
+        return ""
+    return f"trained {task.name} for {result['steps']} steps in {result['wall_time_s']} s -> {args.out}"
+
+
+@dataclass
+class CommonOptions:
+    """Defaults of the common options, for callers that build `args` without the CLI (tests)."""
+
+    out: str | None = None
+    steps: int | None = None
+    data: str = "utk"
+    batch_size: int = 8
+    patch: int = 128
+    resize: int | None = None
+    lr: float = 1e-4
+    betas: tuple = (0.9, 0.999)
+    seed: int = 0
+    val_every: int = 500
+    device: str = "cpu"
+    data_root: str | None = None
+    quiet: bool = True
+    max_train_images: int | None = None
+    init_from: str | None = None
+    resume: bool = False
+    max_minutes: float | None = None
+    checkpoint_minutes: float | None = None
+    quality: int | None = None
+    lmbda: float | None = None
+    preset: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __getattr__(self, name):  # trainable-specific options not given: None
+        return None

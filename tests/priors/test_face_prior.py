@@ -1,0 +1,118 @@
+"""lamina's face prior (lamina.priors): TAEF2 loads and round-trips a face, the tiny preset trains through the
+shared loop from a cache, exports and reloads exactly, layers change the output, resume refuses another
+configuration."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lamina.errors import InputError
+
+
+def test_taef2_round_trips_a_face(face):
+    from lamina.imageio import to_tensor
+    from lamina.nn.taef2 import load_decoder, load_encoder
+    x = torch.nn.functional.interpolate(to_tensor(face), size=(128, 128), mode="bilinear", antialias=True)
+    with torch.no_grad():
+        z = load_encoder()(x)
+        y = load_decoder()(z).clamp(0, 1)
+    assert z.shape == (1, 32, 16, 16)
+    psnr = float(-10 * torch.log10((y - x).pow(2).mean()))
+    assert psnr > 28, psnr  # README: 33 dB on 128 px celeba-test faces
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, data_root):
+    from lamina.priors.cache import build
+    from lamina.priors.face_task import FacePriorTask
+    from lamina.train.loop import TrainConfig, train
+    root = tmp_path_factory.mktemp("prior")
+    build(root / "cache", 128, "faces", root=data_root, limit=12)
+    task = FacePriorTask("tiny", pixel_every=2, pixel_batch=2, identity_weight=0.5, rate_warmup=1,
+                         cache=root / "cache")
+    config = TrainConfig(out=root / "run", steps=4, batch_size=4, lr=1e-3, val_every=4, checkpoint_every=2,
+                         progress=False)
+    train(task, config)
+    return root, task, config
+
+
+def test_tiny_prior_trains_exports_and_reloads(tiny_run, face):
+    from lamina.priors.evaluate import reconstruct
+    from lamina.priors.face import load_prior, save_prior
+    root, _, _ = tiny_run
+    model = load_prior(root / "run" / "face-prior-tiny.pt")
+    assert (root / "run" / "face-prior-tiny.json").exists()
+    copy = root / "copy.pt"
+    save_prior(model, copy)
+    again = load_prior(copy)
+    styles = torch.round(torch.randn(2, model.n_styles, model.dim) * 3)
+    with torch.no_grad():
+        assert torch.equal(model.synthesize(styles, 3), again.synthesize(styles, 3))
+        one, three = model.synthesize(styles, 1), model.synthesize(styles, 3)
+        assert not torch.equal(one, three)  # the upper layers' styles reach the output
+        # decoding k layers ignores the styles of layers above k
+        other = styles.clone()
+        other[:, model.groups[0]:] = 0
+        assert torch.equal(model.synthesize(other, 1), one)
+    bits = model.style_bits(styles)
+    assert bits.shape == (2, 3) and bool((bits > 0).all())
+    image = reconstruct(model, face, 2)
+    assert image.shape == face.shape and image.dtype == np.uint8
+
+
+def test_resume_refuses_another_configuration(tiny_run):
+    from lamina.priors.face_task import FacePriorTask
+    from lamina.train.loop import train
+    root, task, config = tiny_run
+    other = FacePriorTask("tiny", pixel_every=3, cache=root / "cache")
+    with pytest.raises(InputError, match="another training configuration"):
+        train(other, config)
+    from dataclasses import replace
+    with pytest.raises(InputError, match="--resume"):
+        train(task, replace(config, resume=False))
+
+
+def test_foreign_weights_and_presets_are_refused(tmp_path):
+    from lamina.priors.face import load_prior
+    from lamina.priors.face_task import FacePriorTask
+    bad = tmp_path / "bad.pt"
+    torch.save({"format": "something"}, bad)
+    with pytest.raises(InputError):
+        load_prior(bad)
+    with pytest.raises(InputError, match="preset"):
+        FacePriorTask("huge")
+
+
+def test_stylegan_scalable_on_the_prior_codes_layers_from_real_bytes(tiny_run, monkeypatch, face, tmp_path):
+    """The from-prior stage writes small per-quality files (entropy model + the prior's id); the codec encodes
+    three layers, decodes each prefix, spends fewer bytes at a coarser coding step, and refuses a changed prior."""
+    import shutil
+
+    from lamina import zoo
+    from lamina.codecs.stylegan_scalable.codec import StyleganScalable
+    from lamina.codecs.stylegan_scalable.model import load_model
+    from lamina.codecs.stylegan_scalable.task import from_prior
+    from lamina.priors.face import load_prior, save_prior
+    root, _, _ = tiny_run
+    shutil.copy(root / "run" / "face-prior-tiny.pt", tmp_path / "face-prior.pt")
+    monkeypatch.setattr(zoo, "ROOT", tmp_path)
+    from_prior("face-prior", {1: 4.0, 3: 1.0}, steps=4, train_images=8)
+    assert zoo.qualities("stylegan-scalable") == [1, 3]
+    sizes = {}
+    for quality in (1, 3):
+        codec = StyleganScalable(quality=quality, check_face=False)
+        stream = codec.encode(face)
+        data = stream.to_bytes()
+        assert stream.declared_layers == ("basic", "middle", "enhanced")
+        images = [codec.decode(data, layers=k) for k in (1, 2, 3)]
+        assert all(image.shape == face.shape for image in images)
+        assert np.array_equal(codec.decode(stream.truncate(1).to_bytes()), images[0])
+        sizes[quality] = len(data)
+    assert sizes[1] < sizes[3]
+    changed = load_prior(tmp_path / "face-prior.pt")
+    with torch.no_grad():
+        changed.generator.input.input.add_(1)
+    save_prior(changed, tmp_path / "face-prior.pt")
+    with pytest.raises(InputError, match="refit"):
+        load_model(zoo.path("stylegan-scalable", 3))
