@@ -26,7 +26,7 @@ pack() {
     tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
     faces=$(( (LIMIT_MIB * 1048576 - tree - 6 * 1048576) / 7600 ))
   fi
-  [ "$faces" -gt 100 ] || { echo "the tracked tree leaves no room for a training set (${faces} faces)" >&2; exit 2; }
+  [ "$faces" -ge 70 ] || { echo "the tracked tree leaves no room for a training set (${faces} faces)" >&2; exit 2; }
   # The first faces of sorted utk-train, and its last 64 (lamina's held-out validation faces) last.
   sort "$data/faces/utk/train.txt" > "$dir/all.txt"
   { head -n $((faces - 64)) "$dir/all.txt"; tail -n 64 "$dir/all.txt"; } | sort -u > "$dir/data/faces/utk/train.txt"

@@ -25,3 +25,13 @@ def test_target_bpp_for_every_classic_codec(face):
     for cls in CLASSIC_CODECS:
         quality, bpp = cls.target_bpp(face, 0.4)
         assert abs(bpp - 0.4) < 0.15, (cls.name, quality, bpp)
+
+
+def test_gpu_prior_script_runs_at_smoke_size_on_cpu():
+    """scripts/gpu_train_prior.sh: pack a compact set, cache TAEF2 latents, train the tiny preset, export."""
+    import subprocess
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "scripts" / "gpu_train_prior.sh"
+    result = subprocess.run(["bash", str(script), "smoke"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "face-prior-tiny.pt" in result.stdout

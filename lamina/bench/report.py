@@ -99,7 +99,13 @@ def write_report(out: Path, anchors: list[str] | str | None = None) -> None:
     if not rows:
         return
     config = json.loads((out / "config.json").read_text()) if (out / "config.json").exists() else {}
-    summary = summarise(rows)
+    write_summary_report(out, summarise(rows), rows, config, anchors)
+
+
+def write_summary_report(out: Path, summary: list[dict], rows: list[dict], config: dict,
+                         anchors: list[str] | str | None = None) -> None:
+    """summary.csv, plots, bd_rates.json and report.md from per-(codec, quality, layer) means (`summarise`,
+    possibly joined with means of earlier runs over the same images); rows give the image count."""
     columns = list(dict.fromkeys(k for entry in summary for k in entry))
     with open(out / "summary.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
@@ -111,10 +117,10 @@ def write_report(out: Path, anchors: list[str] | str | None = None) -> None:
     metrics = [m for m in metrics if any(e.get(m) is not None for e in summary)]
     plots = out / "plots"
     plots.mkdir(exist_ok=True)
-    dataset = config.get("dataset", rows[0].get("dataset", ""))
+    dataset = config.get("dataset", rows[0].get("dataset", "") if rows else "")
     for metric in metrics:
         plot_metric(summary, metric, plots / f"{metric}.png", f"{dataset}: {metric} vs rate")
-    anchors = anchors or config.get("anchors") or (["vvc"] if any(r["codec"] == "vvc" for r in rows) else [])
+    anchors = anchors or config.get("anchors") or (["vvc"] if any(e["codec"] == "vvc" for e in summary) else [])
     anchors = [anchors] if isinstance(anchors, str) else list(anchors)
     bd = {anchor: {m: bd_table(summary, m, anchor) for m in metrics} for anchor in anchors}
     (out / "bd_rates.json").write_text(json.dumps({"anchors": anchors, "bd_rate_percent": bd}, indent=2) + "\n")

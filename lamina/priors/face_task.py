@@ -3,6 +3,7 @@ the layered-autoencoder loss with quantisation noise and a rate controller, vali
 `lamina train face-prior` stages (cache, train, evaluate)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -196,9 +197,24 @@ def _stage_train(args) -> str:
     return run_loop(task, args)
 
 
-def _stage_evaluate(args) -> str:
-    import json
+def _stage_export(args) -> str:
+    """Export the latest checkpoint of a run (running or stopped) as a prior weights file, without training."""
+    from ..zoo import read_checkpoint
+    out = Path(args.out or "runs/prior/long")
+    state = read_checkpoint(out / "checkpoint.pt", "face prior checkpoint")
+    fingerprint = json.loads(state.get("fingerprint") or "null") or {}
+    preset = fingerprint.get("preset") or args.preset or "latent128"
+    model = FacePrior(**fingerprint.get("arch", PRESETS[preset]))
+    model.load_state_dict(state["model"])
+    path = Path(args.weights) if args.weights else out / f"{NAME}-{preset}-step{state['step']}.pt"
+    save_prior(model.eval(), path, {"model": NAME, "preset": preset, "steps": state["step"],
+                                    "wall_time_s": round(float(state.get("elapsed_s", 0)), 1),
+                                    "training": fingerprint, "final_lambda": float(model.log_lambda.exp()),
+                                    "exported_from": str(out / "checkpoint.pt")})
+    return f"{path}: step {state['step']}"
 
+
+def _stage_evaluate(args) -> str:
     from .evaluate import evaluate_items
     if not args.weights:
         raise InputError("the evaluate stage needs --weights (an exported face prior)")
@@ -221,8 +237,9 @@ def _register() -> None:
                Option("--dataset", "dataset", help="face prior evaluate: 'validation' or a dataset name"),
                Option("--limit", "limit", type=int, help="evaluate: first N images"))
     add_trainable(Trainable(NAME, "lamina's face prior (StyleGAN2 synthesis of TAEF2 latents + style encoder); "
-                                  "stages: cache, train, evaluate",
-                            {"train": _stage_train, "cache": _stage_cache, "evaluate": _stage_evaluate},
+                                  "stages: cache, train, export (a run's latest checkpoint), evaluate",
+                            {"train": _stage_train, "cache": _stage_cache, "evaluate": _stage_evaluate,
+                             "export": _stage_export},
                             options, default_stage="train"))
 
 
