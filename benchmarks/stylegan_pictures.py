@@ -3,8 +3,9 @@
 Usage: python benchmarks/stylegan_pictures.py OUT_DIR [--quality 3] [--faces 6]
 Writes OUT_DIR/layers.png (original | basic | basic+middle | all three, bytes in the captions),
 OUT_DIR/swap.png (A | B | A's basic+enhanced with B's middle | B's with A's middle, by `swap`, no pixels
-decoded) and OUT_DIR/samples.png (the generator on random W+ from its mapping network: what the prior alone
-makes; the mapping network is the untrained initial one, w̄ is its mean).
+decoded) and OUT_DIR/samples.png: what the generator makes from random styles. On lamina's face prior, styles
+are drawn from a Gaussian fitted (per style token and dimension) to the styles of 256 utk-train faces, scaled by
+0.7 (truncation); on the older pixel model, from its (untrained) mapping network around w̄.
 """
 from __future__ import annotations
 
@@ -62,9 +63,16 @@ def main() -> None:
     torch.manual_seed(0)
     model = codec.model
     with torch.no_grad():
-        w = model.generator.style(torch.randn(8, model.config["dim"]))
-        w = model.w_avg + 0.7 * (w - model.w_avg)  # truncation 0.7
-        x = model.generator(w[:, None].expand(-1, model.generator.n_latent, -1))
+        if hasattr(model, "prior"):
+            from lamina.codecs.stylegan_scalable.model import image_to_model
+            train = [item.image() for item in load_dataset("utk-train", limit=256)]
+            styles = torch.cat([model.encode(image_to_model(im, model.config["size"])) for im in train])
+            mean, std = styles.mean(0), styles.std(0)
+            x = model.synthesize(mean + 0.7 * std * torch.randn(8, *mean.shape), 3)
+        else:
+            w = model.generator.style(torch.randn(8, model.config["dim"]))
+            w = model.w_avg + 0.7 * (w - model.w_avg)  # truncation 0.7
+            x = model.generator(w[:, None].expand(-1, model.generator.n_latent, -1))
     images = ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
     grid([[(f"sample {i}", im) for i, im in enumerate(images)]], out / "samples.png")
     print(f"pictures in {out}")

@@ -1,10 +1,13 @@
-"""Issue 4's targets for stylegan-scalable, read off the merged bench summaries (same images for every codec).
+"""Issue 11's targets for stylegan-scalable on lamina's face prior, read off the merged bench summaries (same
+images for every codec), each next to VVC's and mean-scale's value at the same bytes:
 
-  1. basic layer <= 250 bytes, with landmark NME no worse than VVC's (VVenC) at 3x the basic layer's bytes;
-  2. middle layer keeps dlib identity for >= 90% of the faces;
-  3. enhanced layer LPIPS below VVC's at equal bpp.
-VVC's value at a rate is interpolated linearly in log-bpp between its two nearest settings (none outside
-its measured range). Usage: python benchmarks/stylegan_targets.py UTK_RUN HELEN_RUN OUT.json [--quality 3]
+  basic (<= 250 B):        landmark NME vs the original <= 0.03
+  basic + middle:          dlib identity kept >= 60%, CelebA recognition >= 30%
+  full stream (<= 600 B):  LPIPS-alex <= 0.33, dlib identity kept >= 70%
+
+A codec's value at a rate is interpolated linearly in log-bpp between its two nearest settings; below its lowest
+rate there is none, and its lowest setting (bytes and value) is reported instead.
+Usage: python benchmarks/stylegan_targets.py UTK_RUN CELEBA_RUN OUT.json
 """
 from __future__ import annotations
 
@@ -13,6 +16,13 @@ import csv
 import json
 import math
 from pathlib import Path
+
+TARGETS = {  # (layer, source, metric) -> (target, direction)
+    (1, "utk", "bytes"): (250, "le"), (1, "utk", "nme_dlib"): (0.03, "le"),
+    (2, "utk", "id_dlib_kept"): (0.6, "ge"), (2, "celeba", "recog_dlib_correct"): (0.3, "ge"),
+    (3, "utk", "bytes"): (600, "le"), (3, "utk", "lpips_alex"): (0.33, "le"), (3, "utk", "id_dlib_kept"): (0.7, "ge"),
+}
+REFERENCES = ("vvc", "mean-scale")
 
 
 def rows(run: Path) -> list[dict]:
@@ -30,50 +40,39 @@ def at_rate(points: list[tuple[float, float]], bpp: float) -> float | None:
     return None
 
 
-def layer_row(summary, quality: int, layer: int) -> dict:
-    return next(r for r in summary if r["codec"] == "stylegan-scalable" and int(r["quality"]) == quality
-                and int(r["layer"]) == layer)
-
-
-def curve(summary, codec: str, metric: str) -> list[tuple[float, float]]:
-    return [(float(r["bpp"]), float(r[metric])) for r in summary if r["codec"] == codec and r.get(metric)]
+def reference(summary: list[dict], codec: str, metric: str, bpp: float) -> dict:
+    points = [(float(r["bpp"]), float(r[metric]), float(r["bytes"])) for r in summary
+              if r["codec"] == codec and r.get(metric) not in (None, "")]
+    if not points:
+        return {"value": None}
+    value = at_rate([(b, v) for b, v, _ in points], bpp)
+    if value is not None:
+        return {"value": round(value, 4)}
+    lowest = min(points)
+    return {"value": None, "lowest_setting_bytes": round(lowest[2]), "lowest_setting_value": round(lowest[1], 4)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("utk")
-    parser.add_argument("helen")
+    parser.add_argument("celeba")
     parser.add_argument("out")
-    parser.add_argument("--quality", type=int, default=None, help="default: every quality")
     args = parser.parse_args()
-    utk, helen = rows(Path(args.utk)), rows(Path(args.helen))
-    qualities = sorted({int(r["quality"]) for r in utk if r["codec"] == "stylegan-scalable"})
+    sources = {"utk": rows(Path(args.utk)), "celeba": rows(Path(args.celeba))}
+    qualities = sorted({int(r["quality"]) for r in sources["utk"] if r["codec"] == "stylegan-scalable"})
     result = {}
-    for q in ([args.quality] if args.quality else qualities):
-        basic, middle, full = (layer_row(utk, q, k) for k in (1, 2, 3))
-        basic_helen = layer_row(helen, q, 1)
-        entry = {
-            "basic_bytes": float(basic["bytes"]),
-            "basic_bytes_target": 250,
-            "basic_nme_dlib": float(basic["nme_dlib"]),
-            "vvc_nme_dlib_at_3x_basic_bytes": at_rate(curve(utk, "vvc", "nme_dlib"), 3 * float(basic["bpp"])),
-            "basic_nme_dlib_gt_helen": float(basic_helen["nme_dlib_gt"]),
-            "vvc_nme_dlib_gt_helen_at_3x_basic_bytes": at_rate(curve(helen, "vvc", "nme_dlib_gt"),
-                                                               3 * float(basic_helen["bpp"])),
-            "middle_id_dlib_kept": float(middle["id_dlib_kept"]),
-            "middle_id_dlib_kept_target": 0.9,
-            "enhanced_bpp": float(full["bpp"]),
-            "enhanced_lpips_alex": float(full["lpips_alex"]),
-            "vvc_lpips_alex_at_enhanced_bpp": at_rate(curve(utk, "vvc", "lpips_alex"), float(full["bpp"])),
-        }
-        vvc_nme = entry["vvc_nme_dlib_at_3x_basic_bytes"]
-        vvc_lpips = entry["vvc_lpips_alex_at_enhanced_bpp"]
-        entry["met"] = {
-            "basic_le_250_bytes": entry["basic_bytes"] <= 250,
-            "basic_nme_le_vvc_at_3x": None if vvc_nme is None else entry["basic_nme_dlib"] <= vvc_nme,
-            "middle_identity_ge_90pct": entry["middle_id_dlib_kept"] >= 0.9,
-            "enhanced_lpips_lt_vvc": None if vvc_lpips is None else entry["enhanced_lpips_alex"] < vvc_lpips,
-        }
+    for q in qualities:
+        entry = {}
+        for (layer, source, metric), (target, direction) in TARGETS.items():
+            row = next(r for r in sources[source] if r["codec"] == "stylegan-scalable"
+                       and int(r["quality"]) == q and int(r["layer"]) == layer)
+            value = float(row[metric])
+            met = value <= target if direction == "le" else value >= target
+            item = {"value": round(value, 4), "target": target, "met": met, "bytes": round(float(row["bytes"]))}
+            if metric != "bytes":
+                item.update({codec: reference(sources[source], codec, metric, float(row["bpp"]))
+                             for codec in REFERENCES})
+            entry[f"L{layer} {metric} ({source})"] = item
         result[f"q{q}"] = entry
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -174,8 +174,10 @@ def _cmd_demo(args) -> None:
     run_demo(Path(args.out), image_path=args.image)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the `lamina` command."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the `lamina` command. Codec and trainable options (which import every codec
+    and training module) are added only to the parser of `command` when it is encode or train, so the other
+    commands start without importing torch."""
     parser = argparse.ArgumentParser(prog="lamina", description=__doc__.split(":")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -184,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--codec", required=True)
     p.add_argument("--quality", type=int, default=None, help="codec-native quality (see `lamina codecs`)")
-    _add_options(p, [(cls.name, cls.encode_options) for cls in _codec_classes()])
+    if command == "encode":
+        _add_options(p, [(cls.name, cls.encode_options) for cls in _codec_classes()])
     p.set_defaults(func=_cmd_encode)
 
     p = sub.add_parser("decode", help="decode a .lmn stream to an image")
@@ -234,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("train", help="train a codec, the face prior or an evaluator network (torchrun-compatible)")
-    p.add_argument("name", help="what to train: " + ", ".join(t.name for t in _trainables()))
+    trainables = _trainables() if command == "train" else []
+    p.add_argument("name", help="what to train: " + (", ".join(t.name for t in trainables) or "see lamina train -h"))
     p.add_argument("--stage", default=None, help="training stage (default: the trainable's first stage)")
     p.add_argument("--data", default="utk", help="training source: utk, celeba, faces")
     p.add_argument("--lambda", dest="lmbda", type=float, default=None, help="rate-distortion weight")
@@ -259,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-train-images", type=int, default=None, help="smoke runs: first N training images")
     p.add_argument("--init-from", default=None, help="warm start from exported weights (e.g. the next lower quality)")
     p.add_argument("--quiet", action="store_true")
-    _add_options(p, [(t.name, t.options) for t in _trainables()])
+    _add_options(p, [(t.name, t.options) for t in trainables])
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("demo", help="code a face with every codec at its lowest setting")
@@ -308,7 +312,8 @@ def _add_options(parser, owners) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         args.func(args)
