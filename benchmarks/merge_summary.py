@@ -4,7 +4,8 @@ Usage: python benchmarks/merge_summary.py OUT NEW_RUN SUMMARY.csv [SUMMARY.csv .
                                           [--anchor vvc]
 The earlier runs' per-image rows are not committed (only their summary.csv); the caller makes sure those means
 are over the images NEW_RUN scored (e.g. both the first 200 utk-test faces less the one a face codec refuses).
-Codecs NEW_RUN holds are never taken from the summaries. OUT gets summary.csv, bd_rates.json, plots and
+Codecs NEW_RUN holds are never taken from the summaries; an image any codec of NEW_RUN refused is left out
+for all of them. OUT gets summary.csv, bd_rates.json, plots and
 report.md (lamina.bench.report), config.json naming every source.
 """
 from __future__ import annotations
@@ -45,7 +46,8 @@ def main() -> None:
     args = parser.parse_args()
     out, new = Path(args.out), Path(args.new)
     out.mkdir(parents=True, exist_ok=True)
-    rows = read_rows(new / "results.jsonl")
+    refused = {r["image"] for r in read_rows(new / "refused.jsonl")}
+    rows = [r for r in read_rows(new / "results.jsonl") if r["image"] not in refused]  # every codec, same images
     summary = summarise(rows)
     have = {e["codec"] for e in summary}
     config = json.loads((new / "config.json").read_text())

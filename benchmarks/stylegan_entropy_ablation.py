@@ -7,7 +7,7 @@ same steps, batch and learning rate, on the rate alone:
   linear     per-token linear hyper model (no attention, no cross-layer context)  - a "conventional hyperprior"
   hyper      layer-wise hyper-transformer with the layered mask (Eqs. 9-11)
   hyper+cross  the hyper-transformer + the cross-layer entropy transformer (Eqs. 12-13)
-and the codec's own, jointly trained entropy model is reported beside them. Numbers on held-out utk-test
+and the committed quality's own entropy model is reported beside them. Numbers on held-out utk-test
 faces: bits per layer from real rANS payloads (and the model's estimate).
 
 Usage: python benchmarks/stylegan_entropy_ablation.py --quality 3 --out runs/sg-ablation [--steps 1500]
@@ -59,7 +59,7 @@ def main() -> None:
                "nonzero_symbols_per_layer": [float((rounded[:, p] != 0).float().sum((1, 2)).mean())
                                              for p in codec.model.entropy.layer_slices()],
                "variants": {}}
-    results["variants"]["codec (joint training)"] = measure(codec.model.entropy, test_styles)
+    results["variants"]["committed entropy model"] = measure(codec.model.entropy, test_styles)
     for label, hyper, cross in (("linear", "linear", False), ("hyper", "transformer", False),
                                 ("hyper+cross", "transformer", True)):
         model = train_variant(train_styles, config["dim"], tuple(config["groups"]), hyper, cross, args.steps, args.seed)

@@ -43,7 +43,20 @@ def _sha(data: bytes) -> str:
 
 
 def measure(data_root) -> dict:
+    """Hashes with one torch thread: float sums in convolutions depend on the thread count, so bytes and pixels
+    are pinned for one (cross-thread exactness is a separate property, issue 15)."""
+    import torch
+
     import lamina
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _measure(data_root, lamina)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _measure(data_root, lamina) -> dict:
     result = {}
     images = faces(data_root)
     for label, kwargs in committed_models():

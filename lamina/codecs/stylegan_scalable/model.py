@@ -161,22 +161,16 @@ def load_model(path: Path, device: str = "cpu"):
     """(model in eval mode with its CDF tables, model id) of a weights file; InputError for foreign files."""
     weights = zoo.load(path, CODEC)
     config = dict(weights.config)
-    if config.get("kind") == "prior":
+    if config.get("kind") == "prior":  # the file holds the entropy model; the prior has its own weights
         model = prior_model(config["prior"], config["coding_step"], config["cross_layer"], config["prior_id"])
-        state = {k: v.float() if v.is_floating_point() else v for k, v in weights.state_dict.items()}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        missing = [k for k in missing if k.startswith("entropy.") and not any(t in k for t in _TABLES)
-                   and not k.endswith("likelihood_lower_bound.bound") and not k.endswith("lower_bound_scale.bound")]
-        if missing or unexpected:
-            raise InputError(f"{path} does not fit the stylegan-scalable entropy model "
-                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
-        model.entropy.update()
-        return model.eval().requires_grad_(False).to(device), zoo.model_id_of(path)
-    config["channels"] = {int(k): v for k, v in config["channels"].items()} if config.get("channels") else None
-    model = ScalableModel(**config)
+        own = "entropy."
+    else:
+        config["channels"] = {int(k): v for k, v in config["channels"].items()} if config.get("channels") else None
+        model = ScalableModel(**config)
+        own = ""
     state = {k: v.float() if v.is_floating_point() else v for k, v in weights.state_dict.items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not any(t in k for t in _TABLES)
+    missing = [k for k in missing if k.startswith(own) and not any(t in k for t in _TABLES)
                and not k.endswith("likelihood_lower_bound.bound") and not k.endswith("lower_bound_scale.bound")]
     if missing or unexpected:
         raise InputError(f"{path} does not fit the stylegan-scalable architecture "

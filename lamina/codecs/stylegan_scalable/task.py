@@ -252,8 +252,10 @@ def from_prior(prior: str, qualities: dict[int, float], steps: int = 800, train_
                                 "objective": "R1 + R2 + R3 (bits of the rounded styles, noisy relaxation)"},
                 "held_out_bits_per_layer": np.round(bits, 1).tolist(),
                 "held_out": "the last 64 utk-train faces (real rANS payload bytes x 8)",
-                "command": f"lamina train stylegan-scalable --stage from-prior --weights {prior} "
-                           f"--quality {quality} --coding-step {step} --steps {steps} --train-images {train_images}",
+                "command": f"lamina train stylegan-scalable --stage from-prior --weights {prior} --steps {steps} "
+                           f"--train-images {train_images} --seed {seed}" + (
+                               f" --quality {quality} --coding-step {step}" if len(qualities) == 1 else
+                               f" (one run for qualities {', '.join(map(str, sorted(qualities)))})"),
                 "status": "preliminary: CPU-trained prior (see lamina/zoo/face-prior.json)"}
         path = zoo.path("stylegan-scalable", quality, folder)
         model_id = save_model(model, path, card)
