@@ -14,7 +14,6 @@ from ..imageio import to_array
 VIDEO = "video"        # encode_video(frames, fps, **options) / decode_video(stream, layers) / video_fps(stream)
 SWAP = "swap"          # swap(a, b) -> Bitstream: layers of two streams combined without decoding pixels
 FEATURE = "feature"    # decode_feature(stream) -> np.ndarray: the first layer as a feature vector
-CAPABILITIES = (VIDEO, SWAP, FEATURE)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Training of lamina's face prior (lamina.priors.face) on the shared loop: cached faces and TAEF2 latents,
 the layered-autoencoder loss with quantisation noise and a rate controller, validation, export, and the
-`lamina train face-prior` stages (cache, train, evaluate)."""
+`lamina train face-prior` stages (cache, train, export, evaluate)."""
 from __future__ import annotations
 
 import json
@@ -17,11 +17,12 @@ from .face import LAYER_PROBS, NAME, PRESETS, FacePrior, load_prior, render, sav
 
 class CachedFaces:
     """Training faces at the prior's size (uint8) with their TAEF2 latents (lamina.priors.cache), served as
-    batches that are a function of (seed, rank, step); flips are drawn per sample (image and latent)."""
+    batches that are a function of (seed, rank, step) (no flips: a flipped latent is not the latent of the
+    flipped face)."""
 
     def __init__(self, path: Path, limit: int | None = None):
         if not Path(path).exists():
-            raise InputError(f"face prior cache not found: {path} (python -m lamina.priors.cache)")
+            raise InputError(f"face prior cache not found: {path} (lamina train face-prior --stage cache)")
         data = torch.load(path, weights_only=True)
         self.images, self.latents = data["images"][:limit], data["latents"][:limit]
 

@@ -4,7 +4,7 @@ prior, an evaluator network). Codecs name theirs in `Codec.trainable`; other mod
 trainable's own `options`, and never tests names."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -53,34 +53,3 @@ def run_loop(task, args, **overrides) -> str:
     if not result:
         return ""
     return f"trained {task.name} for {result['steps']} steps in {result['wall_time_s']} s -> {args.out}"
-
-
-@dataclass
-class CommonOptions:
-    """Defaults of the common options, for callers that build `args` without the CLI (tests)."""
-
-    out: str | None = None
-    steps: int | None = None
-    data: str = "utk"
-    batch_size: int = 8
-    patch: int = 128
-    resize: int | None = None
-    lr: float = 1e-4
-    betas: tuple = (0.9, 0.999)
-    seed: int = 0
-    val_every: int = 500
-    device: str = "cpu"
-    data_root: str | None = None
-    quiet: bool = True
-    max_train_images: int | None = None
-    init_from: str | None = None
-    resume: bool = False
-    max_minutes: float | None = None
-    checkpoint_minutes: float | None = None
-    quality: int | None = None
-    lmbda: float | None = None
-    preset: str | None = None
-    extra: dict = field(default_factory=dict)
-
-    def __getattr__(self, name):  # trainable-specific options not given: None
-        return None
