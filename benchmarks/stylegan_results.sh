@@ -47,3 +47,13 @@ OMP_NUM_THREADS=1 $PY benchmarks/stylegan_entropy_ablation.py --quality 3 --step
     --out "$OUT/ablation"
 $PY benchmarks/stylegan_video.py --out "$OUT/video" --frames 50 --keyframe-interval 25 --qualities 3 \
     --clips WDA_KatieHill_000.mp4 RD_Radio34_000.mp4 lp_d0.mp4
+# 6. stylegan-scalable on all 500 utk-test faces (the bench resumes the 200 above), beside the learned-baselines
+#    run's means over the same 500 (docs/results/learned-baselines/utk-test-learned/summary.csv)
+$L bench --dataset utk-test --codecs stylegan-scalable --metrics $METRICS --limit 500 --workers 2 \
+    --anchor stylegan-scalable --out "$OUT/bench-utk-test"
+mkdir -p "$OUT/bench-utk-test-500"
+grep '"codec": "stylegan-scalable"' "$OUT/bench-utk-test/results.jsonl" > "$OUT/bench-utk-test-500/results.jsonl"
+cp "$OUT/bench-utk-test/config.json" "$OUT/bench-utk-test/refused.jsonl" "$OUT/bench-utk-test-500/"
+$PY benchmarks/merge_summary.py "$OUT/utk-test-500" "$OUT/bench-utk-test-500" \
+    docs/results/learned-baselines/utk-test-learned/summary.csv --codecs vvc av1 mean-scale hyperprior \
+    --anchor vvc mean-scale
