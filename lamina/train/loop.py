@@ -205,6 +205,15 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
         """Training seconds so far, over every resumed session of this run."""
         return elapsed_before + time.time() - started
 
+    def log_validation(done: int) -> None:
+        """Validate on the held-out batch and append the step's entry to log.jsonl."""
+        model.eval()
+        with torch.no_grad():
+            metrics = task.validate(model, val_images)
+        with open(log_path, "a") as handle:
+            handle.write(json.dumps({"step": done, "train": last, "val": metrics,
+                                     "elapsed_s": round(elapsed(), 1)}) + "\n")
+
     from tqdm import tqdm
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=f"train {task.name}",
                disable=not config.progress or rank != 0)
@@ -252,26 +261,16 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
         if rank == 0:
             bar.set_postfix({k: f"{v:.4g}" for k, v in last.items()})
         done = step + 1
-        if rank == 0 and (done % config.val_every == 0 or done == config.steps):
-            model.eval()
-            with torch.no_grad():
-                metrics = task.validate(model, val_images)
-            entry = {"step": done, "train": last, "val": metrics,
-                     "elapsed_s": round(elapsed(), 1)}
-            with open(log_path, "a") as handle:
-                handle.write(json.dumps(entry) + "\n")
+        validated = rank == 0 and (done % config.val_every == 0 or done == config.steps)
+        if validated:
+            log_validation(done)
         out_of_time = bool(config.max_minutes) and elapsed() > 60 * config.max_minutes
         if world > 1 and config.max_minutes:  # every rank stops at the same step
             flag = torch.tensor(float(out_of_time), device=device)
             torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
             out_of_time = bool(flag)
-        if rank == 0 and out_of_time and done % config.val_every != 0:
-            model.eval()
-            with torch.no_grad():
-                metrics = task.validate(model, val_images)
-            with open(log_path, "a") as handle:
-                handle.write(json.dumps({"step": done, "train": last, "val": metrics,
-                                         "elapsed_s": round(elapsed(), 1)}) + "\n")
+        if rank == 0 and out_of_time and not validated:  # the last step's numbers, once
+            log_validation(done)
         due = out_of_time or done % config.checkpoint_every == 0 or done == config.steps or (
             config.checkpoint_minutes and time.time() - last_checkpoint > 60 * config.checkpoint_minutes)
         if rank == 0 and due:

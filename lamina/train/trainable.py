@@ -1,6 +1,6 @@
 """What `lamina train NAME [--stage STAGE] ...` runs: one Trainable per trainable thing (a codec, the face
-prior, an evaluator network). Codecs name theirs in `Codec.trainable`; other models register theirs with
-`lamina.registry.add_trainable`. The CLI builds one parser from the common options below and every
+prior, an evaluator network), registered with `lamina.registry.add_trainable` by a training module (a codec
+names its module in `Codec.training_module`). The CLI builds one parser from its common options and every
 trainable's own `options`, and never tests names."""
 from __future__ import annotations
 
