@@ -35,7 +35,11 @@ def _cmd_encode(args) -> None:
             raise InputError(f"{args.codec} codes images only; video needs a codec with a video mode")
         _encode_video(args, codec)
         return
-    stream = codec.encode(load_image(args.input))
+    image = load_image(args.input)
+    if args.align:
+        from .vision.align import align_face
+        image = align_face(image, size=args.align)
+    stream = codec.encode(image)
     data = stream.to_bytes()
     write_atomic(args.output, data)
     print(f"{args.output}: {args.codec} q={codec.quality}, {len(data)} bytes, "
@@ -46,6 +50,9 @@ def _encode_video(args, codec) -> None:
     from .imageio import write_atomic
     from .video import read_video
     frames, fps = read_video(args.input)
+    if args.align:
+        from .vision.align import align_clip
+        frames = align_clip(frames, size=args.align)
     stream = codec.encode_video(frames, fps)
     data = stream.to_bytes()
     write_atomic(args.output, data)
@@ -186,6 +193,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--codec", required=True)
     p.add_argument("--quality", type=int, default=None, help="codec-native quality (see `lamina codecs`)")
+    p.add_argument("--align", type=int, default=None, metavar="SIZE",
+                   help="face codecs: first crop the face into the shared framing at SIZE x SIZE (as `lamina "
+                        "align`; a clip with its first frame's alignment); the stream codes the crop")
     if command == "encode":
         _add_options(p, [(cls.name, cls.encode_options) for cls in _codec_classes()])
     p.set_defaults(func=_cmd_encode)

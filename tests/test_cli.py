@@ -113,6 +113,18 @@ def test_align_command(tmp_path, capsys, face):
     assert code == 2 and "no face" in err
 
 
+def test_encode_align_codes_the_aligned_crop(tmp_path, capsys, face):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.pad(face, ((80, 80), (80, 80), (0, 0)), mode="edge")).save(photo)
+    stream = tmp_path / "a.lmn"
+    code, out, _ = run(["encode", photo, "-o", stream, "--codec", "webp", "--quality", "30", "--align", "96"], capsys)
+    assert code == 0 and "96x96" in out
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), "grey").save(blank)
+    code, _, err = run(["encode", blank, "-o", tmp_path / "b.lmn", "--codec", "webp", "--align", "96"], capsys)
+    assert code == 2 and "no face" in err and not (tmp_path / "b.lmn").exists()
+
+
 def test_console_script_exit_code(tmp_path):
     result = subprocess.run([sys.executable, "-m", "lamina.cli", "decode", str(tmp_path / "nope.lmn"), "-o",
                              str(tmp_path / "o.png")], capture_output=True, text=True)

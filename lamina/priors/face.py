@@ -179,3 +179,25 @@ def load_prior(path: Path) -> FacePrior:
         raise InputError(f"{path} does not fit the face prior architecture (missing {missing[:3]}, "
                          f"unexpected {unexpected[:3]})")
     return model.eval()
+
+
+def encode_images(model: FacePrior, x: torch.Tensor) -> torch.Tensor:
+    """Images (N x 3 x size x size in [-1, 1]) -> the prior's styles (symbol units at coding step 1): the
+    frozen TAEF2 encoder, then the style encoder (taef2 space); the style encoder alone (pixel space)."""
+    if model.space == "taef2":
+        from ..nn.taef2 import load_encoder
+        return model.encode(load_encoder(str(x.device))(x / 2 + 0.5))
+    return model.encode(x)
+
+
+def committed_prior(name: str, codec: str, expected_id: str | None = None) -> tuple[FacePrior, str]:
+    """(the committed prior lamina/zoo/NAME.pt, its model id hex) for `codec`; InputError when it is missing or
+    is not the one `expected_id` names (a model fitted on another prior)."""
+    path = zoo.path(name)
+    if not path.exists():
+        raise InputError(f"{codec} needs the face prior {path}, which is not there")
+    prior_id = zoo.model_id_of(path).hex()
+    if expected_id and prior_id != expected_id:
+        raise InputError(f"this {codec} model was fitted on face prior {expected_id}, but {path} is {prior_id}: "
+                         f"refit it (lamina train {codec})")
+    return load_prior(path), prior_id

@@ -23,6 +23,8 @@ def align_clip(frames: list[np.ndarray], size: int = 256) -> list[np.ndarray]:
     """Frames of a one-face clip cropped into the shared framing with the first frame's alignment (one
     similarity transform for the whole clip, so the crop does not jitter)."""
     import dlib
+    if not 32 <= size <= 4096:
+        raise InputError(f"aligned size must be 32..4096, got {size}")
     if not frames:
         raise InputError("the clip has no frames")
     rects = detect_faces(frames[0], upsample=1)

@@ -117,9 +117,8 @@ class PriorScalableModel(torch.nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images (N x 3 x size x size in [-1, 1]) -> styles in symbol units (N x T x dim)."""
-        from ...nn.taef2 import load_encoder
-        latent = load_encoder(str(x.device))(x / 2 + 0.5)
-        return self.prior.encode(latent) / self.coding_step
+        from ...priors.face import encode_images
+        return encode_images(self.prior, x) / self.coding_step
 
     def synthesize(self, styles: torch.Tensor, layers: int) -> torch.Tensor:
         """x̂_k in about [-1, 1] at the model size from the first `layers` layers' styles (symbol units)."""
@@ -146,15 +145,9 @@ def save_model(model, path: Path, card: dict | None = None) -> bytes:
 def prior_model(prior_name: str, coding_step: float, cross_layer: bool = True, expected_id: str | None = None):
     """A PriorScalableModel on the committed prior `prior_name` (lamina/zoo/PRIOR.pt) with a fresh entropy model;
     InputError when the prior is missing or is not the one `expected_id` names."""
-    from ...priors.face import load_prior
-    path = zoo.path(prior_name)
-    if not path.exists():
-        raise InputError(f"stylegan-scalable needs the face prior {path}, which is not there")
-    prior_id = zoo.model_id_of(path).hex()
-    if expected_id and prior_id != expected_id:
-        raise InputError(f"this stylegan-scalable model was fitted on face prior {expected_id}, but {path} is "
-                         f"{prior_id}: refit it (lamina train stylegan-scalable --stage from-prior)")
-    return PriorScalableModel(load_prior(path), coding_step, cross_layer, prior_name, prior_id)
+    from ...priors.face import committed_prior
+    prior, prior_id = committed_prior(prior_name, CODEC, expected_id)
+    return PriorScalableModel(prior, coding_step, cross_layer, prior_name, prior_id)
 
 
 def load_model(path: Path, device: str = "cpu"):

@@ -1,0 +1,133 @@
+"""latent-flow: faces coded in the face prior's style space through a RealNVP flow (seed 002, SGANC).
+
+Encoding: the frozen prior's style encoder (on the TAEF2 latent of the 128 px face) gives styles s; the flow T
+maps each style vector to the proxy space; the proxies are rounded (around the entropy model's medians) and
+rANS-coded with a factorized model, one payload per style group: `basic`, `middle`, `enhanced`. Decoding
+k layers: T⁻¹ of the first k groups' proxies, the rest of the styles at w̄, the frozen generator, the TAEF2
+decoder, resized to the header's size. Codec header: varint quality. Model id: first 8 bytes of the weights
+file's SHA-256 (which names the prior it was fitted on).
+
+Video (`--gop g`, lamina.codecs.latent_flow.video): frame 0 intra; later frames the rounded latent
+difference coded with the learned difference model; every g-th frame a residual coded with the fixed
+Irwin-Hall pmf (open loop, the paper's), or closed-loop differences without residuals (`--loop closed`).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ... import zoo
+from ...bitstream import Bitstream, Layer, Reader, encode_varint
+from ...errors import BitstreamError, InputError
+from ...vision.face import require_framed_face
+from ..base import VIDEO, Codec, LayerSpec, Option, decode_varint_exact, register
+from .model import CODEC, LAYER_NAMES, load_model
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str, device: str):
+    return load_model(Path(path), device)
+
+
+@register
+class LatentFlow(Codec):
+    name = CODEC
+    layers = (LayerSpec("basic", ("landmarks", "parsing")), LayerSpec("middle", ("identity", "attributes")),
+              LayerSpec("enhanced", ("human",)))
+    higher_is_better = True
+    accepts_device = True
+    learned = True
+    training_module = "lamina.codecs.latent_flow.task"
+    capabilities = frozenset({VIDEO})
+    encode_options = (
+        Option("--gop", "gop", type=int, help="latent-flow video: an Irwin-Hall residual every G frames (open "
+                                              "loop; default 10)"),
+        Option("--loop", "loop", choices=("open", "closed"), help="latent-flow video: 'open' (the paper's: "
+               "differences of the encoder's latents + residuals) or 'closed' (differences against the decoded "
+               "latent, no residuals)"),
+    )
+
+    def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
+                 check_face: bool = True, gop: int | None = None, loop: str | None = None):
+        if weights is None:
+            weights = zoo.find(CODEC, quality)
+            quality = int(Path(weights).stem.rsplit("-q", 1)[1])
+        self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
+        self.check_face = check_face
+        self.gop = 10 if gop is None else int(gop)
+        self.loop = loop or "open"
+        if self.gop < 1:
+            raise InputError(f"GOP must be >= 1, got {self.gop}")
+        if self.loop not in ("open", "closed"):
+            raise InputError(f"loop must be 'open' or 'closed', got {self.loop!r}")
+        self.model, self.model_id = _cached(str(self.weights), device)
+
+    @classmethod
+    def available(cls) -> bool:
+        return bool(zoo.qualities(CODEC))
+
+    @classmethod
+    def bench_grid(cls) -> tuple:
+        return tuple(zoo.qualities(CODEC))
+
+    @classmethod
+    def for_stream(cls, stream: Bitstream, device: str = "cpu") -> "LatentFlow":
+        quality = Reader(stream.codec_header).varint("quality")
+        return cls(quality=zoo.find_for_stream(CODEC, quality, stream.model_id), device=device)
+
+    def styles_of(self, image: np.ndarray) -> torch.Tensor:
+        """The prior's styles (1 x T x dim) of an RGB uint8 face."""
+        from ..stylegan_scalable.model import image_to_model
+        return self.model.encode(image_to_model(image, self.model.config["size"]).to(self.device))
+
+    @torch.no_grad()
+    def _encode(self, image: np.ndarray) -> Bitstream:
+        if self.check_face:
+            require_framed_face(image)
+        h, w = image.shape[:2]
+        payloads, _ = self.model.compress(self.styles_of(image))
+        layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
+        return Bitstream(self.name, h, w, layers, model_id=self.model_id, codec_header=encode_varint(self.quality))
+
+    @torch.no_grad()
+    def _decode(self, stream: Bitstream, layers: int) -> np.ndarray:
+        decode_varint_exact(stream.codec_header, "codec header (quality)")
+        proxies = self.decode_proxies([layer.payload for layer in stream.layers[:layers]])
+        return self.render(self.model.from_proxy(proxies), layers, stream.height, stream.width)
+
+    def decode_proxies(self, payloads: list[bytes]) -> list[torch.Tensor]:
+        """Proxies of the first len(payloads) groups; BitstreamError for payloads that do not decode."""
+        try:
+            proxies = self.model.decompress_proxies(payloads)
+        except Exception as exc:
+            raise BitstreamError(f"latent-flow payload cannot be decoded: {exc}") from exc
+        if not all(torch.isfinite(p).all() for p in proxies):
+            raise BitstreamError("latent-flow payload decodes to non-finite values: stream is corrupted")
+        return proxies
+
+    @torch.no_grad()
+    def render(self, styles: torch.Tensor, layers: int, height: int, width: int) -> np.ndarray:
+        """G(T⁻¹(ŷ)) of the first `layers` groups at height x width, uint8."""
+        x = self.model.synthesize(styles, layers)
+        x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+        return ((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+
+    def encode_video(self, frames: list[np.ndarray], fps: float, gop: int | None = None,
+                     loop: str | None = None) -> Bitstream:
+        from .video import encode_video
+        return encode_video(self, frames, fps, self.gop if gop is None else gop, loop or self.loop)
+
+    def decode_video(self, stream: Bitstream | bytes, layers: int | None = None) -> list[np.ndarray]:
+        from .video import decode_video
+        if isinstance(stream, (bytes, bytearray)):
+            stream = Bitstream.parse(bytes(stream))
+        return decode_video(self, stream, layers)
+
+    @staticmethod
+    def video_fps(stream: Bitstream) -> float:
+        from .video import video_header
+        return video_header(stream).fps

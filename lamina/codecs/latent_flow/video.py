@@ -1,0 +1,168 @@
+"""latent-flow's video mode (SGANC "IC", seed 002 Algorithm 1), in the flow's proxy space y = T(s):
+
+- frame 0: intra (the image model's payloads);
+- frame t > 0: v_t = round(y_t - y_{t-1}) (open loop, the paper's: differences of the encoder's latents) or
+  v_t = round(y_t - ŷ_{t-1}) (closed loop: against the decoded latent), coded with the learned difference
+  model; the decoder accumulates ŷ_t = ŷ_{t-1} + v_t;
+- open loop, every g-th frame (t ≡ 0 mod g): the residual r_t = round(y_t - ŷ_t), coded with the fixed
+  Irwin-Hall(n = g + 2) pmf (lamina.codecs.latent_flow.irwin_hall), ŷ_t += r_t. Closed loop has no drift
+  and sends no residual.
+
+Container: kind 1 (video); layer k (basic / middle / enhanced) packs every frame's payload of style group k
+(groups are coded independently, so the first k layers decode frames from the first k groups). A frame's
+payload: varint length of the intra / difference bytes, those bytes, then (anchor frames) the residual bytes.
+Codec header: varint quality, frames, g, loop (0 open, 1 closed), fps x 1000.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ...bitstream import KIND_VIDEO, Bitstream, Layer, Reader, encode_varint, pack_payloads, unpack_payloads
+from ...errors import BitstreamError, InputError
+from ...vision.face import require_framed_face
+from .irwin_hall import decode_residual, encode_residual
+from .model import LAYER_NAMES
+
+LOOPS = ("open", "closed")
+
+
+@dataclass(frozen=True)
+class VideoHeader:
+    quality: int
+    frames: int
+    gop: int
+    loop: str
+    fps: float
+
+
+def video_header(stream: Bitstream) -> VideoHeader:
+    if stream.kind != KIND_VIDEO:
+        raise BitstreamError("not a video stream")
+    reader = Reader(stream.codec_header)
+    quality, frames, gop = reader.varint("quality"), reader.varint("frames"), reader.varint("gop")
+    loop, fps = reader.varint("loop"), reader.varint("fps")
+    if reader.pos != len(stream.codec_header) or frames < 1 or gop < 1 or loop >= len(LOOPS):
+        raise BitstreamError("latent-flow video codec header is corrupted")
+    return VideoHeader(quality, frames, gop, LOOPS[loop], fps / 1000)
+
+
+def is_anchor(t: int, gop: int, loop: str) -> bool:
+    """Whether frame t carries an Irwin-Hall residual."""
+    return loop == "open" and t > 0 and t % gop == 0
+
+
+def _delta_medians(eb, like: torch.Tensor) -> torch.Tensor:
+    return eb.quantiles[:, 0, 1].detach().reshape(1, -1, 1).to(like)
+
+
+@torch.no_grad()
+def code_proxies(model, proxies: list[list[torch.Tensor]], gop: int, loop: str):
+    """Code a clip's proxies (per frame, per group 1 x C x 1). Returns (per group the frames' payloads,
+    per frame the decoded proxies, per anchor frame the residual integers (all groups) for analysis)."""
+    if gop < 1:
+        raise InputError(f"GOP must be >= 1, got {gop}")
+    if loop not in LOOPS:
+        raise InputError(f"loop must be one of {LOOPS}, got {loop!r}")
+    groups = len(proxies[0])
+    payloads: list[list[bytes]] = [[] for _ in range(groups)]
+    decoded, residuals, previous = [], [], None
+    for t, ys in enumerate(proxies):
+        current, anchor_values = [], []
+        for k, y in enumerate(ys):
+            if t == 0:
+                body = model.entropy[k].compress(y)[0]
+                y_hat = model.entropy[k].decompress([body], (1,))
+            else:
+                reference = proxies[t - 1][k] if loop == "open" else previous[k]
+                v = torch.round(y - reference)
+                eb = model.delta[k]
+                body = eb.compress(v + _delta_medians(eb, v))[0]
+                y_hat = previous[k] + v
+            tail = b""
+            if is_anchor(t, gop, loop):
+                r = torch.round(y - y_hat)
+                tail = encode_residual(r.reshape(-1).long().numpy(), gop + 2)
+                y_hat = y_hat + r
+                anchor_values.append(r.reshape(-1))
+            payloads[k].append(encode_varint(len(body)) + body + tail)
+            current.append(y_hat)
+        if anchor_values:
+            residuals.append(torch.cat(anchor_values).long().numpy())
+        decoded.append(current)
+        previous = current
+    return payloads, decoded, residuals
+
+
+@torch.no_grad()
+def decode_proxies(model, per_group: list[list[bytes]], count: int, gop: int, loop: str) -> list[list[torch.Tensor]]:
+    """Per frame the decoded proxies of the groups in `per_group` (the inverse of code_proxies)."""
+    decoded, previous = [], None
+    for t in range(count):
+        current = []
+        for k, frames in enumerate(per_group):
+            reader = Reader(frames[t])
+            body = reader.take(reader.varint("payload length"), "intra / difference bytes")
+            tail = frames[t][reader.pos:]
+            try:
+                if t == 0:
+                    y_hat = model.entropy[k].decompress([body], (1,))
+                else:
+                    eb = model.delta[k]
+                    v = torch.round(eb.decompress([body], (1,)) - _delta_medians(eb, previous[k]))
+                    y_hat = previous[k] + v
+            except Exception as exc:
+                raise BitstreamError(f"latent-flow frame {t} cannot be decoded: {exc}") from exc
+            if is_anchor(t, gop, loop):
+                r = decode_residual(tail, y_hat.numel(), gop + 2)
+                y_hat = y_hat + torch.from_numpy(r).to(y_hat).reshape(y_hat.shape)
+            elif tail:
+                raise BitstreamError(f"latent-flow frame {t} has trailing bytes: stream is corrupted")
+            if not torch.isfinite(y_hat).all():
+                raise BitstreamError(f"latent-flow frame {t} decodes to non-finite values: stream is corrupted")
+            current.append(y_hat)
+        decoded.append(current)
+        previous = current
+    return decoded
+
+
+def clip_proxies(codec, frames: list[np.ndarray]) -> list[list[torch.Tensor]]:
+    """The flow's proxies of every frame (per group 1 x C x 1)."""
+    with torch.no_grad():
+        return [codec.model.to_proxy(codec.styles_of(frame)) for frame in frames]
+
+
+def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: str) -> Bitstream:
+    if gop < 1:
+        raise InputError(f"GOP must be >= 1, got {gop}")
+    if loop not in LOOPS:
+        raise InputError(f"loop must be one of {LOOPS}, got {loop!r}")
+    if not frames:
+        raise InputError("the video has no frames")
+    h, w = frames[0].shape[:2]
+    for i, frame in enumerate(frames):
+        if frame.shape != frames[0].shape:
+            raise InputError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, frame 0 is {w}x{h}: "
+                             f"variable frame sizes are not supported")
+    if codec.check_face:  # one framing for the clip: the first frame must hold a framed face
+        require_framed_face(frames[0])
+    payloads, _, _ = code_proxies(codec.model, clip_proxies(codec, frames), gop, loop)
+    header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(gop)
+              + encode_varint(LOOPS.index(loop)) + encode_varint(int(round(fps * 1000))))
+    layers = tuple(Layer(name, pack_payloads(p)) for name, p in zip(LAYER_NAMES, payloads))
+    return Bitstream(codec.name, h, w, layers, model_id=codec.model_id, kind=KIND_VIDEO, codec_header=header)
+
+
+@torch.no_grad()
+def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np.ndarray]:
+    stream = codec.check_stream(stream)
+    header = video_header(stream)
+    k = stream.available_layers if layers is None else layers
+    if not 1 <= k <= stream.available_layers:
+        raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers}")
+    per_group = [unpack_payloads(stream.layers[j].payload, header.frames, f"{LAYER_NAMES[j]} payload")
+                 for j in range(k)]
+    decoded = decode_proxies(codec.model, per_group, header.frames, header.gop, header.loop)
+    return [codec.render(codec.model.from_proxy(ys), k, stream.height, stream.width) for ys in decoded]
