@@ -33,7 +33,10 @@ def check_array(image: np.ndarray) -> np.ndarray:
 def to_tensor(images: np.ndarray):
     """HxWx3 or NxHxWx3 uint8 -> 1x3xHxW or Nx3xHxW float32 tensor in [0, 1]."""
     import torch
-    x = torch.from_numpy(np.ascontiguousarray(images))
+    images = np.ascontiguousarray(images)
+    if not images.flags.writeable:  # torch wraps the buffer and warns about read-only arrays: copy those
+        images = images.copy()
+    x = torch.from_numpy(images)
     # (permute, then unsqueeze: the memory layout the metrics and networks have always received)
     x = x.permute(2, 0, 1).unsqueeze(0) if x.ndim == 3 else x.permute(0, 3, 1, 2)
     return x.float() / 255.0

@@ -125,6 +125,20 @@ def test_encode_align_codes_the_aligned_crop(tmp_path, capsys, face):
     assert code == 2 and "no face" in err and not (tmp_path / "b.lmn").exists()
 
 
+def test_refusal_and_learned_encode_print_no_third_party_noise(tmp_path, face_png):
+    """A non-face refusal is one `lamina: error:` line (no TensorFlow Lite / absl lines from MediaPipe), and a
+    learned encode prints no PyTorch warning."""
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), "grey").save(blank)
+    result = subprocess.run([sys.executable, "-m", "lamina.cli", "encode", str(blank), "-o", str(tmp_path / "b.lmn"),
+                             "--codec", "stylegan-scalable"], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        "lamina: error: no face found: this codec codes aligned face crops; align a photo first with `lamina align`"]
+    result = subprocess.run([sys.executable, "-m", "lamina.cli", "encode", str(face_png), "-o", str(tmp_path / "f.lmn"),
+                             "--codec", "mean-scale", "--quality", "1"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == ""
+
+
 def test_console_script_exit_code(tmp_path):
     result = subprocess.run([sys.executable, "-m", "lamina.cli", "decode", str(tmp_path / "nope.lmn"), "-o",
                              str(tmp_path / "o.png")], capture_output=True, text=True)
