@@ -125,7 +125,7 @@ def _cmd_swap(args) -> None:
 
 
 def _cmd_info(args) -> None:
-    from .bitstream import read_stream
+    from .bitstream import KIND_VIDEO, read_stream
     stream = read_stream(args.input)
     total = len(stream.to_bytes())
     pixels = stream.height * stream.width
@@ -133,10 +133,27 @@ def _cmd_info(args) -> None:
     print(f"codec:     {stream.codec}")
     print(f"kind:      {'video' if stream.kind else 'image'}")
     print(f"size:      {stream.width}x{stream.height}")
-    print(f"bytes:     {total} ({8 * total / pixels:.4f} bpp)")
+    if stream.kind == KIND_VIDEO:
+        # rates of a clip: per frame and per second (the codec header holds frames and fps)
+        from .registry import codec_class
+        video = codec_class(stream.codec).video_info(stream)
+        frames, seconds = video["frames"], video["frames"] / video["fps"]
+        settings = ", ".join(f"{k} {v}" for k, v in video.items() if k not in ("frames", "fps"))
+        print(f"frames:    {frames} at {video['fps']:g} fps ({seconds:.2f} s)" + (f"; {settings}" if settings else ""))
+        print(f"bytes:     {total} ({total / frames:.1f} bytes per frame, {8 * total / seconds / 1000:.2f} kbit/s, "
+              f"{8 * total / frames / pixels:.4f} bpp per frame)")
+    else:
+        print(f"bytes:     {total} ({8 * total / pixels:.4f} bpp)")
     print(f"model id:  {stream.model_id.hex()}")
     print(f"header:    {len(stream.header_bytes())} bytes (codec header {len(stream.codec_header)})")
     print(f"layers:    {stream.available_layers} of {len(stream.declared_layers)} present")
+    if stream.kind == KIND_VIDEO:
+        print(f"  {'#':>2}  {'name':<12} {'bytes':>8} {'kbit/s':>8} {'cum. bytes':>11} {'cum. kbit/s':>11}")
+        for k, (name, size) in enumerate(stream.layer_sizes(), 1):
+            cumulative = stream.bytes_up_to(k)
+            print(f"  {k:>2}  {name:<12} {size:>8} {8 * size / seconds / 1000:>8.2f} {cumulative:>11} "
+                  f"{8 * cumulative / seconds / 1000:>11.2f}")
+        return
     print(f"  {'#':>2}  {'name':<12} {'bytes':>8} {'bpp':>8} {'cum. bytes':>11} {'cum. bpp':>9}")
     for k, (name, size) in enumerate(stream.layer_sizes(), 1):
         cumulative = stream.bytes_up_to(k)

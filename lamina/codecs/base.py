@@ -11,7 +11,7 @@ from ..errors import BitstreamError, InputError
 from ..imageio import to_array
 
 # Optional capabilities a codec declares in `capabilities` (the CLI asks for them, never for names):
-VIDEO = "video"        # encode_video(frames, fps, **options) / decode_video(stream, layers) / video_fps(stream)
+VIDEO = "video"        # encode_video(frames, fps, **options) / decode_video(stream, layers) / video_info(stream)
 SWAP = "swap"          # swap(a, b) -> Bitstream: layers of two streams combined without decoding pixels
 FEATURE = "feature"    # decode_feature(stream) -> np.ndarray: the first layer as a feature vector
 
@@ -72,6 +72,16 @@ class Codec:
     def describe_qualities(cls) -> str:
         """One line for `lamina codecs`: the quality knob's range or the committed qualities."""
         return "qualities " + ",".join(str(q) for q in cls.bench_grid())
+
+    @classmethod
+    def video_info(cls, stream: Bitstream) -> dict:
+        """VIDEO codecs: {'frames': int, 'fps': float, ...the codec's video settings} from a video stream's codec
+        header (BitstreamError when it is corrupted)."""
+        raise BitstreamError(f"{cls.name} has no video mode")
+
+    @classmethod
+    def video_fps(cls, stream: Bitstream) -> float:
+        return cls.video_info(stream)["fps"]
 
     def supports(self, capability: str) -> bool:
         """Whether this codec declares an optional capability (VIDEO, SWAP, FEATURE)."""

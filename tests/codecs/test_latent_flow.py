@@ -172,3 +172,25 @@ def test_video_refuses_bad_gop_and_variable_frame_size(codec, utk_faces):
     small = utk_faces[1][:100, :100]
     with pytest.raises(InputError, match="variable frame sizes"):
         codec.encode_video([utk_faces[0], small], 25.0, gop=2)
+
+
+def test_cli_video_with_gop_and_bad_gop(weights, utk_faces, tmp_path, monkeypatch, capsys):
+    from lamina import zoo
+    from lamina.cli import main
+    from lamina.video import read_video, write_video
+    (tmp_path / "zoo").mkdir()
+    (tmp_path / "zoo" / "latent-flow-q1.pt").symlink_to(weights)
+    (tmp_path / "zoo" / "face-prior.pt").symlink_to(zoo.path("face-prior"))
+    monkeypatch.setattr(zoo, "ROOT", tmp_path / "zoo")
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, [utk_faces[i % 2] for i in range(5)], 25.0)
+    lmn, out = tmp_path / "clip.lmn", tmp_path / "out.mp4"
+    assert main(["encode", str(clip), "-o", str(lmn), "--codec", "latent-flow", "--gop", "2"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(lmn)]) == 0
+    assert "frames:    5 at 25 fps (0.20 s); gop 2, loop open" in capsys.readouterr().out
+    assert main(["decode", str(lmn), "-o", str(out), "--layers", "2"]) == 0
+    assert len(read_video(out)[0]) == 5
+    for bad in (["--gop", "0"], ["--gop", "-1"]):
+        assert main(["encode", str(clip), "-o", str(tmp_path / "bad.lmn"), "--codec", "latent-flow", *bad]) == 2
+        assert not (tmp_path / "bad.lmn").exists()

@@ -146,6 +146,12 @@ def test_cli_video_round_trip(weights, utk_faces, tmp_path, monkeypatch, capsys)
     assert main(["decode", str(lmn), "-o", str(out)]) == 0
     frames, fps = read_video(out)
     assert len(frames) == 4 and frames[0].shape == (200, 200, 3) and fps == 25.0
+    capsys.readouterr()
+    assert main(["info", str(lmn)]) == 0
+    info = capsys.readouterr().out
+    total = lmn.stat().st_size
+    assert "frames:    4 at 25 fps (0.16 s); keyframe interval 2" in info
+    assert f"({total / 4:.1f} bytes per frame, {8 * total / 0.16 / 1000:.2f} kbit/s" in info and "kbit/s" in info
     assert main(["decode", str(lmn), "-o", str(tmp_path / "out.png")]) == 2
     assert main(["encode", str(clip), "-o", str(tmp_path / "j.lmn"), "--codec", "jpeg"]) == 2
     assert main(["encode", str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "m.lmn"),

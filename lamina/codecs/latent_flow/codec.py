@@ -127,7 +127,8 @@ class LatentFlow(Codec):
             stream = Bitstream.parse(bytes(stream))
         return decode_video(self, stream, layers)
 
-    @staticmethod
-    def video_fps(stream: Bitstream) -> float:
+    @classmethod
+    def video_info(cls, stream: Bitstream) -> dict:
         from .video import video_header
-        return video_header(stream).fps
+        header = video_header(stream)
+        return {"frames": header.frames, "fps": header.fps, "gop": header.gop, "loop": header.loop}

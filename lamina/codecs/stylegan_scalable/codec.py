@@ -116,10 +116,11 @@ class StyleganScalable(Codec):
             stream = Bitstream.parse(bytes(stream))
         return decode_video(self, stream, layers)
 
-    @staticmethod
-    def video_fps(stream: Bitstream) -> float:
+    @classmethod
+    def video_info(cls, stream: Bitstream) -> dict:
         from .video import video_header
-        return video_header(stream)[2]
+        frames, interval, fps = video_header(stream)
+        return {"frames": frames, "fps": fps, "keyframe interval": interval}
 
     def swap(self, a: Bitstream | bytes, b: Bitstream | bytes) -> Bitstream:
         """A's basic and enhanced layers with B's middle layer, re-coded without decoding pixels (the paper's
