@@ -24,9 +24,19 @@ def _codec_options(args, codec_name: str) -> dict:
     return options
 
 
+def _load_image_noting(path):
+    """load_image, printing its conversion notices (grey coded as RGB, opaque alpha dropped) on stderr."""
+    from .imageio import load_image
+    notices: list[str] = []
+    image = load_image(path, notices)
+    for notice in notices:
+        print(f"lamina: note: {notice}", file=sys.stderr)
+    return image
+
+
 def _cmd_encode(args) -> None:
     from .codecs.base import VIDEO
-    from .imageio import load_image, write_atomic
+    from .imageio import write_atomic
     from .registry import load
     from .video import is_video_path
     codec = load(args.codec, quality=args.quality, **_codec_options(args, args.codec))
@@ -35,7 +45,7 @@ def _cmd_encode(args) -> None:
             raise InputError(f"{args.codec} codes images only; video needs a codec with a video mode")
         _encode_video(args, codec)
         return
-    image = load_image(args.input)
+    image = _load_image_noting(args.input)
     if args.align:
         from .vision.align import align_face
         image = align_face(image, size=args.align)
@@ -171,9 +181,9 @@ def _cmd_truncate(args) -> None:
 
 
 def _cmd_align(args) -> None:
-    from .imageio import load_image, save_image
+    from .imageio import save_image
     from .vision.align import align_face
-    image = load_image(args.input)
+    image = _load_image_noting(args.input)
     save_image(align_face(image, size=args.size), args.output)
     print(f"{args.output}: aligned {args.size}x{args.size}")
 

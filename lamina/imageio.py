@@ -45,6 +45,8 @@ def to_tensor(images: np.ndarray):
 def to_array(image) -> np.ndarray:
     """Turn a PIL image, uint8 array or float tensor/array in [0, 1] (CHW or HWC) into HxWx3 uint8."""
     if isinstance(image, Image.Image):
+        if image.mode in ("L", "1") or (image.mode == "P" and "transparency" not in image.info):
+            image = image.convert("RGB")  # lossless, as load_image does
         if image.mode != "RGB":
             raise InputError(f"unsupported image mode {image.mode!r}: convert to RGB first")
         return check_array(np.asarray(image))
@@ -61,8 +63,22 @@ def to_array(image) -> np.ndarray:
     return check_array(image)
 
 
-def load_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an 8-bit RGB image file; other modes (grey, RGBA, 16-bit, palette) are refused, not converted."""
+def _is_16_bit(img: Image.Image) -> bool:
+    """Whether a file holds more than 8 bits per sample. Pillow opens a 16-bit RGB PNG as mode 'RGB' (already
+    reduced to 8 bits), so the raw mode of its tiles ('RGB;16B') is checked too."""
+    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        return True
+    return any(";16" in str(tile.args) for tile in (getattr(img, "tile", None) or []))
+
+
+def load_image(path: str | os.PathLike, notices: list[str] | None = None) -> np.ndarray:
+    """Read an image file as 8-bit RGB (HxWx3 uint8). The policy, one place for every path:
+
+    - 8-bit RGB: as is;
+    - conversions that lose nothing are made, with a notice appended to `notices` (the CLI prints them):
+      greyscale and bilevel (coded as R = G = B), palette, and an alpha channel that is fully opaque (dropped);
+    - what cannot be coded faithfully is refused with a hint: 16-bit images (the extra precision would be lost),
+      transparent pixels (no background to put them on), CMYK and other colour spaces."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"no such file: {path}")
@@ -70,14 +86,35 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         raise InputError(f"is a directory, not an image: {path}")
     if path.stat().st_size == 0:
         raise InputError(f"empty file: {path}")
+    notices = [] if notices is None else notices
     try:
         with Image.open(path) as img:
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise InputError(f"image is {w}x{h} = {w * h} pixels, above the limit of {MAX_PIXELS}")
-            if img.mode != "RGB":
-                raise InputError(f"unsupported image mode {img.mode!r} in {path}: lamina reads 8-bit RGB only")
+            if _is_16_bit(img):
+                raise InputError(f"{path} is a 16-bit image: lamina codes 8-bit RGB and would lose the extra "
+                                 f"precision; convert it to 8 bits first (e.g. `magick IN -depth 8 OUT.png`)")
             img.load()
+            if img.mode == "RGB":
+                return check_array(np.asarray(img))
+            if img.mode == "P":
+                img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+                notices.append(f"{path.name}: palette image converted to RGB")
+            if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+                alpha = np.asarray(img.getchannel("A"))
+                if alpha.min() < 255:
+                    raise InputError(f"{path} has transparent pixels: lamina codes RGB; flatten it onto a "
+                                     f"background first (e.g. `magick IN -background white -flatten OUT.png`)")
+                notices.append(f"{path.name}: fully opaque alpha channel dropped")
+                img = img.convert("RGB" if img.mode.startswith("RGB") else "L")
+            if img.mode in ("L", "1"):
+                notices.append(f"{path.name}: {'greyscale' if img.mode == 'L' else 'bilevel'} image coded as RGB "
+                               f"(R = G = B)")
+                img = img.convert("RGB")
+            if img.mode != "RGB":
+                raise InputError(f"unsupported image mode {img.mode!r} in {path}: lamina reads 8-bit RGB, grey or "
+                                 f"opaque RGBA; convert it to RGB first (e.g. `magick IN -colorspace sRGB OUT.png`)")
             return check_array(np.asarray(img))
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise InputError(f"not a readable image: {path}") from exc

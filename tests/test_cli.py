@@ -36,24 +36,42 @@ def test_encode_info_decode_truncate(tmp_path, face_png, capsys):
     assert cut.read_bytes() == stream.read_bytes()
 
 
+def png16_rgb(path, image: np.ndarray) -> None:
+    """A 16-bit RGB PNG (Pillow cannot write one; Pillow reads it as 8-bit 'RGB')."""
+    import struct
+    import zlib
+    h, w, _ = image.shape
+    raw = b"".join(b"\x00" + (image[y].astype(">u2") * 257).tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
 def bad_inputs(tmp_path, face):
-    grey = tmp_path / "grey.png"
-    Image.fromarray(face[..., 0]).save(grey)
     rgba = tmp_path / "rgba.png"
-    Image.fromarray(np.dstack([face, face[..., :1]])).save(rgba)
+    alpha = np.full(face.shape[:2] + (1,), 255, np.uint8)
+    alpha[0, 0] = 10  # one transparent pixel: no faithful RGB
+    Image.fromarray(np.dstack([face, alpha])).save(rgba)
     deep = tmp_path / "deep.png"
     Image.fromarray((face[..., 0].astype(np.uint16) * 257)).save(deep)
+    deep_rgb = tmp_path / "deep-rgb.png"
+    png16_rgb(deep_rgb, face)
+    cmyk = tmp_path / "cmyk.jpg"
+    Image.fromarray(face).convert("CMYK").save(cmyk)
     text = tmp_path / "notes.png"
     text.write_text("not an image")
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
     tiny = tmp_path / "tiny.png"
     Image.fromarray(face[:4, :4]).save(tiny)
-    return {"missing": tmp_path / "missing.png", "grey": grey, "rgba": rgba, "16-bit": deep, "text": text,
-            "empty": empty, "tiny": tiny, "directory": tmp_path}
+    return {"missing": tmp_path / "missing.png", "transparent": rgba, "16-bit": deep, "16-bit rgb": deep_rgb,
+            "cmyk": cmyk, "text": text, "empty": empty, "tiny": tiny, "directory": tmp_path}
 
 
-@pytest.mark.parametrize("case", ["missing", "grey", "rgba", "16-bit", "text", "empty", "tiny", "directory"])
+@pytest.mark.parametrize("case", ["missing", "transparent", "16-bit", "16-bit rgb", "cmyk", "text", "empty", "tiny",
+                                  "directory"])
 def test_bad_images_give_one_line_and_exit_2(case, tmp_path, face, capsys):
     path = bad_inputs(tmp_path, face)[case]
     out = tmp_path / "x.lmn"
@@ -61,6 +79,24 @@ def test_bad_images_give_one_line_and_exit_2(case, tmp_path, face, capsys):
     assert code == 2
     assert err.startswith("lamina: error:") and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_grey_palette_and_opaque_rgba_are_coded_as_rgb_with_a_note(tmp_path, face, capsys):
+    from lamina.imageio import load_image
+    grey = face[..., 0]
+    cases = {"grey.png": Image.fromarray(grey), "opaque.png": Image.fromarray(np.dstack([face, np.full(grey.shape, 255,
+                                                                                                       np.uint8)])),
+             "palette.png": Image.fromarray(face).quantize(64), "grey-alpha.png": Image.fromarray(grey).convert("LA")}
+    for name, image in cases.items():
+        image.save(tmp_path / name)
+        notices = []
+        array = load_image(tmp_path / name, notices)
+        assert array.shape == face.shape and array.dtype == np.uint8 and len(notices) >= 1
+        out = tmp_path / f"{name}.lmn"
+        code, _, err = run(["encode", tmp_path / name, "-o", out, "--codec", "webp"], capsys)
+        assert code == 0 and out.exists() and err.startswith("lamina: note:")
+    assert np.array_equal(load_image(tmp_path / "grey.png"), np.dstack([grey] * 3))  # exact: R = G = B
+    assert np.array_equal(load_image(tmp_path / "opaque.png"), face)
 
 
 def test_huge_image_is_refused(tmp_path, capsys):
