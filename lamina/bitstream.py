@@ -27,6 +27,18 @@ MAX_LAYERS = 255
 # Sanity bounds so a corrupted varint cannot make the parser allocate or loop absurdly.
 MAX_DIMENSION = 1 << 20
 MAX_NAME_BYTES = 255
+# Decompression-bomb guards, checked before a decoder allocates anything: a coded image holds at most as many
+# pixels as lamina accepts as input (64 MP), a decoded clip at most MAX_VIDEO_PIXELS (frames x height x width,
+# 3 GB of uint8 RGB).
+MAX_PIXELS = 64 * 1024 * 1024
+MAX_VIDEO_PIXELS = 1 << 30
+
+
+def check_video_size(stream: "Bitstream", frames: int) -> None:
+    """BitstreamError when a video header's frame count x the coded size exceeds MAX_VIDEO_PIXELS."""
+    if frames * stream.height * stream.width > MAX_VIDEO_PIXELS:
+        raise BitstreamError(f"video claims {frames} frames of {stream.width}x{stream.height}, above the decoding "
+                             f"limit of {MAX_VIDEO_PIXELS} pixels: stream is corrupted or forged")
 
 
 def encode_varint(value: int) -> bytes:
@@ -221,6 +233,9 @@ class Bitstream:
         width = reader.varint("width")
         if not (0 < height <= MAX_DIMENSION and 0 < width <= MAX_DIMENSION):
             raise BitstreamError(f"implausible coded size {height}x{width}")
+        if height * width > MAX_PIXELS:
+            raise BitstreamError(f"coded size {width}x{height} is above the limit of {MAX_PIXELS} pixels: "
+                                 f"stream is corrupted or forged")
         header_len = reader.varint("codec header length")
         codec_header = reader.take(header_len, "codec header")
         (count,) = reader.take(1, "layer count")

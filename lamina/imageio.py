@@ -7,10 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .bitstream import MAX_PIXELS  # noqa: F401  (64 MP: a bomb guard, far above any face or Kodak image)
 from .errors import InputError
-
-# Refuse anything above 64 megapixels: a decompression bomb guard, and far above any face or Kodak image.
-MAX_PIXELS = 64 * 1024 * 1024
 MIN_SIDE = 16
 
 

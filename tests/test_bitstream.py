@@ -134,3 +134,25 @@ def test_quality_increases_with_layers(small_image):
     stream = codec.encode(small_image)
     errors = [np.abs(codec.decode(stream, k).astype(int) - small_image).mean() for k in (1, 2, 3)]
     assert errors[0] > errors[1] > errors[2] == 0
+
+
+def test_decompression_bombs_are_refused_before_decoding():
+    """Headers claiming more pixels than lamina ever codes (64 MP per image, 2^30 decoded pixels per clip) are
+    refused by the parser / the video header, before any decoder allocates an image."""
+    from lamina.bitstream import KIND_VIDEO, MAX_PIXELS, MAX_VIDEO_PIXELS
+    bomb = Bitstream("jpeg", 60000, 60000, (Layer("image", b"\xff\xd8"),)).to_bytes()  # 3.6 G pixels
+    with pytest.raises(BitstreamError, match="above the limit"):
+        Bitstream.parse(bomb)
+    assert Bitstream.parse(Bitstream("jpeg", 8192, 8192, (Layer("image", b"x"),)).to_bytes()).height == 8192
+    assert 8192 * 8192 <= MAX_PIXELS
+    from lamina.codecs.latent_flow.video import video_header
+    header = b"".join(encode_varint(v) for v in (1, 100, 10, 0, 25000))  # quality, frames, gop, loop, fps
+    clip = Bitstream("latent-flow", 4096, 4096, (Layer("basic", b""),), kind=KIND_VIDEO, codec_header=header)
+    assert 100 * 4096 * 4096 > MAX_VIDEO_PIXELS
+    with pytest.raises(BitstreamError, match="above the decoding limit"):
+        video_header(Bitstream.parse(clip.to_bytes()))
+    from lamina.codecs.stylegan_scalable.video import video_header as sg_header
+    header = b"".join(encode_varint(v) for v in (1, 100, 10, 25000))
+    with pytest.raises(BitstreamError, match="above the decoding limit"):
+        sg_header(Bitstream("stylegan-scalable", 4096, 4096, (Layer("basic", b""),), kind=KIND_VIDEO,
+                            codec_header=header))

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ...bitstream import KIND_VIDEO, Bitstream, Layer, Reader, encode_varint, pack_payloads, unpack_payloads
+from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size, encode_varint, pack_payloads,
+                          unpack_payloads)
 from ...errors import BitstreamError, InputError
 from ...vision.face import require_framed_face
 from .irwin_hall import decode_residual, encode_residual
@@ -46,6 +47,7 @@ def video_header(stream: Bitstream) -> VideoHeader:
     loop, fps = reader.varint("loop"), reader.varint("fps")
     if reader.pos != len(stream.codec_header) or frames < 1 or gop < 1 or loop >= len(LOOPS):
         raise BitstreamError("latent-flow video codec header is corrupted")
+    check_video_size(stream, frames)
     return VideoHeader(quality, frames, gop, LOOPS[loop], fps / 1000)
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...bitstream import KIND_VIDEO, Bitstream, Layer, Reader, encode_varint, pack_payloads, unpack_payloads
+from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size, encode_varint, pack_payloads,
+                          unpack_payloads)
 from ...errors import BitstreamError, InputError
 from ...vision.face import require_framed_face
 from .model import LAYER_NAMES
@@ -49,6 +50,7 @@ def video_header(stream: Bitstream) -> tuple[int, int, float]:
     frames, interval, fps = reader.varint("frames"), reader.varint("keyframe interval"), reader.varint("fps")
     if reader.pos != len(stream.codec_header) or frames < 1 or interval < 1:
         raise BitstreamError("video codec header is corrupted")
+    check_video_size(stream, frames)
     return frames, interval, fps / 1000
 
 
