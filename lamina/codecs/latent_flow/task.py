@@ -120,7 +120,7 @@ class LatentFlowTask(TrainTask):
                      "objective": "L = R + lambda * MSE(w, T^-1(T(w) + U)) in W units (eq. 5 of seed 002); no "
                                   "images generated in training",
                      "data": "styles of the face prior's cached training faces (utk-train + celeba-train + "
-                             "landmarks-helen-train, 14,387 faces); validation: the last 64 utk-train faces",
+                             "landmarks-helen-train, train_images of them); validation: the last 64 utk-train faces",
                      "status": "CPU-trained on lamina's own face prior (no StyleGAN2-FFHQ / pSp here)"})
         save_model(model, path, card)
         return path
