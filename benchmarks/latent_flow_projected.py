@@ -5,7 +5,9 @@ Both codecs decode through the same frozen prior, so G(E(x)) is the best either 
 is what their coding loses. Every committed quality of both codecs, all layers, on the first --limit faces of
 a dataset (images at their own size, as `lamina bench` scores them).
 
-Usage: python benchmarks/latent_flow_projected.py OUT.csv [--dataset utk-test] [--limit 500]
+Usage: python benchmarks/latent_flow_projected.py OUT.csv [--dataset utk-test] [--limit 500] [--stride 2]
+(--stride k scores every k-th of the first --limit faces; the tables are rewritten every 25 faces, so a run
+stopped early leaves the means of the faces it scored.)
 Writes OUT.csv (codec, quality, images, bytes, bits per image, psnr, ms_ssim, lpips_alex, dists vs the projection;
 a 'projection' row scores G(E(x)) against the original) and OUT.json (the same, per face means).
 """
@@ -32,6 +34,7 @@ def main() -> None:
     parser.add_argument("out")
     parser.add_argument("--dataset", default="utk-test")
     parser.add_argument("--limit", type=int, default=500)
+    parser.add_argument("--stride", type=int, default=1)
     args = parser.parse_args()
     metrics = {"psnr": psnr, "ms_ssim": ms_ssim, "lpips_alex": lpips_alex, "dists": dists}
     codecs = [("latent-flow", q, load("latent-flow", quality=q)) for q in LatentFlow.bench_grid()]
@@ -39,6 +42,8 @@ def main() -> None:
     rows: dict[tuple, list[dict]] = {}
     reference_codec = codecs[0][2]
     for i, item in enumerate(load_dataset(args.dataset, limit=args.limit)):
+        if i % args.stride:
+            continue
         image = item.image()
         try:
             streams = [(name, q, codec, codec.encode(image)) for name, q, codec in codecs]
@@ -52,22 +57,26 @@ def main() -> None:
             decoded = codec.decode(stream.to_bytes())
             rows.setdefault((name, q), []).append(
                 {"bytes": len(stream.to_bytes()), **{m: f(projection, decoded) for m, f in metrics.items()}})
-        if i % 50 == 0:
-            print(f"{i} faces", flush=True)
+        if len(rows[("projection", 0)]) % 25 == 0:
+            write(rows, Path(args.out), args)
+            print(f"{i + 1} faces read, {len(rows[('projection', 0)])} scored", flush=True)
+    write(rows, Path(args.out), args)
+
+
+def write(rows: dict, out: Path, args) -> None:
     table = []
     for (name, q), values in rows.items():
         mean = {k: float(np.mean([v[k] for v in values])) for k in values[0]}
         table.append({"codec": name, "quality": q, "images": len(values), "reference": "original" if name ==
                       "projection" else "projection G(E(x))", "bits_per_image": 8 * mean["bytes"], **mean})
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(table[0]))
         writer.writeheader()
         for row in table:
             writer.writerow({k: f"{v:.5g}" if isinstance(v, float) else v for k, v in row.items()})
-    out.with_suffix(".json").write_text(json.dumps({"dataset": args.dataset, "limit": args.limit, "rows": table},
-                                                   indent=1) + "\n")
+    out.with_suffix(".json").write_text(json.dumps({"dataset": args.dataset, "limit": args.limit,
+                                                    "stride": args.stride, "rows": table}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

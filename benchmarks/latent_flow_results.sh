@@ -14,11 +14,9 @@ METRICS="psnr ms_ssim lpips_alex dists landmarks_dlib landmarks_mesh parsing ide
 if [ "${SKIP_TRAIN:-0}" != 1 ]; then
   # 1. styles of the prior cache's 14,451 faces through the frozen prior encoder, once
   $L train latent-flow --stage cache
-  # 2. probes (8 training minutes each, one thread each, two at a time): docs/results/latent-flow/probe.md
-  OMP_NUM_THREADS=1 bash "$OUT/probe/run.sh"
-  # 3. the qualities (λ 1500 / 4000 / 10000 / 27000, shared flow, warm-started from probe a), the paper's
-  #    per-stage variant at λ 4000 / 10000 / 27000 and T = identity; 14 minutes each (runs/latent-flow/long/run.sh)
-  OMP_NUM_THREADS=1 bash "$OUT/long/run.sh"
+  # 2-3. probes (docs/results/latent-flow/probe.md), then the qualities (λ 1500 / 4000 / 10000 / 27000, shared
+  #    flow, warm-started from probe a), the paper's per-stage variant and T = identity, 14 minutes each
+  bash benchmarks/latent_flow_train.sh
   for q in 1 2 3 4; do
     cp "$OUT/long/shared-q$q/latent-flow-q$q.pt" "$OUT/long/shared-q$q/latent-flow-q$q.json" lamina/zoo/
     # 4. the video difference model of each quality, on lp_d3, lp_d6, lp_d9 (rewrites the file: a new model id)
@@ -37,7 +35,7 @@ $PY benchmarks/merge_summary.py "$OUT/utk-test" "$OUT/bench-utk-test" \
 $PY benchmarks/merge_summary.py "$OUT/celeba-test" "$OUT/bench-celeba" docs/results/stylegan-scalable/celeba-test/summary.csv \
     --codecs stylegan-scalable vvc mean-scale hyperprior --anchor vvc
 # 6. against the prior's projection G(E(x)) (the paper's reference), beside stylegan-scalable
-$PY benchmarks/latent_flow_projected.py "$OUT/projected/utk-test.csv" --dataset utk-test --limit 500
+$PY benchmarks/latent_flow_projected.py "$OUT/projected/utk-test.csv" --dataset utk-test --limit 500 --stride 2
 $PY benchmarks/latent_flow_projected.py "$OUT/projected/celeba-test.csv" --dataset celeba-test --limit 100
 # 7. video, residual histogram, drift; pictures
 $PY benchmarks/latent_flow_video.py --out "$OUT/video" --frames 50

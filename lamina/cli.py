@@ -193,7 +193,25 @@ def _cmd_bench(args) -> None:
     config = BenchConfig(dataset=args.dataset, codecs=args.codecs, qualities=args.qualities,
                          metrics=args.metrics, out=Path(args.out), limit=args.limit, workers=args.workers,
                          anchors=args.anchor, data_root=args.data_root)
-    run_bench(config)
+    out = run_bench(config)
+    _print_bench_summary(out)
+
+
+def _print_bench_summary(out: Path) -> None:
+    """Where the report is, and each codec setting's full stream: bytes, bpp and the first metrics."""
+    import csv
+    from .vision.evaluators import label
+    with open(out / "summary.csv") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["layer"] == r["layers_total"]]
+    skip = {"codec", "quality", "layer", "layer_name", "layers_total", "images", "bytes", "bpp", "encode_s",
+            "decode_s"}
+    metrics = [k for k in (rows[0] if rows else {}) if k not in skip and any(r[k] for r in rows)][:3]
+    print(f"report: {out / 'report.md'} (summary.csv, bd_rates.json, plots/)")
+    print(f"{'codec':<22} {'quality':>7} {'images':>6} {'bytes':>9} {'bpp':>8}  " +
+          "  ".join(f"{label(m):>14}" for m in metrics))
+    for r in rows:
+        print(f"{r['codec']:<22} {r['quality']:>7} {r['images']:>6} {float(r['bytes']):>9.0f} {float(r['bpp']):>8.4f}  "
+              + "  ".join(f"{float(r[m]):>14.4g}" if r[m] else f"{'-':>14}" for m in metrics))
 
 
 def _cmd_train(args) -> None:
@@ -261,7 +279,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_codecs)
 
     p = sub.add_parser("bench", help="dataset x codec x quality benchmark with report")
-    p.add_argument("--dataset", required=True, help="utk-test, celeba-test, landmarks-helen-test, kodak")
+    p.add_argument("--dataset", required=True, help="utk-test, celeba-test, landmarks-helen-test, kodak, ... or a "
+                                                    "folder of your images, or a text file listing image paths")
     p.add_argument("--codecs", nargs="+", required=True)
     p.add_argument("--qualities", nargs="*", type=int, default=None,
                    help="quality grid (default: each codec's bench grid)")

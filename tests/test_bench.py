@@ -86,3 +86,35 @@ def test_bench_records_refused_images_apart(tmp_path, data_root, monkeypatch):
     assert len(refused) == 1 and refused[0]["codec"] == "refusing-jpeg" and "no face" in refused[0]["refused"]
     assert refused[0]["image"] not in {r["image"] for r in rows if r["codec"] == "refusing-jpeg"}
     assert "## Refused images" in (tmp_path / "report.md").read_text()
+
+
+def test_bench_on_your_own_folder_or_list_prints_where_the_report_is(tmp_path, face, capsys):
+    """--dataset takes a folder of images or a text file listing them (read with lamina's input policy: a grey
+    photo is coded as RGB); the CLI prints the report's path and a short table; the report names metrics with
+    units and direction, lists every encoder, and says when the BD anchor was not run."""
+    import numpy as np
+    from PIL import Image
+
+    from lamina.cli import main
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    Image.fromarray(face).save(mine / "a.png")
+    Image.fromarray(face[..., 1]).save(mine / "b.png")  # greyscale
+    (mine / "notes.txt").write_text("not an image, skipped in a folder")
+    out = tmp_path / "bench"
+    assert main(["bench", "--dataset", str(mine), "--codecs", "jpeg", "--qualities", "30", "60", "--metrics", "psnr",
+                 "--anchor", "vvc", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"report: {out / 'report.md'}" in printed and "PSNR (dB) ↑" in printed
+    assert len([line for line in printed.splitlines() if line.startswith("jpeg")]) == 2
+    report = (out / "report.md").read_text()
+    assert "2 images" in report and "| PSNR (dB) ↑ |" in report and "| jpeg |" in report
+    assert "Not computed: the anchor vvc was not run" in report
+    listing = tmp_path / "list.txt"
+    listing.write_text("# my photos\nmine/a.png\nmine/missing.png\n")
+    assert main(["bench", "--dataset", str(listing), "--codecs", "jpeg", "--out", str(tmp_path / "b2")]) == 2
+    assert "missing.png" in capsys.readouterr().err
+    rgba = np.dstack([face, np.full(face.shape[:2], 0, np.uint8)])
+    Image.fromarray(rgba).save(mine / "c.png")  # fully transparent: refused before any work
+    assert main(["bench", "--dataset", str(mine), "--codecs", "jpeg", "--out", str(tmp_path / "b3")]) == 2
+    assert "transparent" in capsys.readouterr().err and not (tmp_path / "b3" / "results.jsonl").exists()

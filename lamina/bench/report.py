@@ -82,8 +82,9 @@ def plot_metric(summary: list[dict], metric: str, path: Path, title: str) -> Non
     for label, (bpp, values) in sorted(curves(summary, metric).items()):
         ax.plot(bpp, values, marker="o", markersize=3, label=label)
     ax.set_xscale("log")
-    ax.set_xlabel("bpp (whole file, log scale)")
-    ax.set_ylabel(metric)
+    from ..vision.evaluators import label
+    ax.set_xlabel("bits per pixel (whole file, log scale)")
+    ax.set_ylabel(label(metric))
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
@@ -119,10 +120,13 @@ def write_summary_report(out: Path, summary: list[dict], rows: list[dict], confi
     plots.mkdir(exist_ok=True)
     dataset = config.get("dataset", rows[0].get("dataset", "") if rows else "")
     for metric in metrics:
-        plot_metric(summary, metric, plots / f"{metric}.png", f"{dataset}: {metric} vs rate")
+        plot_metric(summary, metric, plots / f"{metric}.png", f"{Path(str(dataset)).name}: {metric} vs rate")
     anchors = anchors or config.get("anchors") or (["vvc"] if any(e["codec"] == "vvc" for e in summary) else [])
     anchors = [anchors] if isinstance(anchors, str) else list(anchors)
+    missing = [a for a in anchors if not any(e["codec"] == a for e in summary)]
+    anchors = [a for a in anchors if a not in missing]
     bd = {anchor: {m: bd_table(summary, m, anchor) for m in metrics} for anchor in anchors}
+    config = dict(config, anchors_not_run=missing)
     (out / "bd_rates.json").write_text(json.dumps({"anchors": anchors, "bd_rate_percent": bd}, indent=2) + "\n")
     _write_markdown(out, config, summary, metrics, bd, rows)
 
@@ -149,20 +153,25 @@ def _write_markdown(out, config, summary, metrics, bd, rows):
         lines += [""]
     encoders = config.get("encoders") or {}
     if encoders:
-        lines += ["## Encoders", "", "| codec | encoder (library/binary, version) |", "|---|---|"]
+        lines += ["## Encoders", "", "| codec | encoder (library/binary and version; learned: weights files and "
+                  "model ids) |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in encoders.items()]
         lines.append("")
+    from ..vision.evaluators import label
     lines += ["## Lowest setting of each codec", "", "| codec | quality | bytes | bpp | " +
-              " | ".join(metrics) + " |", "|---" * (4 + len(metrics)) + "|"]
+              " | ".join(label(m) for m in metrics) + " |", "|---" * (4 + len(metrics)) + "|"]
     by_codec = defaultdict(list)
     for entry in summary:
         by_codec[(entry["codec"], entry["layer"])].append(entry)
     for (codec, layer), entries in sorted(by_codec.items()):
         low = min(entries, key=lambda e: e["bpp"])
-        label = codec if (low.get("layers_total") or 1) == 1 else f"{codec} L{layer}"
-        lines.append(f"| {label} | {low['quality']} | {_fmt(low['bytes'], 5)} | {_fmt(low['bpp'])} | " +
+        name = codec if (low.get("layers_total") or 1) == 1 else f"{codec} L{layer}"
+        lines.append(f"| {name} | {low['quality']} | {_fmt(low['bytes'], 5)} | {_fmt(low['bpp'])} | " +
                      " | ".join(_fmt(low.get(m)) for m in metrics) + " |")
     lines.append("")
+    for anchor in config.get("anchors_not_run") or []:
+        lines += [f"## BD-rate vs {anchor}", "", f"Not computed: the anchor {anchor} was not run on these images "
+                  f"(add it to --codecs, or choose another --anchor).", ""]
     for anchor, tables in bd.items():
         lines += [f"## BD-rate vs {anchor} (%; negative = fewer bits for the same quality)", "",
                   "Bjontegaard delta rate with piecewise cubic (PCHIP) interpolation over each codec's mean curve; "
@@ -172,11 +181,11 @@ def _write_markdown(out, config, summary, metrics, bd, rows):
         labels = sorted({label for table in tables.values() for label in table})
         lines += ["| metric | " + " | ".join(labels) + " |", "|---" * (1 + len(labels)) + "|"]
         for metric, table in tables.items():
-            lines.append(f"| {metric} | " + " | ".join(_fmt(table.get(l), 3) for l in labels) + " |")
+            lines.append(f"| {label(metric)} | " + " | ".join(_fmt(table.get(l), 3) for l in labels) + " |")
         lines.append("")
     lines += ["## Rate-distortion plots", ""]
     for metric in metrics:
-        lines += [f"### {metric}", "", f"![{metric}](plots/{metric}.png)", ""]
+        lines += [f"### {label(metric)}", "", f"![{metric}](plots/{metric}.png)", ""]
     lines += ["## Files", "", "- `summary.csv`: means per codec, quality and layer",
               "- `bd_rates.json`: the BD-rate tables above", "- `config.json`: the run's settings and encoders",
               "- `results.jsonl`: one row per image, codec, quality and layer (not always committed: large)", ""]

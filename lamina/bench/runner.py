@@ -131,6 +131,12 @@ def run_bench(config: BenchConfig) -> Path:
     if bad:
         raise InputError(f"unknown metrics {bad}; known: {', '.join(GROUPS)}")
     items = load_dataset(config.dataset, root=config.data_root, limit=config.limit)
+    for item in items:
+        if item.user:  # a user's files: every one must be readable under lamina's input policy before any work
+            try:
+                item.image()
+            except InputError as exc:
+                raise InputError(f"{config.dataset}: {exc}") from exc
     grid = _grid(config)
     results = config.out / "results.jsonl"
     done = {_key(r) for r in read_rows(results)}
@@ -181,9 +187,17 @@ def _append(sink, rows) -> None:
             handle.writelines(json.dumps(row) + "\n" for row in refused)
 
 
+def learned_weights(name: str) -> str:
+    """The committed weights files a learned codec reads, with their model ids."""
+    from .. import zoo
+    files = sorted(zoo.ROOT.glob(f"{name}*.pt"))
+    return ", ".join(f"{f.name} (id {zoo.model_id_of(f).hex()})" for f in files) or "lamina (built in)"
+
+
 def _write_config(config: BenchConfig, metrics) -> None:
     from ..codecs.classic import encoder_versions
+    encoders = {k: v for k, v in encoder_versions().items() if k in config.codecs}
+    encoders.update({name: learned_weights(name) for name in config.codecs if name not in encoders})
     info = {"dataset": config.dataset, "codecs": config.codecs, "qualities": config.qualities,
-            "metrics": metrics, "limit": config.limit, "anchors": config.anchors,
-            "encoders": {k: v for k, v in encoder_versions().items() if k in config.codecs}}
+            "metrics": metrics, "limit": config.limit, "anchors": config.anchors, "encoders": encoders}
     (config.out / "config.json").write_text(json.dumps(info, indent=2) + "\n")

@@ -36,12 +36,41 @@ class Item:
     identity: int | None = None
     attributes: tuple[int, ...] | None = None
     landmarks: np.ndarray | None = field(default=None, compare=False)  # 68x2, crop pixels
+    user: bool = False  # a user's own file: read with lamina's input policy (lamina.imageio.load_image)
 
     def image(self) -> np.ndarray:
-        """The image as HxWx3 uint8 (grey or palette files are converted: these are trusted data)."""
+        """The image as HxWx3 uint8 (shared sets: grey or palette files are converted, these are trusted data;
+        a user's files: lamina.imageio.load_image, which refuses what it cannot code faithfully)."""
+        if self.user:
+            from ..imageio import load_image
+            return load_image(self.path)
         from PIL import Image
         with Image.open(self.path) as img:
             return np.asarray(img.convert("RGB"))
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
+
+
+def user_dataset(spec: Path) -> list[Item]:
+    """A user's images: every image file of a folder (sorted), or the files a text file lists (one path per line,
+    relative to the list's folder; '#' starts a comment). Items are named by their path as given."""
+    if spec.is_dir():
+        paths = sorted(p for p in spec.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        items = [Item(p.name, p, user=True) for p in paths]
+    else:
+        names = [line.split("#", 1)[0].strip() for line in spec.read_text(errors="replace").splitlines()]
+        names = [n for n in names if n]
+        missing = [n for n in names if not (spec.parent / n).is_file()]
+        if missing:
+            raise InputError(f"{spec} lists {len(missing)} files that do not exist, e.g. {missing[0]}")
+        items = [Item(n, spec.parent / n, user=True) for n in names]
+    if len({item.name for item in items}) != len(items):
+        raise InputError(f"{spec}: image names must be unique (the bench keys its rows by name)")
+    if not items:
+        raise InputError(f"no images in {spec} (a folder of {', '.join(IMAGE_SUFFIXES)} files, or a text file "
+                         f"listing image paths)")
+    return items
 
 
 def _lines(path: Path) -> list[str]:
@@ -75,7 +104,11 @@ def read_pts(path: Path) -> np.ndarray:
 
 
 def load_dataset(name: str, root=None, limit: int | None = None) -> list[Item]:
-    """Items of a named dataset, sorted deterministically, optionally the first `limit`."""
+    """Items of a named dataset (or of a folder of images / a text file listing images: `user_dataset`), sorted
+    deterministically, optionally the first `limit`."""
+    if name not in DATASETS and Path(name).exists():
+        items = user_dataset(Path(name))
+        return items[:limit] if limit else items
     root = data_root(root)
     faces = root / "faces"
     if name in ("utk-test", "utk-train"):
@@ -94,7 +127,8 @@ def load_dataset(name: str, root=None, limit: int | None = None) -> list[Item]:
     elif name == "kodak":
         items = [Item(p.name, p) for p in sorted((root / "kodak").glob("*.png"))]
     else:
-        raise InputError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+        raise InputError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}, or a folder of images or a "
+                         f"text file listing image paths")
     if not items:
         raise InputError(f"dataset {name} is empty under {root}")
     return items[:limit] if limit else items

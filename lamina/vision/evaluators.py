@@ -34,6 +34,19 @@ ALL_METRICS = tuple(GROUPS)
 # Direction of each column, for BD-rates and plots.
 LOWER_IS_BETTER = {"lpips_alex", "lpips_vgg", "dists", "niqe", "nme_dlib", "nme_dlib_gt", "nme_mesh",
                    "id_dlib_distance"}
+# What a reader sees for each column: name, unit, direction (↑ higher is better, ↓ lower is better).
+LABELS = {"psnr": "PSNR (dB)", "ms_ssim": "MS-SSIM", "fsim": "FSIM", "lpips_alex": "LPIPS-alex",
+          "lpips_vgg": "LPIPS-vgg", "dists": "DISTS", "niqe": "NIQE", "nme_dlib": "landmark NME vs original, dlib",
+          "nme_dlib_gt": "landmark NME vs ground truth, dlib", "nme_mesh": "mesh landmark NME vs original",
+          "mesh_found": "mesh found (fraction)", "parsing_fwiou": "face parsing fwIoU vs original",
+          "id_dlib_distance": "identity distance, dlib", "id_dlib_kept": "identity kept, dlib (fraction)",
+          "id_mfn_cosine": "identity cosine, MobileFaceNet", "recog_dlib_correct": "recognised in gallery, dlib "
+          "(fraction)", "attr_match": "attributes kept (fraction)", "class_agree": "ImageNet class agrees (fraction)"}
+
+
+def label(metric: str) -> str:
+    """'PSNR (dB) ↑', 'LPIPS-alex ↓', ...: the metric's name with unit and direction."""
+    return f"{LABELS.get(metric, metric)} {'↓' if metric in LOWER_IS_BETTER else '↑'}"
 
 
 @dataclass
