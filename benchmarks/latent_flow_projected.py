@@ -6,6 +6,7 @@ is what their coding loses. Every committed quality of both codecs, all layers, 
 a dataset (images at their own size, as `lamina bench` scores them).
 
 Usage: python benchmarks/latent_flow_projected.py OUT.csv [--dataset utk-test] [--limit 500] [--stride 2]
+                                                 [--codecs vvc:63 av1:63 ...]
 (--stride k scores every k-th of the first --limit faces; the tables are rewritten every 25 faces, so a run
 stopped early leaves the means of the faces it scored.)
 Writes OUT.csv (codec, quality, images, bytes, bits per image, psnr, ms_ssim, lpips_alex, dists vs the projection;
@@ -29,23 +30,32 @@ def main() -> None:
     from lamina.errors import NoFaceError
     from lamina.metrics.perceptual import dists, lpips_alex
     from lamina.metrics.pixel import ms_ssim, psnr
+    from lamina.vision.face import require_framed_face
 
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
     parser.add_argument("--dataset", default="utk-test")
     parser.add_argument("--limit", type=int, default=500)
     parser.add_argument("--stride", type=int, default=1)
+    parser.add_argument("--codecs", nargs="*", default=None,
+                        help="NAME:QUALITY settings instead of every quality of latent-flow and stylegan-scalable "
+                             "(e.g. vvc:63 av1:55: classic codecs against the same projection)")
     args = parser.parse_args()
     metrics = {"psnr": psnr, "ms_ssim": ms_ssim, "lpips_alex": lpips_alex, "dists": dists}
-    codecs = [("latent-flow", q, load("latent-flow", quality=q)) for q in LatentFlow.bench_grid()]
-    codecs += [("stylegan-scalable", q, load("stylegan-scalable", quality=q)) for q in StyleganScalable.bench_grid()]
+    if args.codecs:
+        codecs = [(name, int(q), load(name, quality=int(q))) for name, q in (c.split(":") for c in args.codecs)]
+    else:
+        codecs = [("latent-flow", q, load("latent-flow", quality=q)) for q in LatentFlow.bench_grid()]
+        codecs += [("stylegan-scalable", q, load("stylegan-scalable", quality=q))
+                   for q in StyleganScalable.bench_grid()]
     rows: dict[tuple, list[dict]] = {}
-    reference_codec = codecs[0][2]
+    reference_codec = load("latent-flow")  # its prior's projection (latent-flow and stylegan-scalable share it)
     for i, item in enumerate(load_dataset(args.dataset, limit=args.limit)):
         if i % args.stride:
             continue
         image = item.image()
         try:
+            require_framed_face(image)  # the faces the face codecs refuse are left out for every codec
             streams = [(name, q, codec, codec.encode(image)) for name, q, codec in codecs]
         except NoFaceError:
             continue

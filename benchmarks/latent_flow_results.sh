@@ -27,16 +27,20 @@ fi
 # 5. images: utk-test (500) with every metric, celeba-test (100) with recognition and attributes
 $L bench --dataset utk-test --codecs latent-flow --metrics $METRICS --limit 500 --workers 2 --anchor latent-flow \
     --out "$OUT/bench-utk-test"
-$L bench --dataset celeba-test --codecs latent-flow --metrics psnr lpips_alex identity_dlib recognition attributes \
-    --limit 100 --workers 2 --anchor latent-flow --out "$OUT/bench-celeba"
+$L bench --dataset celeba-test --codecs latent-flow --metrics psnr ms_ssim lpips_alex dists landmarks_dlib \
+    identity_dlib recognition attributes --limit 100 --workers 1 --anchor latent-flow --out "$OUT/bench-celeba"
 $PY benchmarks/merge_summary.py "$OUT/utk-test" "$OUT/bench-utk-test" \
     docs/results/stylegan-scalable/utk-test-500/summary.csv \
     --codecs stylegan-scalable vvc av1 mean-scale hyperprior --anchor vvc mean-scale
-$PY benchmarks/merge_summary.py "$OUT/celeba-test" "$OUT/bench-celeba" docs/results/stylegan-scalable/celeba-test/summary.csv \
-    --codecs stylegan-scalable vvc mean-scale hyperprior --anchor vvc
+$PY benchmarks/merge_summary.py "$OUT/celeba-test" "$OUT/bench-celeba" \
+    docs/results/stylegan-scalable/celeba-test/summary.csv --codecs stylegan-scalable vvc mean-scale hyperprior --anchor vvc
 # 6. against the prior's projection G(E(x)) (the paper's reference), beside stylegan-scalable
 $PY benchmarks/latent_flow_projected.py "$OUT/projected/utk-test.csv" --dataset utk-test --limit 500 --stride 2
 $PY benchmarks/latent_flow_projected.py "$OUT/projected/celeba-test.csv" --dataset celeba-test --limit 100
+$PY benchmarks/latent_flow_projected.py "$OUT/projected/utk-test-classic.csv" --dataset utk-test --limit 500 --stride 2 \
+    --codecs vvc:63 vvc:55 vvc:47 av1:63 av1:55
 # 7. video, residual histogram, drift; pictures
 $PY benchmarks/latent_flow_video.py --out "$OUT/video" --frames 50
 $PY benchmarks/latent_flow_pictures.py "$OUT/pictures" --faces 6
+# 8. the shared vs per-stage table (runs/latent-flow/per-stage.json from the held-out evaluations) and the report
+$PY benchmarks/latent_flow_report.py "$OUT"

@@ -5,7 +5,7 @@ Each clip is cropped into the shared face framing at 256x256 with its first fram
 (lamina.vision.align.align_clip), as in benchmarks/stylegan_video.py; that aligned clip is the reference for
 every codec. latent-flow codes it with `encode_video` (open loop with Irwin-Hall residuals every g frames, and
 closed loop); x265 and VVenC code the same frames at a QP ladder. Rates: the whole lamina file (container
-included) / the elementary stream, kbit/s at the clip's frame rate. Metrics on every `--every`-th frame against
+included) / the elementary stream, kbit/s at the clip's frame rate. Metrics on every `--every`-th frame (default 3, coprime with every GOP measured) against
 the original frame: PSNR, LPIPS (AlexNet), dlib landmark NME and identity kept; latent-flow also against its
 projection G(E(x)) (the paper's reference).
 
@@ -46,7 +46,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
     parser.add_argument("--frames", type=int, default=50)
-    parser.add_argument("--every", type=int, default=5, help="score every N-th frame")
+    parser.add_argument("--every", type=int, default=3,
+                        help="score every N-th frame (3: coprime with the GOPs 5, 10 and 25, so the scored frames "
+                             "fall at every position in a GOP, not only on anchors)")
     parser.add_argument("--clips", nargs="*", default=list(CLIPS))
     parser.add_argument("--qualities", nargs="*", type=int, default=None, help="default: every committed quality")
     parser.add_argument("--gops", nargs="*", type=int, default=[10], help="open-loop g for every quality")
