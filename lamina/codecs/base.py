@@ -217,3 +217,43 @@ class SingleLayerCodec(Codec):
                 hi = mid
         best = min({lo, hi}, key=lambda q: (abs(rate(q) - bpp), q))
         return best, rate(best)
+
+
+class ZooCodec(Codec):
+    """A learned codec whose weights are the committed `lamina/zoo/ZOO_NAME-qQ.pt` files and whose codec header
+    starts with varint quality: availability, the bench grid and the stream -> weights lookup come from the zoo."""
+
+    accepts_device = True
+    learned = True
+
+    @classmethod
+    def zoo_name(cls) -> str:
+        """The weights files' name (the codec's name unless a subclass shares files under another)."""
+        return cls.name
+
+    @classmethod
+    def available(cls) -> bool:
+        from .. import zoo
+        return bool(zoo.qualities(cls.zoo_name()))
+
+    @classmethod
+    def bench_grid(cls) -> tuple:
+        from .. import zoo
+        return tuple(zoo.qualities(cls.zoo_name()))
+
+    @classmethod
+    def for_stream(cls, stream: Bitstream, device: str = "cpu") -> "ZooCodec":
+        """The committed model of the header's quality, if its id is the stream's (else any committed model
+        with that id; BitstreamError when none matches)."""
+        from .. import zoo
+        from ..bitstream import Reader
+        quality = Reader(stream.codec_header).varint("quality")
+        return cls(quality=zoo.find_for_stream(cls.zoo_name(), quality, stream.model_id), device=device)
+
+
+def model_output_to_image(x, height: int, width: int) -> np.ndarray:
+    """A generator's 1 x 3 x h x w output in about [-1, 1] as a height x width uint8 image (antialiased
+    bilinear resize, clamped, rounded)."""
+    import torch.nn.functional as F
+    x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+    return ((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()

@@ -17,11 +17,11 @@ from ...bitstream import Bitstream, Layer, Reader, encode_varint
 from ...entropy.hyperprior_payload import compress_payload, decompress_payload, z_shape
 from ...errors import BitstreamError
 from ...imageio import to_tensor
-from ..base import Codec, LayerSpec, register
+from ..base import LayerSpec, ZooCodec, register
 from .model import cached_network
 
 
-class LearnedHyperprior(Codec):
+class LearnedHyperprior(ZooCodec):
     """A trained CompressAI hyperprior model as a single-layer lamina codec."""
 
     arch = "hyperprior"
@@ -42,19 +42,8 @@ class LearnedHyperprior(Codec):
         self.model_id = zoo.model_id_of(self.weights)
 
     @classmethod
-    def available(cls) -> bool:
-        return bool(zoo.qualities(cls.arch))
-
-    @classmethod
-    def for_stream(cls, stream: Bitstream, device: str = "cpu") -> "LearnedHyperprior":
-        """The committed model of the header's quality, if its id is the stream's (else any committed model
-        with that id; BitstreamError when none matches)."""
-        quality = Reader(stream.codec_header).varint("quality")
-        return cls(quality=zoo.find_for_stream(cls.arch, quality, stream.model_id), device=device)
-
-    @classmethod
-    def bench_grid(cls) -> tuple[int, ...]:
-        return tuple(zoo.qualities(cls.arch))
+    def zoo_name(cls) -> str:
+        return cls.arch
 
     def _encode(self, image: np.ndarray) -> Bitstream:
         h, w = image.shape[:2]

@@ -18,13 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ... import zoo
-from ...bitstream import Bitstream, Layer, Reader, encode_varint
+from ...bitstream import Bitstream, Layer, encode_varint
 from ...errors import BitstreamError, InputError
 from ...vision.face import require_framed_face
-from ..base import VIDEO, Codec, LayerSpec, Option, decode_varint_exact, register
+from ..base import VIDEO, LayerSpec, Option, ZooCodec, decode_varint_exact, model_output_to_image, register
 from .model import CODEC, LAYER_NAMES, load_model
 
 
@@ -34,13 +33,11 @@ def _cached(path: str, device: str):
 
 
 @register
-class LatentFlow(Codec):
+class LatentFlow(ZooCodec):
     name = CODEC
     layers = (LayerSpec("basic", ("landmarks", "parsing")), LayerSpec("middle", ("identity", "attributes")),
               LayerSpec("enhanced", ("human",)))
     higher_is_better = True
-    accepts_device = True
-    learned = True
     training_module = "lamina.codecs.latent_flow.task"
     capabilities = frozenset({VIDEO})
     encode_options = (
@@ -65,19 +62,6 @@ class LatentFlow(Codec):
         if self.loop not in ("open", "closed"):
             raise InputError(f"loop must be 'open' or 'closed', got {self.loop!r}")
         self.model, self.model_id = _cached(str(self.weights), device)
-
-    @classmethod
-    def available(cls) -> bool:
-        return bool(zoo.qualities(CODEC))
-
-    @classmethod
-    def bench_grid(cls) -> tuple:
-        return tuple(zoo.qualities(CODEC))
-
-    @classmethod
-    def for_stream(cls, stream: Bitstream, device: str = "cpu") -> "LatentFlow":
-        quality = Reader(stream.codec_header).varint("quality")
-        return cls(quality=zoo.find_for_stream(CODEC, quality, stream.model_id), device=device)
 
     def styles_of(self, image: np.ndarray) -> torch.Tensor:
         """The prior's styles (1 x T x dim) of an RGB uint8 face."""
@@ -112,9 +96,7 @@ class LatentFlow(Codec):
     @torch.no_grad()
     def render(self, styles: torch.Tensor, layers: int, height: int, width: int) -> np.ndarray:
         """G(T⁻¹(ŷ)) of the first `layers` groups at height x width, uint8."""
-        x = self.model.synthesize(styles, layers)
-        x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
-        return ((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+        return model_output_to_image(self.model.synthesize(styles, layers), height, width)
 
     def encode_video(self, frames: list[np.ndarray], fps: float, gop: int | None = None,
                      loop: str | None = None) -> Bitstream:

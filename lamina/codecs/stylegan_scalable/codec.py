@@ -16,13 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ... import zoo
-from ...bitstream import Bitstream, Layer, Reader, encode_varint
+from ...bitstream import Bitstream, Layer, encode_varint
 from ...errors import BitstreamError
 from ...vision.face import require_framed_face
-from ..base import SWAP, VIDEO, Codec, LayerSpec, Option, decode_varint_exact, register
+from ..base import SWAP, VIDEO, LayerSpec, Option, ZooCodec, decode_varint_exact, model_output_to_image, register
 from .entropy import swap_layers
 from .model import CODEC, LAYER_NAMES, image_to_model, load_model
 
@@ -33,13 +32,11 @@ def _cached(path: str, device: str):
 
 
 @register
-class StyleganScalable(Codec):
+class StyleganScalable(ZooCodec):
     name = CODEC
     layers = (LayerSpec("basic", ("landmarks", "parsing")), LayerSpec("middle", ("identity", "attributes")),
               LayerSpec("enhanced", ("human",)))
     higher_is_better = True
-    accepts_device = True
-    learned = True
     training_module = "lamina.codecs.stylegan_scalable.task"
     capabilities = frozenset({VIDEO, SWAP})
     encode_options = (Option("--keyframe-interval", "keyframe_interval", type=int,
@@ -55,20 +52,6 @@ class StyleganScalable(Codec):
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
         self.check_face = check_face  # refuse images without a face in the shared framing (NoFaceError)
         self.model, self.model_id = _cached(str(self.weights), device)
-
-    @classmethod
-    def available(cls) -> bool:
-        return bool(zoo.qualities(CODEC))
-
-    @classmethod
-    def bench_grid(cls) -> tuple:
-        return tuple(zoo.qualities(CODEC))
-
-    @classmethod
-    def for_stream(cls, stream: Bitstream, device: str = "cpu") -> StyleganScalable:
-        """The committed model of the header's quality whose id the stream names (BitstreamError otherwise)."""
-        quality = Reader(stream.codec_header).varint("quality")
-        return cls(quality=zoo.find_for_stream(CODEC, quality, stream.model_id), device=device)
 
     def _to_model(self, image: np.ndarray) -> torch.Tensor:
         return image_to_model(image, self.model.config["size"]).to(self.device)
@@ -100,9 +83,7 @@ class StyleganScalable(Codec):
     @torch.no_grad()
     def render(self, styles: torch.Tensor, layers: int, height: int, width: int) -> np.ndarray:
         """x̂_k = G({L1..Lk, 0..} + w̄) (Eqs. 4-6) at height x width, uint8."""
-        x = self.model.synthesize(styles, layers)
-        x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
-        return ((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+        return model_output_to_image(self.model.synthesize(styles, layers), height, width)
 
     def encode_video(self, frames: list[np.ndarray], fps: float, keyframe_interval: int | None = None) -> Bitstream:
         """Key-frame video mode (lamina.codecs.stylegan_scalable.video)."""
