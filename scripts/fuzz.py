@@ -1,0 +1,100 @@
+"""Coverage-guided fuzzing of lamina's stream parser and payload decoders with atheris (issue 15, item 8).
+
+    .venv/bin/pip install atheris
+    .venv/bin/python scripts/fuzz.py parse -atheris_runs=1000000 -rss_limit_mb=2048 -timeout=10
+    .venv/bin/python scripts/fuzz.py video-header -atheris_runs=200000
+    .venv/bin/python scripts/fuzz.py payload:latent-flow -atheris_runs=3000     # (slow: a network per run)
+
+Targets:
+- `parse`: Bitstream.parse on arbitrary bytes (seeded with real streams of several codecs);
+- `video-header`: both face codecs' video codec-header readers on arbitrary headers of a real video container;
+- `payload:CODEC`: CODEC.decode of a real stream's container whose layer payloads are replaced by the fuzzer's
+  bytes (valid CRCs, so the payload decoder itself is exercised).
+
+The only exception allowed out of a target is lamina's BitstreamError; anything else is a crash (atheris
+stops, prints the input and writes crash-*). Seeds are written to fuzz/corpus/TARGET/ on first use (commit them).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import atheris
+
+with atheris.instrument_imports():
+    from lamina.bitstream import Bitstream, Layer
+    from lamina.errors import BitstreamError
+
+CORPUS = Path(__file__).resolve().parents[1] / "fuzz" / "corpus"
+
+
+def _face():
+    from lamina.data.datasets import load_dataset
+    return load_dataset("utk-test", limit=1)[0].image()
+
+
+def seeds(target: str) -> list[bytes]:
+    import lamina
+    face = _face()
+    if target == "parse":
+        return [lamina.load(name, **kw).encode(face).to_bytes() for name, kw in
+                (("jpeg", {"quality": 30}), ("latent-flow", {"quality": 1}), ("mean-scale", {"quality": 1}))]
+    if target == "video-header":
+        return [bytes([1, 3, 2, 0, 0xA8, 0xC3, 0x01]), bytes([1, 3, 2, 0xA8, 0xC3, 0x01])]
+    return [layer.payload for layer in lamina.load(target.split(":", 1)[1]).encode(face).layers]
+
+
+def make_target(target: str):
+    if target == "parse":
+        def run(data: bytes) -> None:
+            try:
+                Bitstream.parse(data)
+            except BitstreamError:
+                pass
+        return run
+    if target == "video-header":
+        from lamina.bitstream import KIND_VIDEO
+        from lamina.codecs.latent_flow.video import video_header as lf_header
+        from lamina.codecs.stylegan_scalable.video import video_header as sg_header
+
+        def run(data: bytes) -> None:
+            for codec, reader in (("latent-flow", lf_header), ("stylegan-scalable", sg_header)):
+                stream = Bitstream(codec, 256, 256, (Layer("basic", b""),), kind=KIND_VIDEO, codec_header=data)
+                try:
+                    reader(stream)
+                except BitstreamError:
+                    pass
+        return run
+    if target.startswith("payload:"):
+        import lamina
+        codec = lamina.load(target.split(":", 1)[1])
+        base = codec.encode(_face())
+
+        def run(data: bytes) -> None:
+            fdp = atheris.FuzzedDataProvider(data)
+            layers = []
+            for layer in base.layers:
+                layers.append(Layer(layer.name, fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 4 * len(layer.payload)))))
+            stream = Bitstream(base.codec, base.height, base.width, tuple(layers), model_id=base.model_id,
+                               codec_header=base.codec_header, kind=base.kind)
+            try:
+                codec.decode(stream.to_bytes())
+            except BitstreamError:
+                pass
+        return run
+    raise SystemExit(f"unknown target {target!r}: parse, video-header or payload:CODEC")
+
+
+def main() -> None:
+    target, rest = sys.argv[1], sys.argv[2:]
+    corpus = CORPUS / target.replace(":", "-")
+    if not corpus.exists():
+        corpus.mkdir(parents=True)
+        for i, seed in enumerate(seeds(target)):
+            (corpus / f"seed-{i}").write_bytes(seed)
+    atheris.Setup([sys.argv[0], *rest, str(corpus)], make_target(target))
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
