@@ -335,7 +335,8 @@ def _cmd_codecs(args) -> None:
         cls = codec_class(name)
         direction = "higher is better" if cls.higher_is_better else "lower is better"
         layers = ", ".join(spec.name for spec in cls.layers)
-        print(f"{name:<12} {cls.describe_qualities()} ({direction}); layers: {layers}")
+        print(f"{name:<12} {cls.describe_qualities()} ({direction}; default {cls.default_setting()}); "
+              f"layers: {layers}")
 
 
 def _codec_classes():

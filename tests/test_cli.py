@@ -179,3 +179,17 @@ def test_console_script_exit_code(tmp_path):
     result = subprocess.run([sys.executable, "-m", "lamina.cli", "decode", str(tmp_path / "nope.lmn"), "-o",
                              str(tmp_path / "o.png")], capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_codecs_lists_the_default_quality_each_codec_uses(capsys):
+    """`lamina codecs` names every codec's default quality, and that is the quality `lamina.load(name)` (and
+    `lamina encode` without --quality) codes at."""
+    import lamina
+    from lamina.registry import codec_class, names
+    assert main(["codecs"]) == 0
+    printed = capsys.readouterr().out
+    for name in names():
+        default = codec_class(name).default_setting()
+        assert default is not None and f"default {default})" in [line for line in printed.splitlines()
+                                                                  if line.startswith(name + " ")][0]
+        assert lamina.load(name).quality == default, name

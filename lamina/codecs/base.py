@@ -74,6 +74,11 @@ class Codec:
         return "qualities " + ",".join(str(q) for q in cls.bench_grid())
 
     @classmethod
+    def default_setting(cls):
+        """The quality used when none is given (`lamina encode` without --quality)."""
+        return getattr(cls, "default_quality", None)
+
+    @classmethod
     def video_info(cls, stream: Bitstream) -> dict:
         """VIDEO codecs: {'frames': int, 'fps': float, ...the codec's video settings} from a video stream's codec
         header (BitstreamError when it is corrupted)."""
@@ -240,6 +245,12 @@ class ZooCodec(Codec):
     def bench_grid(cls) -> tuple:
         from .. import zoo
         return tuple(zoo.qualities(cls.zoo_name()))
+
+    @classmethod
+    def default_setting(cls):
+        """The highest committed quality (zoo.find's choice when none is given)."""
+        grid = cls.bench_grid()
+        return grid[-1] if grid else None
 
     @classmethod
     def for_stream(cls, stream: Bitstream, device: str = "cpu") -> "ZooCodec":

@@ -193,6 +193,14 @@ class FeatureTexture(Codec):
         return tuple(_residual_class(cls.residual).bench_qualities)
 
     @classmethod
+    def default_setting(cls):
+        """Learned residual: its highest committed quality; a classic residual: that codec's default."""
+        if cls.residual == LEARNED_RESIDUAL:
+            qualities = residual_qualities()
+            return qualities[-1] if qualities else None
+        return _residual_class(cls.residual).default_quality
+
+    @classmethod
     def for_stream(cls, stream: Bitstream, device: str = "cpu") -> FeatureTexture:
         feature_quality, residual, quality = cls.parse_header(stream.codec_header)
         try:
