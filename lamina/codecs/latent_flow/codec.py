@@ -73,7 +73,7 @@ class LatentFlow(ZooCodec):
         if self.check_face:
             require_framed_face(image)
         h, w = image.shape[:2]
-        payloads, _ = self.model.compress(self.styles_of(image))
+        payloads = self.model.compress(self.styles_of(image))
         layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
         return Bitstream(self.name, h, w, layers, model_id=self.model_id, codec_header=encode_varint(self.quality))
 

@@ -130,14 +130,9 @@ class LatentFlowModel(nn.Module):
             eb.update(force=True)
 
     @torch.no_grad()
-    def compress(self, styles: torch.Tensor, layers: int | None = None) -> tuple[list[bytes], list[torch.Tensor]]:
-        """(one payload per group, the decoded proxies) of one face's styles (1 x T x dim)."""
-        payloads, decoded = [], []
-        for eb, y in list(zip(self.entropy, self.to_proxy(styles)))[:layers]:
-            payload = eb.compress(y)[0]
-            payloads.append(payload)
-            decoded.append(eb.decompress([payload], (1,)))
-        return payloads, decoded
+    def compress(self, styles: torch.Tensor) -> list[bytes]:
+        """One payload per group of one face's styles (1 x T x dim)."""
+        return [eb.compress(y)[0] for eb, y in zip(self.entropy, self.to_proxy(styles))]
 
     @torch.no_grad()
     def decompress_proxies(self, payloads: list[bytes]) -> list[torch.Tensor]:

@@ -145,8 +145,8 @@ def evaluate(model: LatentFlowModel, dataset: str = "validation", limit: int = 6
     for image in images:
         x = image_to_model(image, model.config["size"])
         styles = model.encode(x)
-        payloads, proxies = model.compress(styles)
-        s_hat = model.from_proxy(proxies)
+        payloads = model.compress(styles)
+        s_hat = model.from_proxy(model.decompress_proxies(payloads))
         x01 = x / 2 + 0.5
         projected = (model.synthesize(styles, 3).clamp(-1, 1) + 1) / 2
         decoded = (model.synthesize(s_hat, 3).clamp(-1, 1) + 1) / 2
