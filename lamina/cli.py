@@ -152,23 +152,19 @@ def _cmd_info(args) -> None:
         print(f"frames:    {frames} at {video['fps']:g} fps ({seconds:.2f} s)" + (f"; {settings}" if settings else ""))
         print(f"bytes:     {total} ({total / frames:.1f} bytes per frame, {8 * total / seconds / 1000:.2f} kbit/s, "
               f"{8 * total / frames / pixels:.4f} bpp per frame)")
+        unit, rate, digits, cum_width = "kbit/s", lambda n: 8 * n / seconds / 1000, 2, 11
     else:
         print(f"bytes:     {total} ({8 * total / pixels:.4f} bpp)")
+        unit, rate, digits, cum_width = "bpp", lambda n: 8 * n / pixels, 4, 9
     print(f"model id:  {stream.model_id.hex()}")
     print(f"header:    {len(stream.header_bytes())} bytes (codec header {len(stream.codec_header)})")
     print(f"layers:    {stream.available_layers} of {len(stream.declared_layers)} present")
-    if stream.kind == KIND_VIDEO:
-        print(f"  {'#':>2}  {'name':<12} {'bytes':>8} {'kbit/s':>8} {'cum. bytes':>11} {'cum. kbit/s':>11}")
-        for k, (name, size) in enumerate(stream.layer_sizes(), 1):
-            cumulative = stream.bytes_up_to(k)
-            print(f"  {k:>2}  {name:<12} {size:>8} {8 * size / seconds / 1000:>8.2f} {cumulative:>11} "
-                  f"{8 * cumulative / seconds / 1000:>11.2f}")
-        return
-    print(f"  {'#':>2}  {'name':<12} {'bytes':>8} {'bpp':>8} {'cum. bytes':>11} {'cum. bpp':>9}")
+    cum_unit = f"cum. {unit}"
+    print(f"  {'#':>2}  {'name':<12} {'bytes':>8} {unit:>8} {'cum. bytes':>11} {cum_unit:>{cum_width}}")
     for k, (name, size) in enumerate(stream.layer_sizes(), 1):
         cumulative = stream.bytes_up_to(k)
-        print(f"  {k:>2}  {name:<12} {size:>8} {8 * size / pixels:>8.4f} {cumulative:>11} "
-              f"{8 * cumulative / pixels:>9.4f}")
+        print(f"  {k:>2}  {name:<12} {size:>8} {rate(size):>8.{digits}f} {cumulative:>11} "
+              f"{rate(cumulative):>{cum_width}.{digits}f}")
 
 
 def _cmd_truncate(args) -> None:
