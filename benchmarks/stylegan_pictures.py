@@ -64,7 +64,7 @@ def main() -> None:
     model = codec.model
     with torch.no_grad():
         if hasattr(model, "prior"):
-            from lamina.codecs.stylegan_scalable.model import image_to_model
+            from lamina.priors.face import image_to_model
             train = [item.image() for item in load_dataset("utk-train", limit=256)]
             styles = torch.cat([model.encode(image_to_model(im, model.config["size"])) for im in train])
             mean, std = styles.mean(0), styles.std(0)

@@ -51,7 +51,32 @@ PRESETS = {
              "channels": {4: 16, 8: 16, 16: 16}, "width": 8},
 }
 STYLE_STEP = 0.5          # W units per symbol
+GROUP_NAMES = ("basic", "middle", "enhanced")  # the style groups, coarse to fine: the face codecs' layers
 LAYER_PROBS = (0.25, 0.25, 0.5)  # training: probability of decoding from 1, 2, 3 layers
+
+
+def group_slices(groups: tuple[int, ...]) -> list[slice]:
+    """The style positions of each group, e.g. (2, 2, 2) -> [0:2], [2:4], [4:6]."""
+    out, start = [], 0
+    for n in groups:
+        out.append(slice(start, start + n))
+        start += n
+    return out
+
+
+def to_model_size(x: torch.Tensor, size: int) -> torch.Tensor:
+    """N x C x H x W resized to size x size (antialiased bilinear), unchanged when already that size: how every
+    image reaches a face model, in coding, training and the entropy refit."""
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return x
+
+
+def image_to_model(image, size: int) -> torch.Tensor:
+    """An RGB uint8 face (H x W x 3) as a face model's 1 x 3 x size x size input in [-1, 1]."""
+    import numpy as np
+    x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float().div(127.5).sub(1)
+    return to_model_size(x, size)
 
 
 def _conv(cin, cout, stride=1):

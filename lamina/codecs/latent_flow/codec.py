@@ -24,6 +24,7 @@ from ...bitstream import Bitstream, Layer, encode_varint
 from ...errors import BitstreamError, InputError
 from ...vision.face import require_framed_face
 from ..base import VIDEO, LayerSpec, Option, ZooCodec, decode_varint_exact, model_output_to_image, register
+from ...priors.face import image_to_model
 from .model import CODEC, LAYER_NAMES, load_model
 
 
@@ -65,7 +66,6 @@ class LatentFlow(ZooCodec):
 
     def styles_of(self, image: np.ndarray) -> torch.Tensor:
         """The prior's styles (1 x T x dim) of an RGB uint8 face."""
-        from ..stylegan_scalable.model import image_to_model
         return self.model.encode(image_to_model(image, self.model.config["size"]).to(self.device))
 
     @torch.no_grad()

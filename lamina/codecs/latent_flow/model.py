@@ -17,10 +17,11 @@ from torch import nn
 
 from ... import zoo
 from ...errors import InputError
+from ...priors.face import GROUP_NAMES, group_slices
 from .flow import RealNVP
 
 CODEC = "latent-flow"
-LAYER_NAMES = ("basic", "middle", "enhanced")
+LAYER_NAMES = GROUP_NAMES  # the style groups are the codec's layers
 # quality -> λ of L = R + λ·D (R: bits per face, D: mean squared error of W+ in W units). With T = identity a
 # rounding step Δ costs ~768·log2(1/Δ) bits for D = step²·Δ²/12, so λ ≈ 26,600/Δ² has its optimum at Δ:
 # the four values sit near stylegan-scalable's coding steps 2, 1.4, 1, 0.7.
@@ -64,11 +65,7 @@ class LatentFlowModel(nn.Module):
         return float(self.prior.style_step)
 
     def group_slices(self) -> list[slice]:
-        out, start = [], 0
-        for n in self.groups:
-            out.append(slice(start, start + n))
-            start += n
-        return out
+        return group_slices(self.groups)
 
     def flow(self, k: int) -> RealNVP:
         return self.flows[k if self.per_stage else 0]

@@ -16,6 +16,7 @@ import torch
 
 from ... import zoo
 from ...errors import InputError
+from ...priors.face import image_to_model
 from ...train.loop import TrainTask
 from .model import CODEC, LAMBDAS, LatentFlowModel, load_model, new_model, save_model
 
@@ -133,7 +134,6 @@ def evaluate(model: LatentFlowModel, dataset: str = "validation", limit: int = 6
     G(E(x)) on held-out faces (the validation faces, or a dataset's first `limit`)."""
     from ...data.training import split_items
     from ...metrics.perceptual import LPIPS
-    from ..stylegan_scalable.model import image_to_model
     if dataset == "validation":
         _, items = split_items("faces")
         images = [item.image() for item in items[:limit]]
@@ -180,7 +180,6 @@ def clip_styles(name: str, model, side: int = 256, cache: Path = CLIP_CACHE, bat
     from ...data.datasets import data_root
     from ...video import read_video
     from ...vision.align import align_clip
-    from ..stylegan_scalable.model import image_to_model
     path = cache / f"{Path(name).stem}{'' if max_frames is None else f'-{max_frames}'}.pt"
     if path.exists():
         data = torch.load(path, weights_only=True)

@@ -23,7 +23,8 @@ from ...errors import BitstreamError
 from ...vision.face import require_framed_face
 from ..base import SWAP, VIDEO, LayerSpec, Option, ZooCodec, decode_varint_exact, model_output_to_image, register
 from .entropy import swap_layers
-from .model import CODEC, LAYER_NAMES, image_to_model, load_model
+from ...priors.face import image_to_model
+from .model import CODEC, LAYER_NAMES, load_model
 
 
 @lru_cache(maxsize=4)

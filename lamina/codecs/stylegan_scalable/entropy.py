@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...priors.face import group_slices
+
 HYPER_DIM = 16
 
 
@@ -105,11 +107,7 @@ class LayerwiseEntropyModel(nn.Module):
 
     # ------------------------------------------------------------------ pieces
     def layer_slices(self) -> list[slice]:
-        out, start = [], 0
-        for n in self.groups:
-            out.append(slice(start, start + n))
-            start += n
-        return out
+        return group_slices(self.groups)
 
     def encode_hyper(self, w: torch.Tensor) -> torch.Tensor:
         """N x T x dim styles -> N x T x 16 hyper-latents (unmasked: the encoder sees every layer)."""

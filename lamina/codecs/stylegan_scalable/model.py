@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ... import zoo
 from ...errors import InputError
+from ...priors.face import GROUP_NAMES
 from ...nn.stylegan2 import Generator
 from .encoder import HierarchicalStyleEncoder, layered_w_plus
 from .entropy import LayerwiseEntropyModel
 
 CODEC = "stylegan-scalable"
-LAYER_NAMES = ("basic", "middle", "enhanced")
+LAYER_NAMES = GROUP_NAMES  # the style groups are the codec's layers
 _TABLES = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")  # rebuilt by update() on load
 
 
@@ -39,20 +38,6 @@ CODING_STEPS = {1: 2.0, 2: 1.4, 3: 1.0, 4: 0.7}
 def paper_lambda(lmbda: float, size: int) -> float:
     """λ at `size` that prices a bit like the paper's λ at 256x256 (rates are per pixel of the model input)."""
     return lmbda * (size / 256) ** 2
-
-
-def to_model_size(x: torch.Tensor, size: int) -> torch.Tensor:
-    """N x C x H x W resized to size x size (antialiased bilinear), unchanged when already that size: how every
-    image reaches the model, in coding, training and the entropy refit."""
-    if x.shape[-2:] != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-    return x
-
-
-def image_to_model(image: np.ndarray, size: int) -> torch.Tensor:
-    """An RGB uint8 face (H x W x 3) as the model's 1 x 3 x size x size input in [-1, 1]."""
-    x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float().div(127.5).sub(1)
-    return to_model_size(x, size)
 
 
 class ScalableModel(torch.nn.Module):

@@ -11,7 +11,8 @@ from ... import zoo
 from ...entropy import split_aux_parameters
 from ...errors import InputError
 from ...train.loop import TrainTask
-from .model import _TABLES, ScalableModel, image_to_model, load_model, save_model, to_model_size
+from ...priors.face import image_to_model, to_model_size
+from .model import _TABLES, ScalableModel, load_model, save_model
 
 
 class StyleganScalableTask(TrainTask):
