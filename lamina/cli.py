@@ -8,13 +8,14 @@ from pathlib import Path
 from .errors import InputError, LaminaError
 
 
-def _codec_options(args, codec_name: str) -> dict:
-    """The chosen codec's own `lamina encode` options; an error for options of other codecs."""
+def _codec_options(args, codec_name: str, kind: str = "encode_options") -> dict:
+    """The chosen codec's own `lamina encode` (or, kind="decode_options", `lamina decode`) options; an error for
+    options of other codecs."""
     from .registry import classes, codec_class
-    own = {option.dest for option in codec_class(codec_name).encode_options}
+    own = {option.dest for option in getattr(codec_class(codec_name), kind)}
     options = {}
     for cls in classes():
-        for option in cls.encode_options:
+        for option in getattr(cls, kind):
             value = getattr(args, option.dest, None)
             if value is None or value is False:
                 continue
@@ -86,12 +87,13 @@ def _cmd_decode(args) -> None:
         from .video import write_video
         if not codec.supports(VIDEO):
             raise InputError(f"{stream.codec} has no video decoder")
-        frames = codec.decode_video(stream, layers=args.layers)
+        frames = codec.decode_video(stream, layers=args.layers,
+                                    **_codec_options(args, stream.codec, "decode_options"))
         write_video(args.output, frames, codec.video_fps(stream))
         print(f"{args.output}: {stream.codec} video, {len(frames)} frames, "
               f"{args.layers or stream.available_layers} of {len(stream.declared_layers)} layers")
         return
-    image = codec.decode(stream, layers=args.layers)
+    image = codec.decode(stream, layers=args.layers, **_codec_options(args, stream.codec, "decode_options"))
     save_image(image, args.output)
     k = args.layers or stream.available_layers
     print(f"{args.output}: {stream.codec}, {k} of {len(stream.declared_layers)} layers, "
@@ -187,7 +189,8 @@ def _cmd_align(args) -> None:
 def _cmd_bench(args) -> None:
     from .bench.runner import BenchConfig, run_bench
     config = BenchConfig(dataset=args.dataset, codecs=args.codecs, qualities=args.qualities,
-                         metrics=args.metrics, out=Path(args.out), limit=args.limit, workers=args.workers,
+                         metrics=args.metrics, out=Path(args.out), limit=args.limit, every=args.every,
+                         workers=args.workers,
                          anchors=args.anchor, data_root=args.data_root)
     out = run_bench(config)
     _print_bench_summary(out)
@@ -247,6 +250,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=None, help="decode only the first k layers")
     p.add_argument("--feature", action="store_true",
                    help="write the feature layer's decoded vector to OUTPUT.npy (codecs with a feature layer)")
+    if command == "decode":
+        _add_options(p, [(cls.name, cls.decode_options) for cls in _codec_classes()])
     p.set_defaults(func=_cmd_decode)
 
     p = sub.add_parser("swap", help="A's basic + enhanced layers with B's middle layer (stylegan-scalable)")
@@ -283,6 +288,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--metrics", nargs="+", default=None, help="metric names (default: the standard set)")
     p.add_argument("--out", required=True)
     p.add_argument("--limit", type=int, default=None, help="first N images only")
+    p.add_argument("--every", type=int, default=1, help="every N-th image of the set only (a fixed subset)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--anchor", nargs="+", default=None, help="anchor codec(s) for BD-rate tables (default vvc)")
     p.add_argument("--data-root", default=None, help="shared data folder (default ../shared/data)")

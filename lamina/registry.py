@@ -8,7 +8,8 @@ from .errors import InputError
 _CLASSES: dict[str, type[Codec]] = {}
 # Importing these registers every built-in codec (classic first, then learned baselines, then scalable).
 BUILTIN_PACKAGES = ("lamina.codecs.classic", "lamina.codecs.hyperprior", "lamina.codecs.stylegan_scalable",
-                    "lamina.codecs.feature_texture", "lamina.codecs.latent_flow")
+                    "lamina.codecs.feature_texture", "lamina.codecs.latent_flow",
+                    "lamina.codecs.codebook_svr")
 
 
 def add(name: str, cls: type[Codec]) -> None:

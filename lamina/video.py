@@ -67,10 +67,17 @@ VIDEO_BASELINES = {
 
 def baseline_video_round_trip(frames: list[np.ndarray], fps: float, encoder: str, qp: int) -> tuple[bytes, list[np.ndarray]]:
     """(elementary stream, decoded RGB frames) of frames coded by a classic video encoder at constant QP."""
+    stream = baseline_video_encode(frames, fps, encoder, qp)
+    h, w = frames[0].shape[:2]
+    return stream, baseline_video_decode(stream, encoder, h, w, len(frames))
+
+
+def baseline_video_encode(frames: list[np.ndarray], fps: float, encoder: str, qp: int) -> bytes:
+    """The elementary stream of frames coded by a classic video encoder (VIDEO_BASELINES) at constant QP."""
     from .ffmpeg import run_ffmpeg
     if encoder not in VIDEO_BASELINES:
         raise InputError(f"unknown video baseline {encoder!r}; known: {', '.join(VIDEO_BASELINES)}")
-    args, muxer, decoder, (low, high) = VIDEO_BASELINES[encoder]
+    args, muxer, _, (low, high) = VIDEO_BASELINES[encoder]
     if not low <= qp <= high:
         raise InputError(f"{encoder}: QP must be {low}..{high}, got {qp}")
     h, w = frames[0].shape[:2]
@@ -79,10 +86,17 @@ def baseline_video_round_trip(frames: list[np.ndarray], fps: float, encoder: str
     raw = b"".join(np.ascontiguousarray(f).tobytes() for f in frames)
     cmd = (["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{fps:g}", "-i", "pipe:",
             "-pix_fmt", "yuv420p"] + [a.format(qp=qp) for a in args] + ["-f", muxer, "pipe:"])
-    stream = run_ffmpeg(cmd, raw, f"{encoder} encoder")
+    return run_ffmpeg(cmd, raw, f"{encoder} encoder")
+
+
+def baseline_video_decode(stream: bytes, encoder: str, height: int, width: int, count: int) -> list[np.ndarray]:
+    """Decoded RGB frames of an elementary stream from baseline_video_encode; InputError (a LaminaError) when it
+    does not give exactly `count` frames of height x width."""
+    from .ffmpeg import run_ffmpeg
+    _, muxer, decoder, _ = VIDEO_BASELINES[encoder]
     decoded = run_ffmpeg(["-f", muxer, "-c:v", decoder, "-i", "pipe:", "-f", "rawvideo", "-pix_fmt", "rgb24",
-                           "pipe:"], stream, f"{encoder} decoder")
-    if len(decoded) != len(raw):
-        raise InputError(f"{encoder} decoded {len(decoded) // (h * w * 3)} of {len(frames)} frames")
-    out = np.frombuffer(decoded, np.uint8).reshape(len(frames), h, w, 3)
-    return stream, [frame.copy() for frame in out]
+                          "pipe:"], stream, f"{encoder} decoder")
+    if len(decoded) != count * height * width * 3:
+        raise InputError(f"{encoder} decoded {len(decoded) // (height * width * 3)} of {count} frames")
+    out = np.frombuffer(decoded, np.uint8).reshape(count, height, width, 3)
+    return [frame.copy() for frame in out]

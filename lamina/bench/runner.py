@@ -26,6 +26,7 @@ class BenchConfig:
     qualities: list[int] | None = None
     metrics: list[str] | None = None
     limit: int | None = None
+    every: int = 1            # every N-th image of the set (a fixed subset), before limit
     workers: int = 1
     anchors: list[str] | None = None
     data_root: str | None = None
@@ -130,7 +131,7 @@ def run_bench(config: BenchConfig) -> Path:
     bad = [m for m in metrics if m not in GROUPS]  # checked here too, for one clear error before any work
     if bad:
         raise InputError(f"unknown metrics {bad}; known: {', '.join(GROUPS)}")
-    items = load_dataset(config.dataset, root=config.data_root, limit=config.limit)
+    items = load_dataset(config.dataset, root=config.data_root)[::max(1, config.every)][:config.limit]
     for item in items:
         if item.user:  # a user's files: every one must be readable under lamina's input policy before any work
             try:
@@ -199,5 +200,5 @@ def _write_config(config: BenchConfig, metrics) -> None:
     encoders = {k: v for k, v in encoder_versions().items() if k in config.codecs}
     encoders.update({name: learned_weights(name) for name in config.codecs if name not in encoders})
     info = {"dataset": config.dataset, "codecs": config.codecs, "qualities": config.qualities,
-            "metrics": metrics, "limit": config.limit, "anchors": config.anchors, "encoders": encoders}
+            "metrics": metrics, "limit": config.limit, "every": config.every, "anchors": config.anchors, "encoders": encoders}
     (config.out / "config.json").write_text(json.dumps(info, indent=2) + "\n")

@@ -51,6 +51,7 @@ class Codec:
     model_id: bytes = ZERO_MODEL_ID
     capabilities: ClassVar[frozenset[str]] = frozenset()
     encode_options: ClassVar[tuple[Option, ...]] = ()   # extra `lamina encode` options (constructor keywords)
+    decode_options: ClassVar[tuple[Option, ...]] = ()   # extra `lamina decode` options (decode() keywords)
     accepts_device: ClassVar[bool] = False              # learned codecs: the constructor takes device=
     higher_is_better: ClassVar[bool] = True
     learned: ClassVar[bool] = False
@@ -106,8 +107,9 @@ class Codec:
         """Code an image (PIL RGB, HxWx3 uint8, or float tensor in [0, 1]) into a Bitstream."""
         return self._encode(to_array(image))
 
-    def decode(self, stream: Bitstream | bytes, layers: int | None = None) -> np.ndarray:
-        """Decode the first `layers` layers (all held layers when None) to an HxWx3 uint8 image."""
+    def decode(self, stream: Bitstream | bytes, layers: int | None = None, **options) -> np.ndarray:
+        """Decode the first `layers` layers (all held layers when None) to an HxWx3 uint8 image; `options` are the
+        codec's decode_options (keywords of its _decode)."""
         stream = self.check_stream(stream)
         if stream.kind != KIND_IMAGE:
             raise BitstreamError("this is a video stream: decode it with `lamina decode ... -o out.mp4`")
@@ -116,7 +118,7 @@ class Codec:
             raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers} "
                                  f"of {len(stream.declared_layers)}")
         # Every consumer (dlib, OpenCV, PIL) may need a C-contiguous array: guarantee it here, once.
-        image = np.ascontiguousarray(self._decode(stream, k))
+        image = np.ascontiguousarray(self._decode(stream, k, **options))
         if image.shape != (stream.height, stream.width, 3):
             raise BitstreamError(f"decoded image is {image.shape[1]}x{image.shape[0]} but the header says "
                                  f"{stream.width}x{stream.height}: stream is corrupted")

@@ -2,7 +2,8 @@
 
 Each dataset is a list of `Item`s (lazy image loading). Names used by `lamina bench`:
 utk-test, utk-train, celeba-test, celeba-train, landmarks-helen-test, landmarks-helen-train,
-landmarks-afw, kodak.
+landmarks-afw, kodak, imagenette-test, imagenette-train (Item.identity = the ImageNet-1k class index),
+bsds500-test.
 """
 from __future__ import annotations
 
@@ -126,6 +127,13 @@ def load_dataset(name: str, root=None, limit: int | None = None) -> list[Item]:
         items = [Item(p.name, p, landmarks=read_pts(p.with_suffix(".pts"))) for p in sorted(base.glob("*.jpg"))]
     elif name == "kodak":
         items = [Item(p.name, p) for p in sorted((root / "kodak").glob("*.png"))]
+    elif name in ("imagenette-test", "imagenette-train"):
+        base = root / "natural" / "imagenette"
+        classes = imagenette_classes(root)
+        items = [Item(f, base / "images" / f, identity=classes[f.split("/")[0]])
+                 for f in sorted(_lines(base / f"{name.split('-')[1]}.txt"))]
+    elif name == "bsds500-test":
+        items = [Item(p.name, p) for p in sorted((root / "natural" / "bsds500-test").glob("*.jpg"))]
     else:
         raise InputError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}, or a folder of images or a "
                          f"text file listing image paths")
@@ -135,4 +143,11 @@ def load_dataset(name: str, root=None, limit: int | None = None) -> list[Item]:
 
 
 DATASETS = ("utk-test", "utk-train", "celeba-test", "celeba-train", "landmarks-helen-test",
-            "landmarks-helen-train", "landmarks-afw", "kodak")
+            "landmarks-helen-train", "landmarks-afw", "kodak", "imagenette-test", "imagenette-train", "bsds500-test")
+
+
+@lru_cache(maxsize=4)
+def imagenette_classes(root: Path) -> dict[str, int]:
+    """Imagenette wnid -> ImageNet-1k class index (an Item's `identity` on the imagenette sets)."""
+    rows = _lines(root / "natural" / "imagenette" / "classes.tsv")[1:]
+    return {row.split("\t")[0]: int(row.split("\t")[1]) for row in rows}

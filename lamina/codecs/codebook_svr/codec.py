@@ -1,0 +1,226 @@
+"""codebook-svr: generative sparse visual representation with a fidelity control image (seed 004, SVR).
+
+Encoding: the image (edge-padded to a multiple of 8·grid) -> frozen TAEF2 encoder -> latent; each grid x grid
+block -> nearest codeword's index (= its training-frequency rank) -> rANS under an order-0 adaptive categorical
+whose prior is the training frequencies (layer `indices`). The padded image downsampled `factor` x (bicubic) and coded by the LQ codec (VVC or lamina's
+mean-scale; layer `fidelity` = that codec's payload).
+
+Decoding: 1 layer -> TAEF2 decoder of the codewords Y_q (the generative reconstruction); 2 layers -> the decoded
+x^LQ -> E^LQ -> CFT: Y_mod = Y_q + α·(β ⊙ Y_q + γ) -> TAEF2 decoder. `alpha` (decode option, default 1) sets the
+fidelity strength; `lq_only` returns x^LQ upsampled (bicubic), the paper's fidelity-codec baseline.
+
+Codec header: varint quality, varint LQ codec (0 vvc, 1 mean-scale), varint LQ quality. Model id: the weights
+file's (codebook, index model and networks in one file).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ... import zoo
+from ...bitstream import Bitstream, Layer, Reader, encode_varint
+from ...errors import BitstreamError, InputError
+from ..base import VIDEO, LayerSpec, Option, ZooCodec, register
+from .indexcoding import decode_adaptive, encode_adaptive
+from .model import CODEC, load_model
+
+LQ_CODECS = ("vvc", "mean-scale")
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str, device: str):
+    return load_model(Path(path), device)
+
+
+def _lq_codec(name: str, quality: int):
+    import lamina
+    return lamina.load(name, quality=quality)
+
+
+def lq_payload(name: str, quality: int, image: np.ndarray) -> bytes:
+    """The LQ codec's payload (no lamina container) for a small HxWx3 uint8 image."""
+    return _lq_codec(name, quality).encode(image).layers[0].payload
+
+
+def lq_image(name: str, quality: int, payload: bytes, height: int, width: int) -> np.ndarray:
+    """Decode an LQ payload of a height x width image (BitstreamError when it does not decode)."""
+    codec = _lq_codec(name, quality)
+    header = encode_varint(quality)
+    if name == "mean-scale":
+        from ...entropy.hyperprior_payload import z_shape
+        header += b"".join(encode_varint(v) for v in z_shape(height, width))
+    stream = Bitstream(codec.name, height, width, (Layer("image", payload),), model_id=codec.model_id,
+                       codec_header=header)
+    try:
+        return codec.decode(stream)
+    except BitstreamError:
+        raise
+    except Exception as exc:
+        raise BitstreamError(f"codebook-svr: fidelity payload cannot be decoded by {name}: {exc}") from exc
+
+
+def downsample(image: np.ndarray, factor: int) -> np.ndarray:
+    from PIL import Image
+    h, w = image.shape[:2]
+    return np.asarray(Image.fromarray(image).resize((w // factor, h // factor), Image.BICUBIC))
+
+
+def pad_to(image: np.ndarray, multiple: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    ph, pw = -h % multiple, -w % multiple
+    return np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else image
+
+
+def to_unit(image: np.ndarray) -> torch.Tensor:
+    """1 x 3 x H x W float in [0, 1] (read-only arrays, e.g. decoded frames, are copied, not aliased)."""
+    return torch.from_numpy(np.require(image, np.uint8, ["C", "W"])).permute(2, 0, 1)[None].float() / 255
+
+
+def to_uint8(x: torch.Tensor, height: int, width: int) -> np.ndarray:
+    return (x[0, :, :height, :width].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+@register
+class CodebookSVR(ZooCodec):
+    name = CODEC
+    layers = (LayerSpec("indices", ("human-generative",)), LayerSpec("fidelity", ("human",)))
+    higher_is_better = True
+    training_module = "lamina.codecs.codebook_svr.task"
+    capabilities = frozenset({VIDEO})
+    encode_options = (
+        Option("--lq-codec", "lq_codec", choices=LQ_CODECS,
+               help="codebook-svr: codec of the fidelity layer's low-quality image (default: the model's)"),
+        Option("--lq-quality", "lq_quality", type=int,
+               help="codebook-svr: its quality (VVC QP, mean-scale quality; default: the model's)"),
+        Option("--lq-qp", "lq_qp", type=int,
+               help="codebook-svr video: x265 QP of the low-quality frames (default 40)"),
+    )
+    decode_options = (
+        Option("--alpha", "alpha", type=float,
+               help="codebook-svr: fidelity strength α in [0, 1] (0 = codebook only, 1 = default)"),
+        Option("--lq-only", "lq_only", type=bool,
+               help="codebook-svr: output the fidelity layer's low-quality image alone, upsampled"),
+    )
+
+    def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
+                 lq_codec: str | None = None, lq_quality: int | None = None, lq_qp: int | None = None):
+        if weights is None:
+            weights = zoo.find(CODEC, quality)
+            quality = int(Path(weights).stem.rsplit("-q", 1)[1])
+        self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
+        self.model, self.model_id = _cached(str(self.weights), device)
+        config = self.model.config
+        self.lq_codec = lq_codec or config["lq_codec"]
+        if self.lq_codec not in LQ_CODECS:
+            raise InputError(f"codebook-svr: LQ codec must be one of {', '.join(LQ_CODECS)}, got {self.lq_codec!r}")
+        self.lq_quality = int(config["lq_quality"] if lq_quality is None else lq_quality)
+        _lq_codec(self.lq_codec, self.lq_quality)  # range check now, not after the latent is computed
+        self.lq_qp = 40 if lq_qp is None else int(lq_qp)
+        self.factor, self.grid = int(config["factor"]), int(config["grid"])
+
+    @property
+    def multiple(self) -> int:
+        return 8 * self.grid
+
+    # -- pieces shared with video and evaluation ---------------------------------------------------------------
+    def latent_of(self, padded: np.ndarray) -> torch.Tensor:
+        from ...nn.taef2 import load_encoder
+        return load_encoder(self.device)(to_unit(padded).to(self.device))
+
+    def indices_of(self, padded: np.ndarray) -> torch.Tensor:
+        """1 x h/g x w/g codebook indices of a padded image."""
+        return self.model.quantize(self.latent_of(padded))
+
+    def render(self, indices: torch.Tensor, lq: np.ndarray | None, alpha: float, height: int,
+               width: int) -> np.ndarray:
+        """TAEF2 decoder of Y_q (lq None) or of the CFT-modulated Y_mod, cropped to height x width."""
+        from ...nn.taef2 import load_decoder
+        y = self.model.lookup(indices.to(self.device))
+        if lq is not None and alpha > 0:
+            y = self.model.modulate(y, to_unit(lq).to(self.device), alpha)
+        return to_uint8(load_decoder(self.device)(y), height, width)
+
+    def upsample_lq(self, lq: np.ndarray, height: int, width: int) -> np.ndarray:
+        x = F.interpolate(to_unit(lq), scale_factor=self.factor, mode="bicubic", align_corners=False)
+        return to_uint8(x, height, width)
+
+    def header(self, lq_codec: str | None = None, lq_quality: int | None = None) -> bytes:
+        return (encode_varint(self.quality) + encode_varint(LQ_CODECS.index(lq_codec or self.lq_codec))
+                + encode_varint(self.lq_quality if lq_quality is None else lq_quality))
+
+    def read_header(self, header: bytes) -> tuple[str, int]:
+        reader = Reader(header)
+        reader.varint("quality")
+        code = reader.varint("LQ codec")
+        quality = reader.varint("LQ quality")
+        if code >= len(LQ_CODECS) or reader.pos != len(header):
+            raise BitstreamError("codebook-svr: corrupted codec header")
+        return LQ_CODECS[code], quality
+
+    # -- image coding --------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def _encode(self, image: np.ndarray) -> Bitstream:
+        h, w = image.shape[:2]
+        if min(h, w) < self.multiple:
+            raise InputError(f"codebook-svr needs images of at least {self.multiple}x{self.multiple}, got {w}x{h}")
+        padded = pad_to(image, self.multiple)
+        indices = self.indices_of(padded).numpy()
+        index_bytes = encode_adaptive(indices.ravel(), self.model.index_probabilities())
+        small = downsample(padded, self.factor)
+        fidelity = lq_payload(self.lq_codec, self.lq_quality, small)
+        return Bitstream(self.name, h, w, (Layer("indices", index_bytes), Layer("fidelity", fidelity)),
+                         model_id=self.model_id, codec_header=self.header())
+
+    def grid_shape(self, height: int, width: int) -> tuple[int, int]:
+        m = self.multiple
+        return -(-height // m) * m // m, -(-width // m) * m // m
+
+    def decode_indices(self, payload: bytes, height: int, width: int) -> torch.Tensor:
+        gh, gw = self.grid_shape(height, width)
+        ranks = decode_adaptive(payload, gh * gw, self.model.index_probabilities())
+        return torch.from_numpy(ranks.reshape(1, gh, gw))
+
+    def decode_lq(self, payload: bytes, height: int, width: int, lq_codec: str, lq_quality: int) -> np.ndarray:
+        gh, gw = self.grid_shape(height, width)
+        m = self.multiple // self.factor
+        return lq_image(lq_codec, lq_quality, payload, gh * m, gw * m)
+
+    @torch.no_grad()
+    def _decode(self, stream: Bitstream, layers: int, alpha: float | None = None,
+                lq_only: bool | None = None) -> np.ndarray:
+        alpha = 1.0 if alpha is None else float(alpha)
+        if not 0.0 <= alpha <= 1.0:
+            raise InputError(f"codebook-svr: alpha must be in [0, 1], got {alpha:g}")
+        lq_codec, lq_quality = self.read_header(stream.codec_header)
+        lq = None
+        if layers >= 2 or lq_only:
+            if layers < 2:
+                raise InputError("--lq-only needs the fidelity layer (layer 2)")
+            lq = self.decode_lq(stream.layers[1].payload, stream.height, stream.width, lq_codec, lq_quality)
+            if lq_only:
+                return self.upsample_lq(lq, stream.height, stream.width)
+        indices = self.decode_indices(stream.layers[0].payload, stream.height, stream.width)
+        if int(indices.max()) >= self.model.config["codes"]:
+            raise BitstreamError("codebook-svr: index outside the codebook: stream is corrupted")
+        return self.render(indices, lq, alpha, stream.height, stream.width)
+
+    # -- video -----------------------------------------------------------------------------------------------------
+    def encode_video(self, frames: list[np.ndarray], fps: float) -> Bitstream:
+        from .video import encode_video
+        return encode_video(self, frames, fps)
+
+    def decode_video(self, stream: Bitstream | bytes, layers: int | None = None, alpha: float | None = None,
+                     lq_only: bool | None = None) -> list[np.ndarray]:
+        from .video import decode_video
+        if isinstance(stream, (bytes, bytearray)):
+            stream = Bitstream.parse(bytes(stream))
+        return decode_video(self, self.check_stream(stream), layers, alpha, lq_only)
+
+    @classmethod
+    def video_info(cls, stream: Bitstream) -> dict:
+        from .video import video_header
+        return video_header(stream)

@@ -1,0 +1,120 @@
+"""codebook-svr's video mode (SVR §3.4): no motion; per frame only the codebook indices that changed since the
+previous frame, and the low-quality frames as one x265 video.
+
+- frame 0: every index (adaptive categorical, as for images);
+- frame t > 0: the change mask (one bit per index position, adaptive binary) and the changed positions' new
+  indices (adaptive categorical); the decoder copies the rest from frame t-1 (indices are lossless, so nothing
+  drifts);
+- fidelity layer: the padded frames downsampled `factor` x, coded by x265 at constant QP (the paper's VVC at
+  QP 42; lamina's VVenC route is kept for the baseline), decoded and used as x^LQ of each frame.
+
+Container: kind 1 (video); layer `indices` packs every frame's payload (frame t > 0: varint length of the mask
+bytes, mask bytes, index bytes); layer `fidelity` is the x265 elementary stream. Codec header: varint quality,
+frames, fps x 1000, LQ QP.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size, encode_varint, pack_payloads,
+                          unpack_payloads)
+from ...errors import BitstreamError, InputError
+from .codec import downsample, pad_to
+from .indexcoding import decode_adaptive, encode_adaptive
+
+LQ_ENCODER = "x265"
+MASK_PRIOR = np.array([0.5, 0.5])
+
+
+def video_header(stream: Bitstream) -> dict:
+    if stream.kind != KIND_VIDEO:
+        raise BitstreamError("not a video stream")
+    reader = Reader(stream.codec_header)
+    quality, frames, fps, qp = (reader.varint(what) for what in ("quality", "frames", "fps", "LQ QP"))
+    if reader.pos != len(stream.codec_header) or frames < 1 or fps < 1:
+        raise BitstreamError("codebook-svr video codec header is corrupted")
+    check_video_size(stream, frames)
+    return {"quality": quality, "frames": frames, "fps": fps / 1000, "lq_qp": qp}
+
+
+def code_index_maps(maps: list[np.ndarray], prior: np.ndarray) -> tuple[list[bytes], float]:
+    """Per frame payloads of a sequence of index maps, and the fraction of indices unchanged from the previous
+    frame (frames 1..T-1)."""
+    payloads, unchanged, total = [encode_adaptive(maps[0].ravel(), prior)], 0, 0
+    for previous, current in zip(maps, maps[1:]):
+        changed = (current != previous).ravel()
+        mask = encode_adaptive(changed.astype(np.int64), MASK_PRIOR)
+        values = encode_adaptive(current.ravel()[changed], prior) if changed.any() else b""
+        payloads.append(encode_varint(len(mask)) + mask + values)
+        unchanged += int((~changed).sum())
+        total += changed.size
+    return payloads, (unchanged / total if total else 1.0)
+
+
+def decode_index_maps(payloads: list[bytes], shape: tuple[int, int], prior: np.ndarray) -> list[np.ndarray]:
+    count = shape[0] * shape[1]
+    maps = [decode_adaptive(payloads[0], count, prior).reshape(shape)]
+    for t, payload in enumerate(payloads[1:], start=1):
+        reader = Reader(payload)
+        mask_bytes = reader.take(reader.varint(f"frame {t} mask length"), f"frame {t} change mask")
+        changed = decode_adaptive(mask_bytes, count, MASK_PRIOR).astype(bool)
+        current = maps[-1].ravel().copy()
+        if changed.any():
+            current[changed] = decode_adaptive(payload[reader.pos:], int(changed.sum()), prior)
+        elif reader.pos != len(payload):
+            raise BitstreamError(f"codebook-svr frame {t} has trailing bytes: stream is corrupted")
+        maps.append(current.reshape(shape))
+    return maps
+
+
+@torch.no_grad()
+def encode_video(codec, frames: list[np.ndarray], fps: float, stats: dict | None = None) -> Bitstream:
+    from ...video import baseline_video_encode
+    if not frames:
+        raise InputError("the video has no frames")
+    h, w = frames[0].shape[:2]
+    for i, frame in enumerate(frames):
+        if frame.shape != frames[0].shape:
+            raise InputError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, frame 0 is {w}x{h}: "
+                             f"variable frame sizes are not supported")
+    if min(h, w) < codec.multiple:
+        raise InputError(f"codebook-svr needs frames of at least {codec.multiple}x{codec.multiple}, got {w}x{h}")
+    padded = [pad_to(frame, codec.multiple) for frame in frames]
+    maps = [codec.indices_of(frame)[0].numpy() for frame in padded]
+    payloads, unchanged = code_index_maps(maps, codec.model.index_probabilities())
+    lq = baseline_video_encode([downsample(frame, codec.factor) for frame in padded], fps, LQ_ENCODER, codec.lq_qp)
+    if stats is not None:
+        stats.update(unchanged=unchanged, index_bytes=sum(map(len, payloads)), lq_bytes=len(lq))
+    header = b"".join(encode_varint(v) for v in (codec.quality, len(frames), round(fps * 1000), codec.lq_qp))
+    return Bitstream(codec.name, h, w, (Layer("indices", pack_payloads(payloads)), Layer("fidelity", lq)),
+                     model_id=codec.model_id, kind=KIND_VIDEO, codec_header=header)
+
+
+@torch.no_grad()
+def decode_video(codec, stream: Bitstream, layers: int | None = None, alpha: float | None = None,
+                 lq_only: bool | None = None) -> list[np.ndarray]:
+    from ...video import baseline_video_decode
+    info = video_header(stream)
+    k = stream.available_layers if layers is None else layers
+    if not 1 <= k <= stream.available_layers:
+        raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers}")
+    alpha = 1.0 if alpha is None else float(alpha)
+    if not 0.0 <= alpha <= 1.0:
+        raise InputError(f"codebook-svr: alpha must be in [0, 1], got {alpha:g}")
+    if lq_only and k < 2:
+        raise InputError("--lq-only needs the fidelity layer (layer 2)")
+    gh, gw = codec.grid_shape(stream.height, stream.width)
+    lq_frames = None
+    if k >= 2:
+        m = codec.multiple // codec.factor
+        try:
+            lq_frames = baseline_video_decode(stream.layers[1].payload, LQ_ENCODER, gh * m, gw * m, info["frames"])
+        except InputError as exc:
+            raise BitstreamError(f"codebook-svr fidelity video cannot be decoded: {exc}") from exc
+        if lq_only:
+            return [codec.upsample_lq(lq, stream.height, stream.width) for lq in lq_frames]
+    payloads = unpack_payloads(stream.layers[0].payload, info["frames"], "codebook-svr frame")
+    maps = decode_index_maps(payloads, (gh, gw), codec.model.index_probabilities())
+    return [codec.render(torch.from_numpy(m[None]), None if lq_frames is None else lq_frames[t], alpha,
+                         stream.height, stream.width) for t, m in enumerate(maps)]

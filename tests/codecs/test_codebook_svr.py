@@ -1,0 +1,180 @@
+"""codebook-svr (seed 004): index coding round trips, real layered streams with the committed weights (indices
+alone, indices + fidelity, the α knob, x^LQ alone), video with changed indices only, and errors on bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina.bitstream import Bitstream
+from lamina.cli import main
+from lamina.codecs.codebook_svr.codec import downsample, lq_payload, pad_to
+from lamina.codecs.codebook_svr.indexcoding import (adaptive_probabilities, decode_adaptive, decode_indices,
+                                                    encode_adaptive, encode_indices, fit_gmm, zigzag)
+from lamina.codecs.codebook_svr.model import kmeans
+from lamina.codecs.codebook_svr.video import code_index_maps, decode_index_maps
+from lamina.errors import BitstreamError, InputError
+from lamina.metrics.pixel import psnr
+
+
+@pytest.fixture(scope="module")
+def codec():
+    return lamina.load("codebook-svr", quality=1)
+
+
+@pytest.fixture(scope="module")
+def photo(data_root):
+    from lamina.data.datasets import load_dataset
+    image = load_dataset("kodak", root=data_root)[22].image()
+    return np.ascontiguousarray(image[200:296, 300:428])   # 128 x 96, a multiple of 16
+
+
+@pytest.fixture(scope="module")
+def stream(codec, photo):
+    return codec.encode(photo)
+
+
+def test_zigzag_is_the_papers_mapping():
+    assert zigzag(np.arange(6)).tolist() == [0, -1, 1, -2, 2, -3]
+
+
+def test_static_and_adaptive_index_coders_round_trip():
+    rng = np.random.default_rng(0)
+    prior = np.linspace(2, 1, 64)
+    prior /= prior.sum()
+    indices = rng.choice(64, size=500, p=prior)
+    assert np.array_equal(decode_indices(encode_indices(indices, prior), 500, prior), indices)
+    assert np.array_equal(decode_adaptive(encode_adaptive(indices, prior), 500, prior), indices)
+    # an image that uses few codewords costs far less under the adaptive model than log2(64) = 6 bits each
+    few = rng.choice(4, size=500)
+    assert len(encode_adaptive(few, prior)) * 8 / 500 < 2.6
+    p = adaptive_probabilities(few, prior)
+    assert p.shape == (500, 64) and np.allclose(p.sum(1), 1)
+
+
+def test_index_payload_errors():
+    prior = np.full(16, 1 / 16)
+    payload = encode_adaptive(np.arange(16), prior)
+    with pytest.raises(BitstreamError):
+        decode_adaptive(payload[:-1], 16, prior)          # not whole words
+    with pytest.raises(BitstreamError):
+        decode_adaptive(payload + payload, 16, prior)     # data left over
+    with pytest.raises(BitstreamError):
+        decode_indices(b"\x01\x02\x03", 16, prior)
+
+
+def test_gmm_is_a_distribution_close_to_the_histogram():
+    counts = np.maximum(1, (1000 * np.exp(-np.arange(256) / 40))).astype(np.int64)
+    p = fit_gmm(counts)
+    assert p.shape == (256,) and abs(p.sum() - 1) < 1e-9
+    q = counts / counts.sum()
+    assert (q * np.log2(q / p)).sum() < 0.1   # KL below 0.1 bit per index
+
+
+def test_kmeans_sorts_codewords_by_frequency():
+    torch.manual_seed(0)
+    x = torch.cat([torch.randn(600, 4) * 0.1, torch.randn(200, 4) * 0.1 + 5, torch.randn(50, 4) * 0.1 - 5])
+    book, counts = kmeans(x, 3, iterations=10)
+    assert counts.tolist() == [600, 200, 50]
+    assert torch.allclose(book[1], torch.full((4,), 5.0), atol=0.1)
+
+
+def test_layers_have_the_exact_payloads(codec, photo, stream):
+    """Layer 1 = the adaptive-coded indices of the padded image; layer 2 = the LQ codec's payload of the padded
+    image downsampled by the model's factor."""
+    assert stream.declared_layers == ("indices", "fidelity")
+    padded = pad_to(photo, codec.multiple)
+    indices = codec.indices_of(padded).numpy()
+    assert indices.shape == (1, 96 // 16, 128 // 16)
+    assert stream.layers[0].payload == encode_adaptive(indices.ravel(), codec.model.index_probabilities())
+    assert stream.layers[1].payload == lq_payload(codec.lq_codec, codec.lq_quality, downsample(padded, codec.factor))
+
+
+def test_progressive_decoding_gains_quality_with_each_layer(codec, photo, stream):
+    data = stream.to_bytes()
+    one = codec.decode(Bitstream.parse(data).truncate(1).to_bytes())
+    two = codec.decode(data)
+    assert one.shape == two.shape == photo.shape
+    assert psnr(photo, two) > psnr(photo, one) + 1.0
+    # α = 0 is the codebook reconstruction exactly; α moves the image towards x^LQ's content
+    assert np.array_equal(codec.decode(stream, alpha=0.0), one)
+    half = codec.decode(stream, alpha=0.5)
+    assert psnr(photo, one) < psnr(photo, half) < psnr(photo, two) + 0.5
+    lq = codec.decode(stream, lq_only=True)
+    assert lq.shape == photo.shape and psnr(photo, lq) > 18
+
+
+def test_bad_alpha_and_lq_only_without_fidelity(codec, stream):
+    with pytest.raises(InputError, match="alpha"):
+        codec.decode(stream, alpha=1.5)
+    with pytest.raises(InputError, match="fidelity"):
+        codec.decode(stream.truncate(1), lq_only=True)
+
+
+def test_foreign_and_corrupted_streams(codec, stream):
+    other = lamina.load("codebook-svr", quality=max(lamina.load("codebook-svr").bench_grid()))
+    if other.model_id != codec.model_id:
+        with pytest.raises(BitstreamError, match="model id"):
+            other.decode(stream.to_bytes())
+    data = bytearray(stream.to_bytes())
+    with pytest.raises(BitstreamError):
+        codec.decode(bytes(data[:-40]))
+    broken = Bitstream(stream.codec, stream.height, stream.width, stream.layers, model_id=stream.model_id,
+                       codec_header=stream.codec_header + b"\x00")
+    with pytest.raises(BitstreamError, match="header"):
+        codec.decode(broken)
+
+
+def test_tiny_and_grey_input(codec):
+    with pytest.raises(InputError, match="at least"):
+        codec.encode(np.zeros((8, 40, 3), np.uint8))
+
+
+def test_cli_alpha_and_lq_only(tmp_path, photo, capsys):
+    from PIL import Image
+    src = tmp_path / "in.png"
+    Image.fromarray(photo).save(src)
+    out = tmp_path / "s.lmn"
+    assert main(["encode", str(src), "-o", str(out), "--codec", "codebook-svr", "--quality", "1"]) == 0
+    assert main(["decode", str(out), "-o", str(tmp_path / "a.png"), "--alpha", "0.5"]) == 0
+    assert main(["decode", str(out), "-o", str(tmp_path / "l.png"), "--lq-only"]) == 0
+    capsys.readouterr()
+    assert main(["decode", str(out), "-o", str(tmp_path / "b.png"), "--alpha", "2"]) == 2
+    assert "alpha must be in [0, 1]" in capsys.readouterr().err
+    jpeg = tmp_path / "j.lmn"
+    assert main(["encode", str(src), "-o", str(jpeg), "--codec", "jpeg"]) == 0
+    capsys.readouterr()
+    assert main(["decode", str(jpeg), "-o", str(tmp_path / "c.png"), "--alpha", "0.5"]) == 2
+    assert "applies to codebook-svr" in capsys.readouterr().err
+
+
+def test_changed_index_coding_round_trips():
+    rng = np.random.default_rng(1)
+    prior = np.full(32, 1 / 32)
+    maps = [rng.integers(0, 32, (6, 8))]
+    for _ in range(3):
+        nxt = maps[-1].copy()
+        nxt[rng.random(nxt.shape) < 0.2] = rng.integers(0, 32)
+        maps.append(nxt)
+    maps.append(maps[-1].copy())  # a frame with no change at all
+    payloads, unchanged = code_index_maps(maps, prior)
+    assert 0.7 < unchanged < 0.9
+    assert all(np.array_equal(a, b) for a, b in zip(decode_index_maps(payloads, (6, 8), prior), maps))
+    assert len(payloads[-1]) < 8  # an unchanged frame costs its (all-zero) mask only
+
+
+def test_video_round_trip_and_variable_frame_size(codec, photo):
+    frames = [photo, np.roll(photo, 2, axis=1), np.roll(photo, 4, axis=1)]
+    stats: dict = {}
+    from lamina.codecs.codebook_svr.video import encode_video
+    stream = encode_video(codec, frames, 25.0, stats)
+    assert 0 <= stats["unchanged"] <= 1
+    parsed = Bitstream.parse(stream.to_bytes())
+    assert codec.video_info(parsed)["frames"] == 3
+    decoded = codec.decode_video(parsed)
+    assert len(decoded) == 3 and all(d.shape == photo.shape for d in decoded)
+    only = codec.decode_video(parsed, layers=1)
+    assert psnr(frames[1], decoded[1]) > psnr(frames[1], only[1])
+    with pytest.raises(InputError, match="variable frame sizes"):
+        codec.encode_video([photo, photo[:80]], 25.0)
