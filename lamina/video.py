@@ -65,6 +65,18 @@ VIDEO_BASELINES = {
 }
 
 
+def check_frames(frames: list[np.ndarray]) -> tuple[int, int]:
+    """(height, width) of a clip whose frames all have one size; InputError for no frames or variable sizes."""
+    if not frames:
+        raise InputError("the video has no frames")
+    h, w = frames[0].shape[:2]
+    for i, frame in enumerate(frames):
+        if frame.shape != frames[0].shape:
+            raise InputError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, frame 0 is {w}x{h}: "
+                             f"variable frame sizes are not supported")
+    return h, w
+
+
 def baseline_video_round_trip(frames: list[np.ndarray], fps: float, encoder: str, qp: int) -> tuple[bytes, list[np.ndarray]]:
     """(elementary stream, decoded RGB frames) of frames coded by a classic video encoder at constant QP."""
     stream = baseline_video_encode(frames, fps, encoder, qp)

@@ -70,14 +70,8 @@ def decode_index_maps(payloads: list[bytes], shape: tuple[int, int], prior: np.n
 
 @torch.no_grad()
 def encode_video(codec, frames: list[np.ndarray], fps: float, stats: dict | None = None) -> Bitstream:
-    from ...video import baseline_video_encode
-    if not frames:
-        raise InputError("the video has no frames")
-    h, w = frames[0].shape[:2]
-    for i, frame in enumerate(frames):
-        if frame.shape != frames[0].shape:
-            raise InputError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, frame 0 is {w}x{h}: "
-                             f"variable frame sizes are not supported")
+    from ...video import baseline_video_encode, check_frames
+    h, w = check_frames(frames)
     if min(h, w) < codec.multiple:
         raise InputError(f"codebook-svr needs frames of at least {codec.multiple}x{codec.multiple}, got {w}x{h}")
     padded = [pad_to(frame, codec.multiple) for frame in frames]

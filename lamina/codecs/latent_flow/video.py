@@ -141,13 +141,8 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: st
         raise InputError(f"GOP must be >= 1, got {gop}")
     if loop not in LOOPS:
         raise InputError(f"loop must be one of {LOOPS}, got {loop!r}")
-    if not frames:
-        raise InputError("the video has no frames")
-    h, w = frames[0].shape[:2]
-    for i, frame in enumerate(frames):
-        if frame.shape != frames[0].shape:
-            raise InputError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, frame 0 is {w}x{h}: "
-                             f"variable frame sizes are not supported")
+    from ...video import check_frames
+    h, w = check_frames(frames)
     if codec.check_face:  # one framing for the clip: the first frame must hold a framed face
         require_framed_face(frames[0])
     payloads, _, _ = code_proxies(codec.model, clip_proxies(codec, frames), gop, loop)
