@@ -46,7 +46,9 @@ def _process(task):
     import hashlib
 
     import lamina
-    dataset, item, qualities, alphas, alpha_quality, mean_scale = task
+    dataset, item, qualities, alphas, alpha_quality, mean_scale, extras = task
+    if not extras:
+        alphas, mean_scale = (), False
     evaluator = STATE["evaluator"]
     image = item.image()
     ref = evaluator.reference(image, item)
@@ -117,6 +119,8 @@ def main() -> None:
     parser.add_argument("--alphas", type=float, nargs="*", default=[])
     parser.add_argument("--alpha-quality", type=int, default=2, help="the quality the α sweep runs at")
     parser.add_argument("--mean-scale", action="store_true")
+    parser.add_argument("--extras-every", type=int, default=1,
+                        help="the α sweep and the mean-scale variant on every N-th of the images only (CPU time)")
     parser.add_argument("--metrics", nargs="+", default=["psnr", "ms_ssim", "lpips_alex", "dists", "classification"])
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
@@ -125,8 +129,8 @@ def main() -> None:
     qualities = args.qualities or zoo.qualities("codebook-svr")
     items = load_dataset(args.dataset)[::args.stride]
     done = {r["image"] for r in read_rows(out / "results.jsonl") if r["codec"] == "codebook-svr"}
-    tasks = [(args.dataset, item, qualities, args.alphas, args.alpha_quality, args.mean_scale) for item in items
-             if item.name not in done]
+    tasks = [(args.dataset, item, qualities, args.alphas, args.alpha_quality, args.mean_scale,
+              i % args.extras_every == 0) for i, item in enumerate(items) if item.name not in done]
     with open(out / "results.jsonl", "a") as sink, mp.get_context("spawn").Pool(
             args.workers, _init, (args.metrics,)) as pool:
         for i, rows in enumerate(pool.imap_unordered(_process, tasks)):

@@ -46,12 +46,12 @@ def main() -> None:
         scale = args.width / w
         size = (args.width, int(round(h * scale)))
         rows.append(np.concatenate([np.asarray(Image.fromarray(p).resize(size, Image.LANCZOS)) for p in panels], 1))
-        Image.fromarray(np.concatenate(panels, 1)).save(out / f"{dataset}-{Path(item.name).stem}.png")
+        Image.fromarray(np.concatenate(panels, 1)).save(out / f"{dataset}-{Path(item.name).stem}.jpg", quality=93)
     width = max(r.shape[1] for r in rows)
     sheet = np.concatenate([np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
     Image.fromarray(sheet).save(out / "sheet.jpg", quality=90)
     (out / "pictures.md").write_text(f"codebook-svr q{args.quality}; panels: original, x^LQ upsampled, indices "
-                                     f"alone, SVR α=0.5, SVR α=1 (full-resolution PNGs beside this file)\n\n"
+                                     f"alone, SVR α=0.5, SVR α=1 (full-resolution JPEG q93 strips beside this file)\n\n"
                                      + "\n".join(lines) + "\n")
     print("\n".join(lines))
 
