@@ -126,7 +126,7 @@ def test_foreign_and_corrupted_streams(codec, stream):
         codec.decode(broken)
 
 
-def test_tiny_and_grey_input(codec):
+def test_tiny_input_is_refused(codec):
     with pytest.raises(InputError, match="at least"):
         codec.encode(np.zeros((8, 40, 3), np.uint8))
 
