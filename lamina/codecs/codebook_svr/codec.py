@@ -48,19 +48,16 @@ def lq_payload(name: str, quality: int, image: np.ndarray) -> bytes:
 
 def lq_image(name: str, quality: int, payload: bytes, height: int, width: int) -> np.ndarray:
     """Decode an LQ payload of a height x width image (BitstreamError when it does not decode)."""
-    codec = _lq_codec(name, quality)
-    header = encode_varint(quality)
-    if name == "mean-scale":
-        from ...entropy.hyperprior_payload import z_shape
-        header += b"".join(encode_varint(v) for v in z_shape(height, width))
-    stream = Bitstream(codec.name, height, width, (Layer("image", payload),), model_id=codec.model_id,
-                       codec_header=header)
     try:
-        return codec.decode(stream)
+        image = _lq_codec(name, quality).decompress(payload, height, width)
     except BitstreamError:
         raise
     except Exception as exc:
         raise BitstreamError(f"codebook-svr: fidelity payload cannot be decoded by {name}: {exc}") from exc
+    if image.shape != (height, width, 3):
+        raise BitstreamError(f"codebook-svr: fidelity payload decodes to {image.shape[1]}x{image.shape[0]}, "
+                             f"not {width}x{height}: stream is corrupted")
+    return image
 
 
 def downsample(image: np.ndarray, factor: int) -> np.ndarray:
@@ -148,9 +145,9 @@ class CodebookSVR(ZooCodec):
         x = F.interpolate(to_unit(lq), scale_factor=self.factor, mode="bicubic", align_corners=False)
         return to_uint8(x, height, width)
 
-    def header(self, lq_codec: str | None = None, lq_quality: int | None = None) -> bytes:
-        return (encode_varint(self.quality) + encode_varint(LQ_CODECS.index(lq_codec or self.lq_codec))
-                + encode_varint(self.lq_quality if lq_quality is None else lq_quality))
+    def header(self) -> bytes:
+        return (encode_varint(self.quality) + encode_varint(LQ_CODECS.index(self.lq_codec))
+                + encode_varint(self.lq_quality))
 
     def read_header(self, header: bytes) -> tuple[str, int]:
         reader = Reader(header)
@@ -176,8 +173,7 @@ class CodebookSVR(ZooCodec):
                          model_id=self.model_id, codec_header=self.header())
 
     def grid_shape(self, height: int, width: int) -> tuple[int, int]:
-        m = self.multiple
-        return -(-height // m) * m // m, -(-width // m) * m // m
+        return -(-height // self.multiple), -(-width // self.multiple)
 
     def decode_indices(self, payload: bytes, height: int, width: int) -> torch.Tensor:
         gh, gw = self.grid_shape(height, width)
@@ -204,8 +200,6 @@ class CodebookSVR(ZooCodec):
             if lq_only:
                 return self.upsample_lq(lq, stream.height, stream.width)
         indices = self.decode_indices(stream.layers[0].payload, stream.height, stream.width)
-        if int(indices.max()) >= self.model.config["codes"]:
-            raise BitstreamError("codebook-svr: index outside the codebook: stream is corrupted")
         return self.render(indices, lq, alpha, stream.height, stream.width)
 
     # -- video -----------------------------------------------------------------------------------------------------

@@ -104,14 +104,8 @@ class SVRModel(nn.Module):
     def quantize(self, latent: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
         """Nearest codeword (L2) of every block: N x h/g x w/g int64 indices (= frequency ranks)."""
         vectors = self.blocks(latent)
-        flat = vectors.reshape(-1, vectors.shape[-1]).float()
-        book = self.codebook.float()
-        norms = (book * book).sum(1)
-        out = torch.empty(len(flat), dtype=torch.int64)
-        for i in range(0, len(flat), chunk):
-            part = flat[i:i + chunk]
-            out[i:i + chunk] = (norms[None] - 2 * part @ book.T).argmin(1)
-        return out.reshape(vectors.shape[:3])
+        indices, _ = nearest(vectors.reshape(-1, vectors.shape[-1]).float(), self.codebook.float(), chunk)
+        return indices.reshape(vectors.shape[:3])
 
     def lookup(self, indices: torch.Tensor) -> torch.Tensor:
         """N x h/g x w/g indices -> Y_q, N x 32 x h x w."""
@@ -145,6 +139,19 @@ def load_model(path: Path, device: str = "cpu") -> tuple[SVRModel, bytes]:
     return model.eval().requires_grad_(False).to(device), zoo.model_id_of(path)
 
 
+def nearest(vectors: torch.Tensor, book: torch.Tensor, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index of the nearest codeword (L2) of every row of `vectors` (n x d) and its squared distance, in chunks
+    of `chunk` rows (the n x K distance matrix is never held whole)."""
+    norms = (book * book).sum(1)
+    indices = torch.empty(len(vectors), dtype=torch.int64)
+    errors = torch.empty(len(vectors))
+    for i in range(0, len(vectors), chunk):
+        part = vectors[i:i + chunk]
+        best = (norms[None] - 2 * part @ book.T).min(1)
+        indices[i:i + chunk], errors[i:i + chunk] = best.indices, best.values + (part * part).sum(1)
+    return indices, errors
+
+
 def kmeans(vectors: torch.Tensor, codes: int, iterations: int = 25, seed: int = 0,
            chunk: int = 16384) -> tuple[torch.Tensor, torch.Tensor]:
     """Lloyd's k-means (k-means++ seeding on a subsample, empty clusters restarted at far points): codebook
@@ -160,18 +167,8 @@ def kmeans(vectors: torch.Tensor, codes: int, iterations: int = 25, seed: int = 
         dist = torch.minimum(dist, ((sample - nxt) ** 2).sum(1))
     book = torch.stack(centres)
 
-    def assign(book):
-        norms = (book * book).sum(1)
-        idx = torch.empty(len(x), dtype=torch.int64)
-        err = torch.empty(len(x))
-        for i in range(0, len(x), chunk):
-            d = norms[None] - 2 * x[i:i + chunk] @ book.T
-            m = d.min(1)
-            idx[i:i + chunk], err[i:i + chunk] = m.indices, m.values + (x[i:i + chunk] ** 2).sum(1)
-        return idx, err
-
     for _ in range(iterations):
-        idx, err = assign(book)
+        idx, err = nearest(x, book, chunk)
         counts = torch.bincount(idx, minlength=codes)
         sums = torch.zeros_like(book).index_add_(0, idx, x)
         alive = counts > 0
@@ -179,7 +176,7 @@ def kmeans(vectors: torch.Tensor, codes: int, iterations: int = 25, seed: int = 
         dead = (~alive).nonzero().flatten()
         if len(dead):
             book[dead] = x[err.topk(len(dead)).indices]
-    idx, _ = assign(book)
+    idx, _ = nearest(x, book, chunk)
     counts = torch.bincount(idx, minlength=codes)
     order = counts.argsort(descending=True, stable=True)
     return book[order].contiguous(), counts[order]

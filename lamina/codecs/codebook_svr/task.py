@@ -111,8 +111,6 @@ def load_records(cache: Path = CACHE, lq: bool = True) -> tuple[list[dict], list
     prefix = "lq-" if lq else ""
     records = []
     for part in sorted(cache.glob(f"{prefix}part*of*.pt")):
-        if not lq and part.name.startswith("lq-"):
-            continue
         records += torch.load(part, weights_only=True)
     return [r for i, r in enumerate(records) if i % 20], records[::20]
 

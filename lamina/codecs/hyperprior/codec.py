@@ -58,8 +58,13 @@ class LearnedHyperprior(ZooCodec):
         zh, zw = reader.varint("z height"), reader.varint("z width")
         if reader.pos != len(stream.codec_header) or (zh, zw) != z_shape(stream.height, stream.width):
             raise BitstreamError(f"{self.name}: codec header does not match the coded size")
+        return self.decompress(stream.layers[0].payload, stream.height, stream.width)
+
+    def decompress(self, payload: bytes, height: int, width: int) -> np.ndarray:
+        """The height x width uint8 image of a hyperprior payload (no container; BitstreamError when it does not
+        decode): what SingleLayerCodec.decompress is for the classic codecs."""
         with torch.no_grad():
-            x_hat = decompress_payload(self.network, stream.layers[0].payload, stream.height, stream.width, self.name)
+            x_hat = decompress_payload(self.network, payload, height, width, self.name)
         return (x_hat.mul(255).round().byte().permute(1, 2, 0).cpu().numpy())
 
     def card(self) -> dict:
