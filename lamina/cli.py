@@ -55,6 +55,9 @@ def _cmd_encode(args) -> None:
     write_atomic(args.output, data)
     print(f"{args.output}: {args.codec} q={codec.quality}, {len(data)} bytes, "
           f"{stream.bpp():.4f} bpp, {stream.width}x{stream.height}")
+    note = codec.encode_note()
+    if note:
+        print(note)
 
 
 def _encode_video(args, codec) -> None:

@@ -9,7 +9,7 @@ _CLASSES: dict[str, type[Codec]] = {}
 # Importing these registers every built-in codec (classic first, then learned baselines, then scalable).
 BUILTIN_PACKAGES = ("lamina.codecs.classic", "lamina.codecs.hyperprior", "lamina.codecs.stylegan_scalable",
                     "lamina.codecs.feature_texture", "lamina.codecs.latent_flow",
-                    "lamina.codecs.codebook_svr")
+                    "lamina.codecs.codebook_svr", "lamina.codecs.progressive_mask")
 
 
 def add(name: str, cls: type[Codec]) -> None:

@@ -89,6 +89,11 @@ class Codec:
     def video_fps(cls, stream: Bitstream) -> float:
         return cls.video_info(stream)["fps"]
 
+    def encode_note(self) -> str | None:
+        """A line `lamina encode` prints after the last encode, e.g. a rate control's achieved vs requested rate
+        (None: nothing to add)."""
+        return None
+
     def supports(self, capability: str) -> bool:
         """Whether this codec declares an optional capability (VIDEO, SWAP, FEATURE)."""
         return capability in self.capabilities

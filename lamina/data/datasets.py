@@ -36,6 +36,7 @@ class Item:
     path: Path
     identity: int | None = None
     attributes: tuple[int, ...] | None = None
+    imagenet_class: int | None = None  # ImageNet-1k class index (imagenette sets), for top-1/top-5 accuracy
     landmarks: np.ndarray | None = field(default=None, compare=False)  # 68x2, crop pixels
     user: bool = False  # a user's own file: read with lamina's input policy (lamina.imageio.load_image)
 
@@ -130,7 +131,8 @@ def load_dataset(name: str, root=None, limit: int | None = None) -> list[Item]:
     elif name in ("imagenette-test", "imagenette-train"):
         base = root / "natural" / "imagenette"
         classes = imagenette_classes(root)
-        items = [Item(f, base / "images" / f, identity=classes[f.split("/")[0]])
+        items = [Item(f, base / "images" / f, identity=classes[f.split("/")[0]],
+                      imagenet_class=classes[f.split("/")[0]])
                  for f in sorted(_lines(base / f"{name.split('-')[1]}.txt"))]
     elif name == "bsds500-test":
         items = [Item(p.name, p) for p in sorted((root / "natural" / "bsds500-test").glob("*.jpg"))]

@@ -10,7 +10,8 @@ machine: nme_dlib (vs the original's dlib prediction), nme_dlib_gt (vs ground tr
          id_dlib_distance + id_dlib_kept (dlib descriptor, threshold 0.6), id_mfn_cosine (MobileFaceNet),
          recog_dlib_correct (CelebA: nearest train-split original by dlib descriptor has the probe's
          identity), attr_match (CelebA-40 probe agreement), class_agree (EfficientNet-Lite0 top-1
-         agreement with the original)
+         agreement with the original), top1 / top5 (EfficientNet-Lite0 top-1 / top-5 accuracy against the
+         image's ImageNet class where the set has one: imagenette; NaN elsewhere)
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ GROUPS = {
     "landmarks_dlib": ("nme_dlib", "nme_dlib_gt"), "landmarks_mesh": ("nme_mesh", "mesh_found"),
     "parsing": ("parsing_fwiou",), "identity_dlib": ("id_dlib_distance", "id_dlib_kept"),
     "identity_mfn": ("id_mfn_cosine",), "recognition": ("recog_dlib_correct",),
-    "attributes": ("attr_match",), "classification": ("class_agree",),
+    "attributes": ("attr_match",), "classification": ("class_agree", "top1", "top5"),
 }
 DEFAULT_FACE_METRICS = ("psnr", "ms_ssim", "lpips_alex", "landmarks_dlib", "landmarks_mesh", "parsing",
                         "identity_dlib", "identity_mfn")
@@ -41,7 +42,8 @@ LABELS = {"psnr": "PSNR (dB)", "ms_ssim": "MS-SSIM", "fsim": "FSIM", "lpips_alex
           "mesh_found": "mesh found (fraction)", "parsing_fwiou": "face parsing fwIoU vs original",
           "id_dlib_distance": "identity distance, dlib", "id_dlib_kept": "identity kept, dlib (fraction)",
           "id_mfn_cosine": "identity cosine, MobileFaceNet", "recog_dlib_correct": "recognised in gallery, dlib "
-          "(fraction)", "attr_match": "attributes kept (fraction)", "class_agree": "ImageNet class agrees (fraction)"}
+          "(fraction)", "attr_match": "attributes kept (fraction)", "class_agree": "ImageNet class agrees (fraction)",
+          "top1": "top-1 accuracy, EfficientNet-Lite0", "top5": "top-5 accuracy, EfficientNet-Lite0"}
 
 
 def label(metric: str) -> str:
@@ -195,5 +197,9 @@ class Evaluator:
             out["attr_match"] = float(np.mean(predict(decoded, ref["lm68"]) == ref["attributes"]))
         if self._needs("classification"):
             from .classify import classify
-            out["class_agree"] = float(int(np.argmax(classify(decoded))) == ref["class"])
+            probs = classify(decoded)
+            out["class_agree"] = float(int(np.argmax(probs)) == ref["class"])
+            label = getattr(ref["item"], "imagenet_class", None)
+            out["top1"] = float(int(np.argmax(probs)) == label) if label is not None else float("nan")
+            out["top5"] = float(label in np.argsort(probs)[-5:]) if label is not None else float("nan")
         return out
