@@ -19,7 +19,7 @@ def committed_models() -> list[tuple[str, dict]]:
     import lamina
     from lamina import registry
     out = []
-    for name in ("hyperprior", "mean-scale", "stylegan-scalable", "latent-flow", "codebook-svr"):
+    for name in ("hyperprior", "mean-scale", "stylegan-scalable", "latent-flow", "codebook-svr", "progressive-mask"):
         for quality in registry.codec_class(name).bench_grid():
             out.append((f"{name}-q{quality}", {"name": name, "quality": quality}))
     ft = registry.codec_class("feature-texture")

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 LEARNED = [("hyperprior", {"quality": 2}), ("mean-scale", {"quality": 2}), ("stylegan-scalable", {"quality": 3}),
-           ("latent-flow", {"quality": 3}), ("feature-texture", {"quality": 2}), ("codebook-svr", {"quality": 2})]
+           ("latent-flow", {"quality": 3}), ("feature-texture", {"quality": 2}), ("codebook-svr", {"quality": 2}),
+           ("progressive-mask", {"quality": 4})]
 
 
 def _with_threads(n: int, fn):
