@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--bpp", type=float, default=0.11)
     parser.add_argument("--tile", type=int, default=224)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     codec = ProgressiveMask(quality=6)

@@ -172,6 +172,7 @@ def rd(name: str, path: Path, baselines: Path, out: Path) -> None:
                    for r in base]
     summary = summarise(bench_rows)
     folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
     write_summary_report(folder, summary, bench_rows, {"dataset": name, "images": len(images),
                                                        "codecs": ["progressive-mask"] + list(BASELINES)}, ["vvc"])
     metrics = ("psnr", "lpips_alex", "dists")
