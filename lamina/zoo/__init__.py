@@ -107,6 +107,18 @@ def load(path: Path, codec: str) -> Weights:
     return Weights(found, config, state)
 
 
+def load_module(path: Path, codec: str, build) -> tuple[torch.nn.Module, bytes]:
+    """A current-format weights file as a frozen module in eval mode: `build(**config)` with the state loaded
+    (parameters back to fp32), and the file's model id; InputError when the state does not fit the network."""
+    weights = load(path, codec)
+    module = build(**weights.config)
+    try:
+        module.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in weights.state_dict.items()})
+    except RuntimeError as exc:
+        raise InputError(f"{path} does not fit {codec}: {str(exc).splitlines()[0][:200]}") from exc
+    return module.eval().requires_grad_(False), model_id_of(path)
+
+
 def path(codec: str, quality: int | None = None, folder: Path | None = None) -> Path:
     """Where the weights of (codec, quality) live (in ROOT unless a folder is given)."""
     return Path(folder or ROOT) / (f"{codec}-q{quality}.pt" if quality is not None else f"{codec}.pt")

@@ -130,13 +130,8 @@ def save_model(model: SVRModel, path: Path, card: dict | None = None) -> bytes:
 
 
 def load_model(path: Path, device: str = "cpu") -> tuple[SVRModel, bytes]:
-    weights = zoo.load(path, CODEC)
-    model = SVRModel(**weights.config)
-    try:
-        model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in weights.state_dict.items()})
-    except RuntimeError as exc:
-        raise InputError(f"{path} does not fit codebook-svr: {str(exc).splitlines()[0][:200]}") from exc
-    return model.eval().requires_grad_(False).to(device), zoo.model_id_of(path)
+    model, model_id = zoo.load_module(path, CODEC, SVRModel)
+    return model.to(device), model_id
 
 
 def nearest(vectors: torch.Tensor, book: torch.Tensor, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:

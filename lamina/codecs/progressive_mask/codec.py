@@ -196,9 +196,8 @@ class ProgressiveMask(ZooCodec):
         def size(stream):
             return len(stream.to_bytes())
 
-        def prefix(mask, extra=()):
-            base, masked, rest = self.latent_layers(sym, mask)
-            return self._stream(h, w, (base, masked, *extra), 0)
+        def prefix(mask):  # base + mask layers
+            return self._stream(h, w, self.latent_layers(sym, mask)[:2], 0)
 
         empty = np.zeros_like(a["importance"], dtype=bool)
         low = size(prefix(empty))
@@ -223,10 +222,9 @@ class ProgressiveMask(ZooCodec):
             return stream
         # eq. 13: S ≈ ⌊P·(r − bits_base)/bits_enh⌋ with the coded sizes of the base and the full enhancement
         formula = int(positions * (target - low) / max(latent_full - low, 1))
-        order = top_mask  # the S highest positions of I
 
-        def fits(count):
-            return size(prefix(order(a["importance"], count))) <= target
+        def fits(count):  # the S = count highest positions of I
+            return size(prefix(top_mask(a["importance"], count))) <= target
 
         lo, hi = 0, positions  # largest S that fits, starting from the formula's guess
         guess = min(max(formula, 0), positions)
@@ -240,7 +238,7 @@ class ProgressiveMask(ZooCodec):
                 lo = mid
             else:
                 hi = mid - 1
-        stream = prefix(order(a["importance"], lo))
+        stream = prefix(top_mask(a["importance"], lo))
         self.last_rate_control = {"S": lo, "S_formula": formula, "positions": positions,
                                   "bpp": 8 * size(stream) / (h * w), "layers": len(stream.layers)}
         return stream

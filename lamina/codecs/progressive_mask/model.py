@@ -168,11 +168,4 @@ def save_model(model: PMModel, path: Path, card: dict | None = None) -> bytes:
 
 def load_model(path: Path) -> tuple[PMModel, bytes]:
     from ... import zoo
-    from ...errors import InputError
-    weights = zoo.load(path, CODEC)
-    model = PMModel(**weights.config)
-    try:
-        model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in weights.state_dict.items()})
-    except RuntimeError as exc:
-        raise InputError(f"{path} does not fit progressive-mask: {str(exc).splitlines()[0][:200]}") from exc
-    return model.eval().requires_grad_(False), zoo.model_id_of(path)
+    return zoo.load_module(path, CODEC, PMModel)
