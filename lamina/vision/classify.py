@@ -19,14 +19,12 @@ def efficientnet_lite0():
 
 def classify(image: np.ndarray) -> np.ndarray:
     """ImageNet-1k probabilities of an RGB uint8 image (resized to 224x224, TF-Lite normalisation)."""
-    from PIL import Image
-    resized = np.asarray(Image.fromarray(image).resize((224, 224), Image.BICUBIC), dtype=np.float32)
-    x = (torch.from_numpy(resized).permute(2, 0, 1)[None] - 127.0) / 128.0
     with torch.no_grad():
-        return efficientnet_lite0()(x).softmax(1)[0].numpy()
+        return efficientnet_lite0()(_input(image)).softmax(1)[0].numpy()
 
 
 def _input(image: np.ndarray) -> torch.Tensor:
+    """1 x 3 x 224 x 224 classifier input of an RGB uint8 image (bicubic resize, (x - 127) / 128)."""
     from PIL import Image
     resized = np.asarray(Image.fromarray(image).resize((224, 224), Image.BICUBIC), dtype=np.float32)
     return (torch.from_numpy(resized).permute(2, 0, 1)[None] - 127.0) / 128.0

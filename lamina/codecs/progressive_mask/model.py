@@ -22,7 +22,6 @@ CODEC = "progressive-mask"
 LEVELS = (-2.0, -1.0, 0.0, 1.0, 2.0)
 SIGMA = 2.0           # soft-quantiser sharpness (Agustsson et al. 2017, eq. 11 of the paper; not given there)
 CHANNELS, BASE = 8, 2  # C and C_b of the paper
-FACTOR = 8             # latent downsampling K
 BOUND = 2.5            # |z| < BOUND (tanh), half a level beyond the outer levels
 
 
