@@ -117,3 +117,16 @@ def test_video_baselines_round_trip_and_refuse_bad_settings(utk_faces):
         baseline_video_round_trip(frames, 25.0, "x265", 60)
     with pytest.raises(InputError, match="even"):
         baseline_video_round_trip([f[:127] for f in frames], 25.0, "x265", 30)
+
+
+def test_an_ffmpeg_run_that_times_out_is_one_clear_error(monkeypatch):
+    import subprocess
+
+    from lamina import ffmpeg
+    from lamina.errors import LaminaError
+
+    def slow(cmd, **kwargs):
+        raise subprocess.TimeoutExpired(cmd, kwargs.get("timeout"))
+    monkeypatch.setattr(subprocess, "run", slow)
+    with pytest.raises(LaminaError, match="did not finish within 300 s"):
+        ffmpeg.run_ffmpeg(["-f", "null", "-"], b"", "vvc encoder")
