@@ -147,12 +147,19 @@ class ProgressiveMask(ZooCodec):
     def _symbols(zq: torch.Tensor) -> np.ndarray:
         return (zq[0].numpy() - LEVELS[0]).astype(np.int64)  # C x h x w in 0..4
 
-    def latent_layers(self, sym: np.ndarray, mask: np.ndarray) -> tuple[bytes, bytes, bytes]:
-        base = adaptive.encode([(sym[c].ravel(), 5) for c in range(BASE)])
+    @staticmethod
+    def base_layer(sym: np.ndarray) -> bytes:
+        return adaptive.encode([(sym[c].ravel(), 5) for c in range(BASE)])
+
+    @staticmethod
+    def mask_layer(sym: np.ndarray, mask: np.ndarray) -> bytes:
         m = mask.ravel()
-        masked = adaptive.encode([(m.astype(np.int64), 2)] + [(sym[c].ravel()[m], 5) for c in range(BASE, CHANNELS)])
+        return adaptive.encode([(m.astype(np.int64), 2)] + [(sym[c].ravel()[m], 5) for c in range(BASE, CHANNELS)])
+
+    def latent_layers(self, sym: np.ndarray, mask: np.ndarray) -> tuple[bytes, bytes, bytes]:
+        m = mask.ravel()
         rest = adaptive.encode([(sym[c].ravel()[~m], 5) for c in range(BASE, CHANNELS)])
-        return base, masked, rest
+        return self.base_layer(sym), self.mask_layer(sym, mask), rest
 
     def residual_layers(self, t: torch.Tensor, zq: torch.Tensor) -> tuple[bytes, bytes]:
         full = torch.ones_like(zq[:, :1])
@@ -196,13 +203,14 @@ class ProgressiveMask(ZooCodec):
         def size(stream):
             return len(stream.to_bytes())
 
+        base = self.base_layer(sym)  # the same in every candidate: coded once
+
         def prefix(mask):  # base + mask layers
-            return self._stream(h, w, self.latent_layers(sym, mask)[:2], 0)
+            return self._stream(h, w, (base, self.mask_layer(sym, mask)), 0)
 
         empty = np.zeros_like(a["importance"], dtype=bool)
         low = size(prefix(empty))
-        full_mask = ~empty
-        base, masked_all, _ = self.latent_layers(sym, full_mask)
+        masked_all = self.mask_layer(sym, ~empty)
         latent_full = size(self._stream(h, w, (base, masked_all), 0))
         residuals = self.residual_layers(a["t"], a["zq"])
         everything = self._stream(h, w, (base, masked_all, b"", *residuals), 0)
