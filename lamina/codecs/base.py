@@ -1,6 +1,10 @@
 """The codec interface every lamina codec implements (classic and learned alike)."""
 from __future__ import annotations
 
+import functools
+import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -35,6 +39,50 @@ def register(cls):
     return cls
 
 
+THREADS_ENV = "LAMINA_THREADS"
+
+
+def codec_threads() -> int:
+    """Torch threads every codec operation runs with: $LAMINA_THREADS, default 1. Float convolutions sum in an
+    order that depends on the thread count (oneDNN splits work by threads), so one fixed count makes streams and
+    decoded images independent of the caller's torch setting: bit-exact on a given machine."""
+    value = os.environ.get(THREADS_ENV, "1")
+    if not value.isdigit() or not 1 <= int(value) <= 1024:
+        raise InputError(f"{THREADS_ENV} must be a whole number 1..1024, got {value!r}")
+    return int(value)
+
+
+@contextmanager
+def fixed_threads():
+    """Run the block with codec_threads() torch threads, restoring the caller's count after (a no-op when torch
+    was never imported: classic codecs)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before, wanted = torch.get_num_threads(), codec_threads()
+    if before != wanted:
+        torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        if before != wanted:
+            torch.set_num_threads(before)
+
+
+def _with_fixed_threads(method):
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with fixed_threads():
+            return method(*args, **kwargs)
+    wrapper.fixed_threads = True
+    return wrapper
+
+
+# Codec methods that run networks: each runs under fixed_threads() (wrapped in every subclass that defines them).
+NETWORK_METHODS = ("encode", "decode", "encode_video", "decode_video", "swap", "decode_feature")
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """A layer's name and the tasks it is meant to serve."""
@@ -58,6 +106,15 @@ class Codec:
     # The module that registers this codec's lamina.train.trainable.Trainable (imported only by `lamina train`,
     # so the runtime never imports training code), or None.
     training_module: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs):
+        """Every network-running method a codec defines runs with a fixed torch thread count (fixed_threads), so
+        its output does not depend on the caller's."""
+        super().__init_subclass__(**kwargs)
+        for name in NETWORK_METHODS:
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "fixed_threads", False):
+                setattr(cls, name, _with_fixed_threads(method))
 
     @classmethod
     def available(cls) -> bool:
@@ -108,10 +165,12 @@ class Codec:
         """The setting that gives the smallest stream (the demo's choice)."""
         return cls.bench_grid()[0]
 
+    @_with_fixed_threads
     def encode(self, image) -> Bitstream:
         """Code an image (PIL RGB, HxWx3 uint8, or float tensor in [0, 1]) into a Bitstream."""
         return self._encode(to_array(image))
 
+    @_with_fixed_threads
     def decode(self, stream: Bitstream | bytes, layers: int | None = None, **options) -> np.ndarray:
         """Decode the first `layers` layers (all held layers when None) to an HxWx3 uint8 image; `options` are the
         codec's decode_options (keywords of its _decode)."""
