@@ -2,7 +2,7 @@
 
 feature-texture crops every face to MobileFaceNet's 112x96 input by one fixed similarity transform (no
 detector in the codec), mapping these median points onto the SphereFace template; FRAMING_POINTS5 in
-lamina/codecs/feature_texture.py holds the printed result. Usage: python benchmarks/measure_framing_points.py [N]
+lamina/vision/face.py holds the printed result. Usage: python benchmarks/measure_framing_points.py [N]
 """
 import sys
 

@@ -161,6 +161,18 @@ def test_encode_align_codes_the_aligned_crop(tmp_path, capsys, face):
     assert code == 2 and "no face" in err and not (tmp_path / "b.lmn").exists()
 
 
+def test_face_codec_refuses_an_unaligned_frame_and_codes_it_with_align(tmp_path, capsys, data_root):
+    """A raw head-and-shoulders video frame is not in the face codecs' framing: refused with the fix named;
+    --align 256 crops it first and the encode succeeds."""
+    from lamina.video import read_video
+    photo = tmp_path / "frame.png"
+    Image.fromarray(read_video(data_root / "video" / "lp_d0.mp4", max_frames=1)[0][0]).save(photo)
+    code, _, err = run(["encode", photo, "-o", tmp_path / "raw.lmn", "--codec", "latent-flow"], capsys)
+    assert code == 2 and "framing's size" in err and "--align 256" in err and not (tmp_path / "raw.lmn").exists()
+    code, out, _ = run(["encode", photo, "-o", tmp_path / "a.lmn", "--codec", "latent-flow", "--align", "256"], capsys)
+    assert code == 0 and "256x256" in out
+
+
 def test_refusal_and_learned_encode_print_no_third_party_noise(tmp_path, face_png):
     """A non-face refusal is one `lamina: error:` line (no TensorFlow Lite / absl lines from MediaPipe), and a
     learned encode prints no PyTorch warning."""
@@ -169,7 +181,8 @@ def test_refusal_and_learned_encode_print_no_third_party_noise(tmp_path, face_pn
     result = subprocess.run([sys.executable, "-m", "lamina.cli", "encode", str(blank), "-o", str(tmp_path / "b.lmn"),
                              "--codec", "stylegan-scalable"], capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
-        "lamina: error: no face found: this codec codes aligned face crops; align a photo first with `lamina align`"]
+        "lamina: error: no face found: this codec codes aligned face crops: encode with --align 256, or crop first "
+        "with `lamina align`"]
     result = subprocess.run([sys.executable, "-m", "lamina.cli", "encode", str(face_png), "-o", str(tmp_path / "f.lmn"),
                              "--codec", "mean-scale", "--quality", "1"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr == ""

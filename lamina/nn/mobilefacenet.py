@@ -15,17 +15,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError
+from ..vision.face import FRAMING_POINTS5
 
 # The SphereFace 112x96 template: left eye, right eye, nose tip, left and right mouth corners.
 TEMPLATE_112x96 = np.array([[30.2946, 51.6963], [65.5318, 51.5014], [48.0252, 71.7366],
                             [33.5493, 92.3655], [62.7299, 92.2041]], dtype=np.float64)
 
-# Eye centres, nose tip and mouth corners in the shared crop framing (dlib.get_face_chip, padding 0.2), as
-# fractions of (width, height): medians over 288 dlib detections on celeba-train and utk-train crops,
-# measured by benchmarks/measure_framing_points.py. One fixed similarity transform maps them onto the
-# SphereFace 112x96 template, so the codec needs no face detector (inputs are crops in that framing).
-FRAMING_POINTS5 = np.array([[0.2953, 0.2983], [0.6868, 0.2975], [0.4891, 0.5117], [0.3137, 0.69],
-                            [0.6709, 0.69]])
+# FRAMING_POINTS5 (vision.face): where the shared framing puts eye centres, nose tip and mouth corners. One fixed
+# similarity transform maps them onto the SphereFace 112x96 template, so the codec needs no face detector.
 
 
 # The fixed crop from the shared framing to MobileFaceNet's input (used by the feature-texture codec, the

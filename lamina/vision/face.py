@@ -1,6 +1,8 @@
-"""dlib face detection and 68-point shapes, shared by alignment, landmarks and identity."""
+"""dlib face detection and 68-point shapes (shared by alignment, landmarks and identity), and the face codecs'
+check that an image is a face crop in the shared framing (require_framed_face)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -11,6 +13,29 @@ from ..errors import NoFaceError
 # as fractions of the side: the median box over 200 utk-train crops, 194 detected (measured by
 # benchmarks/measure_framing_box.py). Used when detection fails on a crop in that framing.
 FRAMING_BOX = (0.06, 0.06, 0.835, 0.835)  # left, top, right, bottom
+
+# Eye centres, nose tip and mouth corners in the shared crop framing, as fractions of (width, height): medians
+# over 288 dlib detections on celeba-train and utk-train crops (benchmarks/measure_framing_points.py).
+FRAMING_POINTS5 = np.array([[0.2953, 0.2983], [0.6868, 0.2975], [0.4891, 0.5117], [0.3137, 0.69],
+                            [0.6709, 0.69]])
+# The same five points as the MediaPipe face mesh marks them (MESH_* below; its nose tip sits lower than
+# dlib's): medians over 298 celeba-train and utk-train crops.
+FRAMING_POINTS5_MESH = np.array([[0.2932, 0.2965], [0.6923, 0.2963], [0.4882, 0.5505], [0.3224, 0.6873],
+                                 [0.669, 0.6884]])
+FRAMING_EYES = FRAMING_POINTS5[:2]
+FRAMING_EYE_DISTANCE = float(np.linalg.norm(FRAMING_EYES[1] - FRAMING_EYES[0]))  # fraction of the width
+
+# How far a face may sit from the framing and still be coded (the face codecs refuse the rest): size 0.85-1.2x
+# the framing's, centre within 0.2 framing eye distances (about 8% of the side), roll within 12 degrees.
+# Measured by benchmarks/measure_face_check.py (docs/results/face-check/): aligned crops lie inside (utk-test,
+# celeba-test, Helen, AFW: 98.8-100% accepted, 99.5th percentiles of roll 4-7 degrees); misaligned crops past
+# the limits decode far worse (stylegan-scalable LPIPS-alex 0.28 aligned, 0.42 at 0.8x zoom, 0.40 shifted by
+# 10% of the side, 0.37 rotated 15 degrees) and are refused; raw talking-head frames measure 0.54-0.70x.
+FRAMING_LIMITS = {"scale": (0.85, 1.2), "offset": 0.2, "roll": 12.0}
+
+# MediaPipe face-mesh eye contours (6 points each, like dlib's 36-41 and 42-47): the fallback eye centres.
+MESH_EYES = ((33, 160, 158, 133, 153, 144), (362, 385, 387, 263, 373, 380))
+MESH_NOSE_TIP, MESH_MOUTH_CORNERS = 1, (61, 291)
 
 
 @lru_cache(maxsize=1)
@@ -40,35 +65,82 @@ def framing_box(image: np.ndarray):
     return dlib.rectangle(int(round(l * w)), int(round(t * h)), int(round(r * w)), int(round(b * h)))
 
 
-def _iou(a, b) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
-    return w * h / union if union > 0 else 0.0
+@dataclass(frozen=True)
+class FramingFit:
+    """Where an image's face sits against the shared framing, from its five points (eye centres, nose tip, mouth
+    corners): scale = the face's size over the framing's, offset = distance of the points' centre from the
+    framing's in framing eye distances, roll = in-plane rotation in degrees, counter-clockwise as seen positive;
+    source = 'dlib' or 'mesh' (MediaPipe, where dlib finds no face)."""
+
+    scale: float
+    offset: float
+    roll: float
+    source: str
+
+    def problems(self, limits: dict = FRAMING_LIMITS) -> list[str]:
+        """What puts the face outside `limits`, in words (empty when it fits)."""
+        low, high = limits["scale"]
+        out = []
+        if not low <= self.scale <= high:
+            out.append(f"the face is {self.scale:.2f}x the framing's size (needs {low}-{high})")
+        if self.offset > limits["offset"]:
+            out.append(f"the face is {self.offset:.2f} eye distances off the framing's centre (at most "
+                       f"{limits['offset']})")
+        if abs(self.roll) > limits["roll"]:
+            turn = "counter-clockwise" if self.roll > 0 else "clockwise"
+            out.append(f"the face is rotated {abs(self.roll):.0f} degrees {turn} (at most {limits['roll']:.0f})")
+        return out
 
 
-def framing_overlap(image: np.ndarray) -> float:
-    """IoU (fractions of the side) between FRAMING_BOX and the image's face: dlib's largest box, or, where
-    dlib finds none (about 5% of utk-test crops), the box of the MediaPipe face mesh; 0 without a face."""
-    h, w = image.shape[:2]
+def five_points(image: np.ndarray) -> tuple[np.ndarray, str] | None:
+    """(5x2 pixel points of the largest face in the SphereFace order: eye centres (image-left first), nose tip,
+    mouth corners; 'dlib' or 'mesh' (MediaPipe, where dlib finds no face)), or None without a face."""
     rects = detect_faces(image)
     if rects:
-        box = (rects[0].left() / w, rects[0].top() / h, rects[0].right() / w, rects[0].bottom() / h)
-    else:
-        from .landmarks import mesh468
-        points = mesh468(image)
-        if points is None:
-            return 0.0
-        box = (points[:, 0].min() / w, points[:, 1].min() / h, points[:, 0].max() / w, points[:, 1].max() / h)
-    return _iou(box, FRAMING_BOX)
+        p = shape_to_array(shape68(image, rects[0]))
+        return np.stack([p[36:42].mean(0), p[42:48].mean(0), p[30], p[48], p[54]]), "dlib"
+    from .landmarks import mesh468
+    p = mesh468(image)
+    if p is None:
+        return None
+    eyes = sorted([p[list(MESH_EYES[0])].mean(0), p[list(MESH_EYES[1])].mean(0)], key=lambda e: e[0])
+    mouth = sorted([p[MESH_MOUTH_CORNERS[0]], p[MESH_MOUTH_CORNERS[1]]], key=lambda e: e[0])
+    return np.stack([*eyes, p[MESH_NOSE_TIP], *mouth]), "mesh"
 
 
-def require_framed_face(image: np.ndarray, min_iou: float = 0.3) -> None:
-    """NoFaceError unless the image is a face crop in the shared framing (codecs trained on such crops)."""
-    overlap = framing_overlap(image)
-    if overlap < min_iou:
-        what = "no face found" if overlap == 0 else f"the face is not in the shared framing (overlap {overlap:.2f})"
-        raise NoFaceError(f"{what}: this codec codes aligned face crops; align a photo first with `lamina align`")
+def framing_fit(image: np.ndarray) -> FramingFit | None:
+    """The FramingFit of the image's largest face (None without one): the least-squares similarity transform
+    from its five points onto the framing's (FRAMING_POINTS5), i.e. the correction `lamina align` would make.
+    A turned head foreshortens only some of the distances, so this scale is steadier than the eye distance."""
+    found = five_points(image)
+    if found is None:
+        return None
+    points, source = found
+    h, w = image.shape[:2]
+    target = (FRAMING_POINTS5 if source == "dlib" else FRAMING_POINTS5_MESH) * np.array([w, h])
+    src, dst = points - points.mean(0), target - target.mean(0)
+    # Similarity dst ~ k R src: with complex numbers z_dst ~ c z_src, c = sum(conj(z_src) z_dst) / sum(|z_src|^2).
+    zs, zd = src[:, 0] + 1j * src[:, 1], dst[:, 0] + 1j * dst[:, 1]
+    c = np.sum(np.conj(zs) * zd) / np.sum(np.abs(zs) ** 2)
+    unit = FRAMING_EYE_DISTANCE * w
+    return FramingFit(scale=float(1 / abs(c)), offset=float(np.linalg.norm(points.mean(0) - target.mean(0)) / unit),
+                      roll=float(np.degrees(np.angle(c))), source=source)
+
+
+def require_framed_face(image: np.ndarray) -> FramingFit:
+    """NoFaceError unless the image is a face crop in the shared framing (codecs trained on such crops): a face
+    whose eyes sit where the framing puts them, at its scale and upright (FRAMING_LIMITS)."""
+    hint = "this codec codes aligned face crops: encode with --align 256, or crop first with `lamina align`"
+    fit = framing_fit(image)
+    if fit is None:
+        raise NoFaceError(f"no face found: {hint}")
+    h, w = image.shape[:2]
+    if not 0.8 <= w / h <= 1.25:
+        raise NoFaceError(f"the face is not in the shared framing (the image is {w}x{h}, not a square crop): {hint}")
+    problems = fit.problems()
+    if problems:
+        raise NoFaceError(f"the face is not in the shared framing ({'; '.join(problems)}): {hint}")
+    return fit
 
 
 def face_box(image: np.ndarray, assume_framing: bool = True):

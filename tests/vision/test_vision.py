@@ -49,11 +49,41 @@ def test_align_clip_uses_one_transform_for_every_frame(data_root):
         align_clip([np.full((300, 300, 3), 127, np.uint8)])
 
 
-def test_framed_face_check(utk_faces, data_root):
-    from lamina.vision.face import framing_overlap, require_framed_face
-    assert all(framing_overlap(face) > 0.3 for face in utk_faces)
+def _warp(image, zoom=1.0, shift=0.0, angle=0.0):
+    import cv2
+    h, w = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, zoom)
+    matrix[0, 2] += shift * w
+    return cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_REFLECT_101)
+
+
+def test_framed_face_check_follows_the_training_framing(utk_faces, data_root):
+    """Aligned crops pass with their five points where the framing puts them; a face zoomed, shifted or rotated
+    past FRAMING_LIMITS (where the face codecs' decodes fall apart, docs/results/face-check) is refused with
+    what is wrong and how to align; raw talking-head frames are refused until aligned."""
+    from lamina.video import read_video
+    from lamina.vision.align import align_face
+    from lamina.vision.face import framing_fit, require_framed_face
+    for face in utk_faces:
+        fit = require_framed_face(face)
+        assert 0.9 < fit.scale < 1.1 and fit.offset < 0.1 and abs(fit.roll) < 5, fit
+    face = utk_faces[0]
+    assert abs(framing_fit(_warp(face, zoom=0.6)).scale - 0.6) < 0.05
+    assert abs(framing_fit(_warp(face, angle=20)).roll - 20) < 3  # counter-clockwise in the picture = +
+    for kwargs, words in (({"zoom": 0.6}, "0.6.x the framing's size"), ({"zoom": 1.3}, "1.[23].x the framing's"),
+                          ({"shift": 0.15}, "eye distances off the framing's centre"),
+                          ({"angle": 25}, "rotated 2. degrees counter-clockwise")):
+        with pytest.raises(NoFaceError, match=f"not in the shared framing.*{words}.*--align 256"):
+            require_framed_face(_warp(face, **kwargs))
+    require_framed_face(_warp(face, zoom=1.05, shift=0.02, angle=4))  # small deviations pass
+    with pytest.raises(NoFaceError, match="not a square crop"):
+        require_framed_face(np.pad(face, ((0, 0), (100, 100), (0, 0)), mode="edge"))
     with pytest.raises(NoFaceError, match="no face found"):
         require_framed_face(np.full((200, 200, 3), 127, np.uint8))
+    frame = read_video(data_root / "video" / "lp_d0.mp4", max_frames=1)[0][0]  # head and shoulders, 512x512
+    with pytest.raises(NoFaceError, match="framing's size"):
+        require_framed_face(frame)
+    require_framed_face(align_face(frame, 256))
 
 
 def test_dlib_landmarks_match_helen_ground_truth(data_root):

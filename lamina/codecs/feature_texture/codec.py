@@ -15,7 +15,7 @@ Model id: first 8 bytes of SHA-256 over the feature-texture weights' digest, the
 residual codec name and (learned residual) the residual weights' digest.
 
 Inputs are face crops in the shared framing (dlib get_face_chip, padding 0.2): the feature extractor
-crops MobileFaceNet's 112x96 input by a fixed transform (lamina.nn.mobilefacenet.FRAMING_POINTS5).
+crops MobileFaceNet's 112x96 input by a fixed transform (lamina.vision.face.FRAMING_POINTS5).
 """
 from __future__ import annotations
 
