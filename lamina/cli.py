@@ -342,6 +342,8 @@ def _cmd_codecs(args) -> None:
         layers = ", ".join(spec.name for spec in cls.layers)
         print(f"{name:<12} {cls.describe_qualities()} ({direction}; default {cls.default_setting()}); "
               f"layers: {layers}")
+        if cls.status:
+            print(f"{'':<12} looks like: {cls.status}")
 
 
 def _codec_classes():

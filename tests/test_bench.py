@@ -67,6 +67,7 @@ def test_bench_records_refused_images_apart(tmp_path, data_root, monkeypatch):
 
     class RefusingJPEG(JPEG):
         name, bench_qualities, calls = "refusing-jpeg", (50,), []
+        status = "JPEG that refuses its second image"
 
         def _encode(self, image):
             self.calls.append(1)
@@ -85,7 +86,10 @@ def test_bench_records_refused_images_apart(tmp_path, data_root, monkeypatch):
     refused = read_rows(tmp_path / "refused.jsonl")
     assert len(refused) == 1 and refused[0]["codec"] == "refusing-jpeg" and "no face" in refused[0]["refused"]
     assert refused[0]["image"] not in {r["image"] for r in rows if r["codec"] == "refusing-jpeg"}
-    assert "## Refused images" in (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert "## Refused images" in report
+    # the encoder table says what each codec's pictures look like (a learned codec's status line)
+    assert "| JPEG that refuses its second image |" in report and "a conventional codec: faithful" in report
 
 
 def test_bench_on_your_own_folder_or_list_prints_where_the_report_is(tmp_path, face, capsys):

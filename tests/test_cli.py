@@ -206,3 +206,9 @@ def test_codecs_lists_the_default_quality_each_codec_uses(capsys):
         assert default is not None and f"default {default})" in [line for line in printed.splitlines()
                                                                   if line.startswith(name + " ")][0]
         assert lamina.load(name).quality == default, name
+    # every learned codec says what its decoded images look like today, on the line after its own
+    lines = printed.splitlines()
+    for name in names():
+        if codec_class(name).learned:
+            i = [k for k, line in enumerate(lines) if line.startswith(name + " ")][0]
+            assert lines[i + 1].strip().startswith("looks like: "), name

@@ -151,11 +151,12 @@ def _write_markdown(out, config, summary, metrics, bd, rows):
                   "its means are over the other images.", "", "| codec | quality | image | reason |", "|---|---|---|---|"]
         lines += [f"| {c} | {q} | {i} | {why} |" for (c, q, i), why in sorted(refused.items())]
         lines += [""]
-    encoders = config.get("encoders") or {}
+    encoders, status = config.get("encoders") or {}, config.get("status") or {}
     if encoders:
         lines += ["## Encoders", "", "| codec | encoder (library/binary and version; learned: weights files and "
-                  "model ids) |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in encoders.items()]
+                  "model ids) | what its decoded images look like today |", "|---|---|---|"]
+        lines += [f"| {k} | {v} | {status.get(k, 'a conventional codec: faithful, artefacts grow as the rate falls')} |"
+                  for k, v in encoders.items()]
         lines.append("")
     from ..vision.evaluators import label
     lines += ["## Lowest setting of each codec", "", "| codec | quality | bytes | bpp | " +

@@ -199,6 +199,9 @@ def _write_config(config: BenchConfig, metrics) -> None:
     from ..codecs.classic import encoder_versions
     encoders = {k: v for k, v in encoder_versions().items() if k in config.codecs}
     encoders.update({name: learned_weights(name) for name in config.codecs if name not in encoders})
+    from ..registry import codec_class
+    status = {name: codec_class(name).status for name in config.codecs if codec_class(name).status}
     info = {"dataset": config.dataset, "codecs": config.codecs, "qualities": config.qualities,
-            "metrics": metrics, "limit": config.limit, "every": config.every, "anchors": config.anchors, "encoders": encoders}
+            "metrics": metrics, "limit": config.limit, "every": config.every, "anchors": config.anchors,
+            "encoders": encoders, "status": status}
     (config.out / "config.json").write_text(json.dumps(info, indent=2) + "\n")

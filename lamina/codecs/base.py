@@ -103,6 +103,9 @@ class Codec:
     accepts_device: ClassVar[bool] = False              # learned codecs: the constructor takes device=
     higher_is_better: ClassVar[bool] = True
     learned: ClassVar[bool] = False
+    # Learned codecs: what their decoded images look like today, in one plain line (lamina bench reports print
+    # it beside the encoder, so a reader of the numbers knows what the pictures are).
+    status: ClassVar[str | None] = None
     # The module that registers this codec's lamina.train.trainable.Trainable (imported only by `lamina train`,
     # so the runtime never imports training code), or None.
     training_module: ClassVar[str | None] = None

@@ -84,6 +84,8 @@ def to_uint8(x: torch.Tensor, height: int, width: int) -> np.ndarray:
 @register
 class CodebookSVR(ZooCodec):
     name = CODEC
+    status = ("CPU-trained codebooks: sharp, natural-looking images whose texture is generated, not the "
+              "original's (PSNR 21-22 dB on Kodak); the indices layer alone is a blocky mosaic of the scene")
     layers = (LayerSpec("indices", ("human-generative",)), LayerSpec("fidelity", ("human",)))
     higher_is_better = True
     training_module = "lamina.codecs.codebook_svr.task"

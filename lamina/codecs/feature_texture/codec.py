@@ -140,6 +140,9 @@ class FeatureTexture(Codec):
     """Base layer = compact identity feature; enhancement layer = residual texture."""
 
     name = CODEC
+    status = ("preliminary (CPU-trained in minutes): the feature layer decodes to a generated face with the "
+              "person's pose, skin tone and rough expression but no detail (about 15 dB); the full stream is "
+              "faithful (the residual restores the original)")
     layers = (LayerSpec("feature", ("identity", "verification")), LayerSpec("texture", ("human",)))
     higher_is_better = True
     accepts_device = True

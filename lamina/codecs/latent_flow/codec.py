@@ -36,6 +36,8 @@ def _cached(path: str, device: str):
 @register
 class LatentFlow(ZooCodec):
     name = CODEC
+    status = ("preliminary (the same CPU-trained face prior as stylegan-scalable): blurry faces with the "
+              "person's pose, colouring and hair, fine identity lost; aligned face crops only")
     layers = (LayerSpec("basic", ("landmarks", "parsing")), LayerSpec("middle", ("identity", "attributes")),
               LayerSpec("enhanced", ("human",)))
     higher_is_better = True

@@ -66,6 +66,8 @@ class ProgressiveMask(ZooCodec):
     0.75, 1), not separate models."""
 
     name = CODEC
+    status = ("CPU-trained: plausible, classifiable images with generated texture; the base layers alone "
+              "show the scene with smeared small detail and a faint grid; residual layers restore detail")
     layers = (LayerSpec("base", ("machine-classification",)), LayerSpec("mask", ("machine-classification",)),
               LayerSpec("rest", ("human-generative",)), LayerSpec("residual-coarse", ("human",)),
               LayerSpec("residual-fine", ("human",)))

@@ -35,6 +35,8 @@ def _cached(path: str, device: str):
 @register
 class StyleganScalable(ZooCodec):
     name = CODEC
+    status = ("preliminary (CPU-trained face prior): every layer shows the person's pose, expression, "
+              "colouring and hair, but blurry and with fine identity lost; aligned face crops only")
     layers = (LayerSpec("basic", ("landmarks", "parsing")), LayerSpec("middle", ("identity", "attributes")),
               LayerSpec("enhanced", ("human",)))
     higher_is_better = True
