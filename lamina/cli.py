@@ -53,7 +53,7 @@ def _cmd_encode(args) -> None:
     stream = codec.encode(image)
     data = stream.to_bytes()
     write_atomic(args.output, data)
-    print(f"{args.output}: {args.codec} q={codec.quality}, {len(data)} bytes, "
+    print(f"{args.output}: {args.codec} {codec.setting()}, {len(data)} bytes, "
           f"{stream.bpp():.4f} bpp, {stream.width}x{stream.height}")
     note = codec.encode_note()
     if note:

@@ -149,6 +149,11 @@ class Codec:
     def video_fps(cls, stream: Bitstream) -> float:
         return cls.video_info(stream)["fps"]
 
+    def setting(self) -> str:
+        """The setting this codec codes at, as `lamina encode` prints it (q=QUALITY; a rate-controlled codec
+        says its target instead)."""
+        return f"q={getattr(self, 'quality', None)}"
+
     def encode_note(self) -> str | None:
         """A line `lamina encode` prints after the last encode, e.g. a rate control's achieved vs requested rate
         (None: nothing to add)."""

@@ -253,6 +253,9 @@ class ProgressiveMask(ZooCodec):
                                   "bpp": 8 * size(stream) / (h * w), "layers": len(stream.layers)}
         return stream
 
+    def setting(self) -> str:
+        return f"q={self.quality}" if self.bpp is None else f"--bpp {self.bpp:g}"
+
     def encode_note(self) -> str | None:
         rc = self.last_rate_control
         if self.bpp is None or not rc:
