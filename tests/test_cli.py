@@ -173,6 +173,17 @@ def test_face_codec_refuses_an_unaligned_frame_and_codes_it_with_align(tmp_path,
     assert code == 0 and "256x256" in out
 
 
+def test_feature_texture_notes_an_image_outside_the_framing(tmp_path, capsys, face):
+    """feature-texture codes any image (its texture layer restores it) but says when its feature layer
+    describes no face in the framing; an aligned face gets no note."""
+    Image.fromarray(face).save(tmp_path / "face.png")
+    Image.fromarray(np.pad(face, ((100, 100), (100, 100), (0, 0)), mode="edge")).save(tmp_path / "far.png")
+    assert run(["encode", tmp_path / "face.png", "-o", tmp_path / "a.lmn", "--codec", "feature-texture"], capsys)[1] \
+        .count("\n") == 1
+    code, out, _ = run(["encode", tmp_path / "far.png", "-o", tmp_path / "b.lmn", "--codec", "feature-texture"], capsys)
+    assert code == 0 and "framing's size" in out and "feature layer describes no face" in out
+
+
 def test_refusal_and_learned_encode_print_no_third_party_noise(tmp_path, face_png):
     """A non-face refusal is one `lamina: error:` line (no TensorFlow Lite / absl lines from MediaPipe), and a
     learned encode prints no PyTorch warning."""
@@ -183,9 +194,11 @@ def test_refusal_and_learned_encode_print_no_third_party_noise(tmp_path, face_pn
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
         "lamina: error: no face found: this codec codes aligned face crops: encode with --align 256, or crop first "
         "with `lamina align`"]
-    result = subprocess.run([sys.executable, "-m", "lamina.cli", "encode", str(face_png), "-o", str(tmp_path / "f.lmn"),
-                             "--codec", "mean-scale", "--quality", "1"], capture_output=True, text=True)
-    assert result.returncode == 0 and result.stderr == ""
+    for codec in ("mean-scale", "stylegan-scalable"):  # the face check's dlib models import without warnings too
+        result = subprocess.run([sys.executable, "-m", "lamina.cli", "encode", str(face_png), "-o",
+                                 str(tmp_path / "f.lmn"), "--codec", codec, "--quality", "1"],
+                                capture_output=True, text=True)
+        assert result.returncode == 0 and result.stderr == "", (codec, result.stderr)
 
 
 def test_console_script_exit_code(tmp_path):

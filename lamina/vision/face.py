@@ -44,11 +44,21 @@ def detector():
     return dlib.get_frontal_face_detector()
 
 
+def face_recognition_models():
+    """The face_recognition_models package (dlib's model files), imported without the setuptools deprecation
+    warning its `import pkg_resources` prints on every first use (the package is unmaintained; the warning is
+    not lamina's user's concern)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        import face_recognition_models as package
+    return package
+
+
 @lru_cache(maxsize=1)
 def shape_predictor():
     import dlib
-    import face_recognition_models
-    return dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+    return dlib.shape_predictor(face_recognition_models().pose_predictor_model_location())
 
 
 def detect_faces(image: np.ndarray, upsample: int = 1) -> list:
@@ -127,20 +137,26 @@ def framing_fit(image: np.ndarray) -> FramingFit | None:
                       roll=float(np.degrees(np.angle(c))), source=source)
 
 
-def require_framed_face(image: np.ndarray) -> FramingFit:
-    """NoFaceError unless the image is a face crop in the shared framing (codecs trained on such crops): a face
-    whose eyes sit where the framing puts them, at its scale and upright (FRAMING_LIMITS)."""
-    hint = "this codec codes aligned face crops: encode with --align 256, or crop first with `lamina align`"
+def framing_problem(image: np.ndarray) -> str | None:
+    """Why the image is not a face crop in the shared framing, in words (None when it is): no face, not square,
+    or its face outside FRAMING_LIMITS."""
     fit = framing_fit(image)
     if fit is None:
-        raise NoFaceError(f"no face found: {hint}")
+        return "no face found"
     h, w = image.shape[:2]
     if not 0.8 <= w / h <= 1.25:
-        raise NoFaceError(f"the face is not in the shared framing (the image is {w}x{h}, not a square crop): {hint}")
+        return f"the face is not in the shared framing (the image is {w}x{h}, not a square crop)"
     problems = fit.problems()
-    if problems:
-        raise NoFaceError(f"the face is not in the shared framing ({'; '.join(problems)}): {hint}")
-    return fit
+    return f"the face is not in the shared framing ({'; '.join(problems)})" if problems else None
+
+
+def require_framed_face(image: np.ndarray) -> None:
+    """NoFaceError unless the image is a face crop in the shared framing (codecs trained on such crops): a face
+    whose five points sit where the framing puts them, at its scale and upright (FRAMING_LIMITS)."""
+    problem = framing_problem(image)
+    if problem:
+        raise NoFaceError(f"{problem}: this codec codes aligned face crops: encode with --align 256, or crop "
+                          f"first with `lamina align`")
 
 
 def face_box(image: np.ndarray, assume_framing: bool = True):

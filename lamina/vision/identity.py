@@ -15,8 +15,9 @@ _lock = threading.Lock()
 @lru_cache(maxsize=1)
 def _recognizer():
     import dlib
-    import face_recognition_models
-    return dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
+
+    from .face import face_recognition_models
+    return dlib.face_recognition_model_v1(face_recognition_models().face_recognition_model_location())
 
 
 def dlib_descriptor(image: np.ndarray, landmarks68: np.ndarray) -> np.ndarray:

@@ -247,6 +247,7 @@ class FeatureTexture(Codec):
         h, w = image.shape[:2]
         if min(h, w) < 32:
             raise InputError(f"feature-texture needs a face crop of at least 32x32, got {w}x{h}")
+        self._last_image = image  # for encode_note's framing check (run only when the note is asked for)
         f_raw = self.model.extractor(self._tensor(image))
         feature_bytes = self.feature_codec.compress(f_raw)[0]
         f_rec = self.feature_codec.decompress([feature_bytes])  # what the decoder will see
@@ -255,6 +256,20 @@ class FeatureTexture(Codec):
         texture = encode_varint(_zigzag(low)) + encode_varint(_zigzag(high)) + self._code_residual(x_enh)
         layers = (Layer("feature", feature_bytes), Layer("texture", texture))
         return Bitstream(self.name, h, w, layers, model_id=self.model_id, codec_header=self._header())
+
+    def encode_note(self) -> str | None:
+        """A notice when the last encoded image is not a face crop in the shared framing: its feature layer then
+        describes no face (the texture layer still restores the image). The face codecs that have no residual
+        refuse such images instead (vision.face.require_framed_face)."""
+        image = getattr(self, "_last_image", None)
+        if image is None:
+            return None
+        from ...vision.face import framing_problem
+        problem = framing_problem(image)
+        if problem is None:
+            return None
+        return (f"note: {problem}, so the feature layer describes no face (the full stream still restores the "
+                f"image); encode with --align 256 to code the face crop")
 
     def _code_residual(self, x_enh: np.ndarray) -> bytes:
         if self.residual == LEARNED_RESIDUAL:
