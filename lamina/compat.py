@@ -46,7 +46,39 @@ def make_torchvision_importable() -> None:
         _patched = True
 
 
+def rans_guarded(encoded: bytes, symbols: int) -> bytes:
+    """A CompressAI rANS string with enough zero bytes appended that decoding `symbols` symbols cannot read past
+    its end. CompressAI's C++ decoder (release build: its asserts are compiled out) trusts the string: it reads
+    32-bit words as its state drains, and a symbol at the top of its CDF reads a run of 4-bit "bypass" counts
+    whose sum sets how many more 4-bit values follow. A forged string makes it read far beyond the buffer, and
+    `lamina decode` died with a segmentation fault (found by scripts/fuzz.py on feature-texture's residual).
+    Bound on the words read past the end: every 4-bit count taken from the real data adds at most 15 reads
+    (15 x 2 x len + 16 state nibbles), and each symbol, its bypass head and each bypass read take at most one
+    word once the state is fed zeros (a zero word leaves the state zero, so counts read 0 and stop). A valid
+    string is consumed exactly, so the appended zeros never change what decodes."""
+    encoded = bytes(encoded)
+    words = 15 * (2 * len(encoded) + 16) + 3 * symbols + 4
+    return encoded + bytes(4 * words)
+
+
+def _guard_rans_decoder() -> None:
+    """Route every CompressAI entropy model's decode through rans_guarded (idempotent)."""
+    from compressai.entropy_models import entropy_models
+    coder = entropy_models._EntropyCoder
+    if getattr(coder.decode_with_indexes, "lamina_guarded", False):
+        return
+
+    def decode_with_indexes(self, encoded, indexes, *args, **kwargs):
+        return self._decoder.decode_with_indexes(rans_guarded(encoded, len(indexes)), indexes, *args, **kwargs)
+
+    decode_with_indexes.lamina_guarded = True
+    coder.decode_with_indexes = decode_with_indexes
+
+
 def import_compressai():
-    """Import compressai (which imports torchvision) in the CPU-only environment."""
+    """Import compressai (which imports torchvision) in the CPU-only environment, its rANS decoder guarded
+    against forged strings (rans_guarded)."""
     make_torchvision_importable()
-    return importlib.import_module("compressai")
+    module = importlib.import_module("compressai")
+    _guard_rans_decoder()
+    return module

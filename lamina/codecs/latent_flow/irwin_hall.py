@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ...compat import rans_guarded
 from ...errors import BitstreamError, InputError
 
 MAX_HALF_WIDTH = 64   # table support |j| <= min(ceil(n/2), this); farther values escape
@@ -71,7 +72,8 @@ def decode_residual(data: bytes, count: int, n: int) -> np.ndarray:
     """`count` integer residuals from rANS bytes (BitstreamError when they do not decode)."""
     cdf, low = _table(n)
     try:
-        values = _ans().RansDecoder().decode_with_indexes(data, [0] * count, [cdf], [len(cdf)], [low])
+        values = _ans().RansDecoder().decode_with_indexes(rans_guarded(data, count), [0] * count, [cdf], [len(cdf)],
+                                                          [low])
     except Exception as exc:
         raise BitstreamError(f"Irwin-Hall residual cannot be decoded: {exc}") from exc
     return np.array(values, dtype=np.int64)
