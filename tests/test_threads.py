@@ -57,3 +57,22 @@ def test_lamina_threads_setting(monkeypatch):
         monkeypatch.setenv(THREADS_ENV, bad)
         with pytest.raises(InputError, match=THREADS_ENV):
             codec_threads()
+
+
+def test_concurrent_decodes_share_the_fixed_count_and_restore_the_callers(face):
+    """Codec calls from several Python threads at once (a server decoding requests): each image is the
+    reference image, and the caller's torch count comes back when the last call leaves."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import lamina
+    codec = lamina.load("hyperprior", quality=2)
+    data = codec.encode(face).to_bytes()
+    reference = _with_threads(1, lambda: codec.decode(data))
+
+    def work():
+        with ThreadPoolExecutor(4) as pool:
+            return list(pool.map(lambda _: codec.decode(data), range(8)))
+
+    decoded = _with_threads(2, lambda: (work(), torch.get_num_threads()))
+    assert all(np.array_equal(image, reference) for image in decoded[0])
+    assert decoded[1] == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar
@@ -52,22 +53,35 @@ def codec_threads() -> int:
     return int(value)
 
 
+_threads_lock = threading.Lock()
+_threads_users = 0          # codec calls inside fixed_threads() now, in any Python thread
+_threads_before: int = 1    # the count the first of them found (restored when the last one leaves)
+
+
 @contextmanager
 def fixed_threads():
-    """Run the block with codec_threads() torch threads, restoring the caller's count after (a no-op when torch
-    was never imported: classic codecs)."""
+    """Run the block with codec_threads() torch threads and restore the caller's count after (a no-op when torch
+    was never imported: classic codecs). The count is process-wide, so concurrent and nested codec calls share
+    one setting: the first to enter sets it, the last to leave restores it."""
+    global _threads_users, _threads_before
     torch = sys.modules.get("torch")
     if torch is None:
         yield
         return
-    before, wanted = torch.get_num_threads(), codec_threads()
-    if before != wanted:
-        torch.set_num_threads(wanted)
+    wanted = codec_threads()
+    with _threads_lock:
+        if _threads_users == 0:
+            _threads_before = torch.get_num_threads()
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
+        _threads_users += 1
     try:
         yield
     finally:
-        if before != wanted:
-            torch.set_num_threads(before)
+        with _threads_lock:
+            _threads_users -= 1
+            if _threads_users == 0 and torch.get_num_threads() != _threads_before:
+                torch.set_num_threads(_threads_before)
 
 
 def _with_fixed_threads(method):
