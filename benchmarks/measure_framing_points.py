@@ -9,8 +9,7 @@ import sys
 import numpy as np
 
 from lamina.data.datasets import load_dataset
-from lamina.vision.face import detect_faces, shape68, shape_to_array
-from lamina.nn.mobilefacenet import five_points
+from lamina.vision.face import detect_faces, five_points, shape68, shape_to_array
 
 
 def main(count: int = 300) -> None:

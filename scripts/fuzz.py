@@ -4,12 +4,16 @@
     .venv/bin/python scripts/fuzz.py parse -atheris_runs=1000000 -rss_limit_mb=2048 -timeout=10
     .venv/bin/python scripts/fuzz.py video-header -atheris_runs=200000
     .venv/bin/python scripts/fuzz.py payload:latent-flow -atheris_runs=3000     # (slow: a network per run)
+    .venv/bin/python scripts/fuzz.py payload:progressive-mask --instrument-all -atheris_runs=10000 -timeout=30
 
 Targets:
 - `parse`: Bitstream.parse on arbitrary bytes (seeded with real streams of several codecs);
 - `video-header`: both face codecs' video codec-header readers on arbitrary headers of a real video container;
 - `payload:CODEC`: CODEC.decode of a real stream's container whose layer payloads are replaced by the fuzzer's
   bytes (valid CRCs, so the payload decoder itself is exercised).
+
+Coverage guidance covers lamina.bitstream only, unless `--instrument-all` instruments every loaded Python function
+(the codecs' own payload parsing too; slower per run).
 
 The only exception allowed out of a target is lamina's BitstreamError; anything else is a crash (atheris
 stops, prints the input and writes crash-*). Seeds are written to fuzz/corpus/TARGET/ on first use (commit them).
@@ -87,12 +91,17 @@ def make_target(target: str):
 
 def main() -> None:
     target, rest = sys.argv[1], sys.argv[2:]
+    deep = "--instrument-all" in rest
+    rest = [arg for arg in rest if arg != "--instrument-all"]
     corpus = CORPUS / target.replace(":", "-")
     if not corpus.exists():
         corpus.mkdir(parents=True)
         for i, seed in enumerate(seeds(target)):
             (corpus / f"seed-{i}").write_bytes(seed)
-    atheris.Setup([sys.argv[0], *rest, str(corpus)], make_target(target))
+    run = make_target(target)
+    if deep:  # coverage of every loaded Python function (the codecs' payload parsing too), not only the container's
+        atheris.instrument_all()
+    atheris.Setup([sys.argv[0], *rest, str(corpus)], run)
     atheris.Fuzz()
 
 

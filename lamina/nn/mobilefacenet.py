@@ -145,12 +145,6 @@ def shared_mobilefacenet() -> MobileFaceNet:
     return load_mobilefacenet()
 
 
-def five_points(landmarks68: np.ndarray) -> np.ndarray:
-    """Eye centres, nose tip and mouth corners from 68 points (the SphereFace 5-point order)."""
-    return np.stack([landmarks68[36:42].mean(0), landmarks68[42:48].mean(0), landmarks68[30],
-                     landmarks68[48], landmarks68[54]])
-
-
 def align_112x96(image: np.ndarray, points5: np.ndarray) -> np.ndarray:
     """112x96 crop by the similarity transform that maps points5 onto the SphereFace template."""
     import cv2

@@ -20,7 +20,8 @@ CARD = EVALUATORS / "celeba-attributes-probe.json"
 
 
 def aligned_crop(image: np.ndarray, landmarks68: np.ndarray) -> np.ndarray:
-    from ..nn.mobilefacenet import align_112x96, five_points
+    from ..nn.mobilefacenet import align_112x96
+    from .face import five_points
     return align_112x96(image, five_points(landmarks68))
 
 

@@ -102,13 +102,18 @@ class FramingFit:
         return out
 
 
-def five_points(image: np.ndarray) -> tuple[np.ndarray, str] | None:
+def five_points(landmarks68: np.ndarray) -> np.ndarray:
+    """Eye centres, nose tip and mouth corners from 68 points (the SphereFace 5-point order)."""
+    return np.stack([landmarks68[36:42].mean(0), landmarks68[42:48].mean(0), landmarks68[30],
+                     landmarks68[48], landmarks68[54]])
+
+
+def face_points5(image: np.ndarray) -> tuple[np.ndarray, str] | None:
     """(5x2 pixel points of the largest face in the SphereFace order: eye centres (image-left first), nose tip,
     mouth corners; 'dlib' or 'mesh' (MediaPipe, where dlib finds no face)), or None without a face."""
     rects = detect_faces(image)
     if rects:
-        p = shape_to_array(shape68(image, rects[0]))
-        return np.stack([p[36:42].mean(0), p[42:48].mean(0), p[30], p[48], p[54]]), "dlib"
+        return five_points(shape_to_array(shape68(image, rects[0]))), "dlib"
     from .landmarks import mesh468
     p = mesh468(image)
     if p is None:
@@ -122,7 +127,7 @@ def framing_fit(image: np.ndarray) -> FramingFit | None:
     """The FramingFit of the image's largest face (None without one): the least-squares similarity transform
     from its five points onto the framing's (FRAMING_POINTS5), i.e. the correction `lamina align` would make.
     A turned head foreshortens only some of the distances, so this scale is steadier than the eye distance."""
-    found = five_points(image)
+    found = face_points5(image)
     if found is None:
         return None
     points, source = found
