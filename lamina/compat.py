@@ -47,15 +47,17 @@ def make_torchvision_importable() -> None:
 
 
 def rans_guarded(encoded: bytes, symbols: int) -> bytes:
-    """A CompressAI rANS string with enough zero bytes appended that decoding `symbols` symbols cannot read past
-    its end. CompressAI's C++ decoder (release build: its asserts are compiled out) trusts the string: it reads
-    32-bit words as its state drains, and a symbol at the top of its CDF reads a run of 4-bit "bypass" counts
-    whose sum sets how many more 4-bit values follow. A forged string makes it read far beyond the buffer, and
-    `lamina decode` died with a segmentation fault (found by scripts/fuzz.py on feature-texture's residual).
-    Bound on the words read past the end: every 4-bit count taken from the real data adds at most 15 reads
-    (15 x 2 x len + 16 state nibbles), and each symbol, its bypass head and each bypass read take at most one
-    word once the state is fed zeros (a zero word leaves the state zero, so counts read 0 and stop). A valid
-    string is consumed exactly, so the appended zeros never change what decodes."""
+    """A CompressAI rANS string with zero words appended so that decoding `symbols` symbols from a forged string
+    stays inside the buffer. CompressAI's C++ decoder (release build: its asserts are compiled out) trusts the
+    string: it reads a 32-bit word whenever its 64-bit state drains, and a symbol at the top of its CDF (the escape
+    symbol) reads a run of 4-bit "bypass" counts whose sum sets how many more 4-bit values follow. A forged
+    string made it read megabytes past the buffer and `lamina decode` died with a segmentation fault (found by
+    scripts/fuzz.py on feature-texture's residual). Words read past the end: the bypass counts taken from the
+    string's own bits add at most 15 reads each (15 x (2 x len + 16) nibbles, the 16 from the initial state);
+    after that every symbol reads at most one word, and an escape symbol (1 count in 65,536 in lamina's CDFs)
+    at most ~34 more, which the 3 words per symbol cover with a wide margin (the state past the end evolves from
+    its last value, which a forger sets only once). A valid string is consumed exactly, so the appended zeros
+    never change what decodes (golden hashes unchanged). Cost: 12 bytes per symbol, transient."""
     encoded = bytes(encoded)
     words = 15 * (2 * len(encoded) + 16) + 3 * symbols + 4
     return encoded + bytes(4 * words)
