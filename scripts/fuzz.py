@@ -10,7 +10,8 @@ Targets:
 - `parse`: Bitstream.parse on arbitrary bytes (seeded with real streams of several codecs);
 - `video-header`: both face codecs' video codec-header readers on arbitrary headers of a real video container;
 - `payload:CODEC`: CODEC.decode of a real stream's container whose layer payloads are replaced by the fuzzer's
-  bytes (valid CRCs, so the payload decoder itself is exercised).
+  bytes (valid CRCs, so the payload decoder itself is exercised);
+- `video:CODEC`: the same for CODEC.decode_video on a 4-frame clip (latent-flow, stylegan-scalable, codebook-svr).
 
 Coverage guidance covers lamina.bitstream only, unless `--instrument-all` instruments every loaded Python function
 (the codecs' own payload parsing too; slower per run).
@@ -37,6 +38,15 @@ def _face():
     return load_dataset("utk-test", limit=1)[0].image()
 
 
+def _clip() -> list:
+    """Four 128x128 frames of a shared talking-face clip, aligned into the face framing (a short real video)."""
+    from lamina.data.datasets import data_root
+    from lamina.video import read_video
+    from lamina.vision.align import align_clip
+    frames, _ = read_video(data_root() / "video" / "lp_d0.mp4", max_frames=4)
+    return align_clip(frames, 128)
+
+
 def seeds(target: str) -> list[bytes]:
     import lamina
     face = _face()
@@ -45,6 +55,8 @@ def seeds(target: str) -> list[bytes]:
                 (("jpeg", {"quality": 30}), ("latent-flow", {"quality": 1}), ("mean-scale", {"quality": 1}))]
     if target == "video-header":
         return [bytes([1, 3, 2, 0, 0xA8, 0xC3, 0x01]), bytes([1, 3, 2, 0xA8, 0xC3, 0x01])]
+    if target.startswith("video:"):
+        return [layer.payload for layer in lamina.load(target.split(":", 1)[1]).encode_video(_clip(), 25.0).layers]
     return [layer.payload for layer in lamina.load(target.split(":", 1)[1]).encode(face).layers]
 
 
@@ -86,7 +98,24 @@ def make_target(target: str):
             except BitstreamError:
                 pass
         return run
-    raise SystemExit(f"unknown target {target!r}: parse, video-header or payload:CODEC")
+    if target.startswith("video:"):
+        import lamina
+        codec = lamina.load(target.split(":", 1)[1])
+        base = codec.encode_video(_clip(), 25.0)
+
+        def run(data: bytes) -> None:
+            fdp = atheris.FuzzedDataProvider(data)
+            layers = []
+            for layer in base.layers:
+                layers.append(Layer(layer.name, fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 4 * len(layer.payload)))))
+            stream = Bitstream(base.codec, base.height, base.width, tuple(layers), model_id=base.model_id,
+                               codec_header=base.codec_header, kind=base.kind)
+            try:
+                codec.decode_video(stream.to_bytes())
+            except BitstreamError:
+                pass
+        return run
+    raise SystemExit(f"unknown target {target!r}: parse, video-header, payload:CODEC or video:CODEC")
 
 
 def main() -> None:
