@@ -11,7 +11,8 @@ Targets:
 - `video-header`: both face codecs' video codec-header readers on arbitrary headers of a real video container;
 - `payload:CODEC`: CODEC.decode of a real stream's container whose layer payloads are replaced by the fuzzer's
   bytes (valid CRCs, so the payload decoder itself is exercised);
-- `video:CODEC`: the same for CODEC.decode_video on a 4-frame clip (latent-flow, stylegan-scalable, codebook-svr).
+- `video:CODEC`: the same for CODEC.decode_video on a 4-frame clip (latent-flow, stylegan-scalable, codebook-svr),
+  each layer either forged whole or frame by frame inside its per-frame packing (so the frames' decoders run).
 
 Coverage guidance covers lamina.bitstream only, unless `--instrument-all` instruments every loaded Python function
 (the codecs' own payload parsing too; slower per run).
@@ -27,7 +28,7 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from lamina.bitstream import Bitstream, Layer
+    from lamina.bitstream import Bitstream, Layer, Reader, pack_payloads
     from lamina.errors import BitstreamError
 
 CORPUS = Path(__file__).resolve().parents[1] / "fuzz" / "corpus"
@@ -45,6 +46,17 @@ def _clip() -> list:
     from lamina.vision.align import align_clip
     frames, _ = read_video(data_root() / "video" / "lp_d0.mp4", max_frames=4)
     return align_clip(frames, 128)
+
+
+def _split(payload: bytes) -> list[bytes] | None:
+    """A video layer's per-frame payloads when it is a pack_payloads sequence, else None."""
+    reader, out = Reader(payload), []
+    try:
+        while reader.pos < len(payload):
+            out.append(reader.take(reader.varint("length"), "frame"))
+    except BitstreamError:
+        return None
+    return out
 
 
 def seeds(target: str) -> list[bytes]:
@@ -103,11 +115,18 @@ def make_target(target: str):
         codec = lamina.load(target.split(":", 1)[1])
         base = codec.encode_video(_clip(), 25.0)
 
+        parts = [_split(layer.payload) for layer in base.layers]
+
         def run(data: bytes) -> None:
             fdp = atheris.FuzzedDataProvider(data)
             layers = []
-            for layer in base.layers:
-                layers.append(Layer(layer.name, fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 4 * len(layer.payload)))))
+            for layer, frames in zip(base.layers, parts):
+                if frames is None or fdp.ConsumeBool():  # the whole layer's bytes
+                    payload = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 4 * len(layer.payload)))
+                else:  # keep the per-frame packing, forge each frame's payload
+                    payload = pack_payloads([fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 4 * len(f) + 8))
+                                             for f in frames])
+                layers.append(Layer(layer.name, payload))
             stream = Bitstream(base.codec, base.height, base.width, tuple(layers), model_id=base.model_id,
                                codec_header=base.codec_header, kind=base.kind)
             try:
