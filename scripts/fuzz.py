@@ -93,29 +93,16 @@ def make_target(target: str):
                 except BitstreamError:
                     pass
         return run
-    if target.startswith("payload:"):
+    if target.startswith(("payload:", "video:")):
         import lamina
-        codec = lamina.load(target.split(":", 1)[1])
-        base = codec.encode(_face())
-
-        def run(data: bytes) -> None:
-            fdp = atheris.FuzzedDataProvider(data)
-            layers = []
-            for layer in base.layers:
-                layers.append(Layer(layer.name, fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 4 * len(layer.payload)))))
-            stream = Bitstream(base.codec, base.height, base.width, tuple(layers), model_id=base.model_id,
-                               codec_header=base.codec_header, kind=base.kind)
-            try:
-                codec.decode(stream.to_bytes())
-            except BitstreamError:
-                pass
-        return run
-    if target.startswith("video:"):
-        import lamina
-        codec = lamina.load(target.split(":", 1)[1])
-        base = codec.encode_video(_clip(), 25.0)
-
-        parts = [_split(layer.payload) for layer in base.layers]
+        kind, name = target.split(":", 1)
+        codec = lamina.load(name)
+        if kind == "video":
+            base, decode = codec.encode_video(_clip(), 25.0), codec.decode_video
+            parts = [_split(layer.payload) for layer in base.layers]
+        else:
+            base, decode = codec.encode(_face()), codec.decode
+            parts = [None] * len(base.layers)
 
         def run(data: bytes) -> None:
             fdp = atheris.FuzzedDataProvider(data)
@@ -123,14 +110,14 @@ def make_target(target: str):
             for layer, frames in zip(base.layers, parts):
                 if frames is None or fdp.ConsumeBool():  # the whole layer's bytes
                     payload = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 4 * len(layer.payload)))
-                else:  # keep the per-frame packing, forge each frame's payload
+                else:  # a video layer: keep the per-frame packing, forge each frame's payload
                     payload = pack_payloads([fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 4 * len(f) + 8))
                                              for f in frames])
                 layers.append(Layer(layer.name, payload))
             stream = Bitstream(base.codec, base.height, base.width, tuple(layers), model_id=base.model_id,
                                codec_header=base.codec_header, kind=base.kind)
             try:
-                codec.decode_video(stream.to_bytes())
+                decode(stream.to_bytes())
             except BitstreamError:
                 pass
         return run
