@@ -119,6 +119,54 @@ def load_module(path: Path, codec: str, build) -> tuple[torch.nn.Module, bytes]:
     return module.eval().requires_grad_(False), model_id_of(path)
 
 
+# Integer entropy tables (CompressAI CDFs, their offsets and lengths, Gaussian scale tables) of models whose files
+# leave them out: computed from float networks, they would differ between CPUs with other float kernels and a stream
+# would not decode across machines (issue 22), so they are computed once and committed beside the weights.
+TABLE_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")
+
+
+def tables_path(weights: Path) -> Path:
+    """The entropy-tables file beside a weights file: NAME.tables.npz."""
+    weights = Path(weights)
+    return weights.with_name(weights.stem + ".tables.npz")
+
+
+def table_buffers(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Every entropy-table buffer of a module, by its dotted name."""
+    return {name: buffer for name, buffer in module.named_buffers() if name.rsplit(".", 1)[-1] in TABLE_BUFFERS}
+
+
+def write_tables(weights: Path, module: torch.nn.Module) -> Path:
+    """Commit-ready copy of a module's entropy tables (as computed now) beside its weights file."""
+    import numpy as np
+    out = tables_path(weights)
+    arrays = {name: buffer.detach().cpu().numpy() for name, buffer in table_buffers(module).items()}
+    with open(out, "wb") as handle:
+        np.savez_compressed(handle, __model_id__=np.frombuffer(model_id_of(weights), np.uint8), **arrays)
+    return out
+
+
+def read_tables(weights: Path, module: torch.nn.Module) -> bool:
+    """Load a weights file's committed entropy tables into `module`; False when it has none (the caller computes
+    them); InputError when the tables belong to other weights or do not fit."""
+    import numpy as np
+    source = tables_path(weights)
+    if not source.exists():
+        return False
+    with np.load(source) as data:
+        if bytes(data["__model_id__"]) != model_id_of(weights):
+            raise InputError(f"{source} belongs to other weights than {weights}")
+        wanted = table_buffers(module)
+        names = set(data.files) - {"__model_id__"}
+        if names != set(wanted):
+            raise InputError(f"{source} does not fit {weights} (tables {sorted(names ^ set(wanted))[:3]})")
+        for name in names:
+            owner, attribute = (name.rsplit(".", 1) + [""])[:2] if "." in name else ("", name)
+            target = module.get_submodule(owner) if owner else module
+            setattr(target, attribute, torch.from_numpy(data[name].copy()))
+    return True
+
+
 def path(codec: str, quality: int | None = None, folder: Path | None = None) -> Path:
     """Where the weights of (codec, quality) live (in ROOT unless a folder is given)."""
     return Path(folder or ROOT) / (f"{codec}-q{quality}.pt" if quality is not None else f"{codec}.pt")
@@ -163,6 +211,27 @@ def find_for_stream(codec: str, quality: int, model_id: bytes) -> int:
     candidates = qualities(codec)
     order = ([quality] if quality in candidates else []) + [q for q in candidates if q != quality]
     for q in order:
-        if recorded_id(path(codec, q)) == model_id:
+        if recorded_id(path(codec, q))[:len(model_id)] == model_id:  # v2 streams name the id's first bytes
             return q
-    raise BitstreamError(f"model id mismatch: no committed {codec} weights have id {model_id.hex()}")
+    raise unknown_model(codec, model_id)
+
+
+RETIRED = ROOT / "retired.json"
+
+
+def retired_models() -> list[dict]:
+    """The append-only table of weights lamina no longer ships: codec, quality, model id (8-byte hex) and the
+    lamina release/commit that last shipped them (where a stream naming them still decodes)."""
+    return json.loads(RETIRED.read_text())["retired"] if RETIRED.exists() else []
+
+
+def unknown_model(codec: str, model_id: bytes) -> BitstreamError:
+    """The error for a stream whose model id no committed weights have: names the lamina version that still ships
+    the weights when they are retired ones."""
+    for entry in retired_models():
+        if entry["codec"] == codec and bytes.fromhex(entry["model_id"])[:len(model_id)] == model_id:
+            return BitstreamError(f"this {codec} stream was coded with retired weights {entry['model_id']} "
+                                  f"({entry['file']}), replaced since; decode it with lamina {entry['last_shipped_in']}, "
+                                  f"which still ships them")
+    return BitstreamError(f"model id mismatch: no committed {codec} weights have id {model_id.hex()} (nor any "
+                          f"retired ones lamina knows of: the stream comes from other weights)")

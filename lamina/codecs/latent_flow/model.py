@@ -150,8 +150,11 @@ def new_model(prior_name: str = "face-prior", per_stage: bool = False, couplings
 
 
 def save_model(model: LatentFlowModel, path: Path, card: dict | None = None) -> bytes:
-    """Write the weights file (lamina.zoo format) and its card; returns the model id."""
-    return zoo.save(path, CODEC, model.config, model.state_dict_to_save(), card)
+    """Write the weights file (lamina.zoo format), its card and its entropy tables; returns the model id."""
+    model_id = zoo.save(path, CODEC, model.config, model.state_dict_to_save(), card)
+    model.update()
+    zoo.write_tables(path, model)
+    return model_id
 
 
 def load_model(path: Path, device: str = "cpu") -> tuple[LatentFlowModel, bytes]:
@@ -167,5 +170,6 @@ def load_model(path: Path, device: str = "cpu") -> tuple[LatentFlowModel, bytes]
     if missing or unexpected:
         raise InputError(f"{path} does not fit the latent-flow architecture (missing {missing[:3]}, "
                          f"unexpected {unexpected[:3]})")
-    model.update()
+    if not zoo.read_tables(path, model):
+        model.update()
     return model.eval().requires_grad_(False).to(device), zoo.model_id_of(path)

@@ -116,15 +116,18 @@ class PriorScalableModel(torch.nn.Module):
 
 
 def save_model(model, path: Path, card: dict | None = None) -> bytes:
-    """Write the weights file (lamina.zoo format, fp16 parameters; CDF tables are rebuilt on load) and its
-    card; returns the model id."""
+    """Write the weights file (lamina.zoo format, fp16 parameters, no CDF tables), its card and its entropy tables
+    (zoo.write_tables: computed once here, read on load); returns the model id."""
     if isinstance(model, PriorScalableModel):
         state = model.state_dict_to_save()
     else:
         state = zoo.fp16_parameters(model)
     state = {k: v for k, v in state.items()
              if not any(t in k for t in _TABLES) and not k.startswith("discriminator.")}  # training only
-    return zoo.save(path, CODEC, model.config, state, card)
+    model_id = zoo.save(path, CODEC, model.config, state, card)
+    model.entropy.update()
+    zoo.write_tables(path, model)
+    return model_id
 
 
 def prior_model(prior_name: str, coding_step: float, cross_layer: bool = True, expected_id: str | None = None):
@@ -136,7 +139,8 @@ def prior_model(prior_name: str, coding_step: float, cross_layer: bool = True, e
 
 
 def load_model(path: Path, device: str = "cpu"):
-    """(model in eval mode with its CDF tables, model id) of a weights file; InputError for foreign files."""
+    """(model in eval mode with its CDF tables: the committed ones, else computed, model id) of a weights file;
+    InputError for foreign files."""
     weights = zoo.load(path, CODEC)
     config = dict(weights.config)
     if config.get("kind") == "prior":  # the file holds the entropy model; the prior has its own weights
@@ -153,5 +157,6 @@ def load_model(path: Path, device: str = "cpu"):
     if missing or unexpected:
         raise InputError(f"{path} does not fit the stylegan-scalable architecture "
                          f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
-    model.entropy.update()
+    if not zoo.read_tables(path, model):
+        model.entropy.update()
     return model.eval().requires_grad_(False).to(device), zoo.model_id_of(path)
