@@ -7,7 +7,8 @@
     .venv/bin/python scripts/fuzz.py payload:progressive-mask --instrument-all -atheris_runs=10000 -timeout=30
 
 Targets:
-- `parse`: Bitstream.parse on arbitrary bytes (seeded with real streams of several codecs);
+- `parse`: Bitstream.parse on arbitrary bytes (seeded with real streams of several codecs, container v2 and v1;
+  `--seed-again` adds the current seeds to an existing corpus);
 - `video-header`: both face codecs' video codec-header readers on arbitrary headers of a real video container;
 - `payload:CODEC`: CODEC.decode of a real stream's container whose layer payloads are replaced by the fuzzer's
   bytes (valid CRCs, so the payload decoder itself is exercised);
@@ -62,9 +63,11 @@ def _split(payload: bytes) -> list[bytes] | None:
 def seeds(target: str) -> list[bytes]:
     import lamina
     face = _face()
-    if target == "parse":
-        return [lamina.load(name, **kw).encode(face).to_bytes() for name, kw in
-                (("jpeg", {"quality": 30}), ("latent-flow", {"quality": 1}), ("mean-scale", {"quality": 1}))]
+    if target == "parse":  # both container versions (v2 is what lamina writes; v1 files stay readable)
+        streams = [lamina.load(name, **kw).encode(face) for name, kw in
+                   (("jpeg", {"quality": 30}), ("latent-flow", {"quality": 1}), ("mean-scale", {"quality": 1}),
+                    ("progressive-mask", {"quality": 1}))]
+        return [s.to_bytes() for s in streams] + [s.as_version(1).to_bytes() for s in streams[:3]]
     if target == "video-header":
         return [bytes([1, 3, 2, 0, 0xA8, 0xC3, 0x01]), bytes([1, 3, 2, 0xA8, 0xC3, 0x01])]
     if target.startswith("video:"):
@@ -128,11 +131,14 @@ def main() -> None:
     target, rest = sys.argv[1], sys.argv[2:]
     deep = "--instrument-all" in rest
     rest = [arg for arg in rest if arg != "--instrument-all"]
+    again = "--seed-again" in rest
+    rest = [arg for arg in rest if arg != "--seed-again"]
     corpus = CORPUS / target.replace(":", "-")
-    if not corpus.exists():
-        corpus.mkdir(parents=True)
-        for i, seed in enumerate(seeds(target)):
-            (corpus / f"seed-{i}").write_bytes(seed)
+    if not corpus.exists() or again:
+        corpus.mkdir(parents=True, exist_ok=True)
+        import hashlib
+        for seed in seeds(target):
+            (corpus / f"seed-{hashlib.sha256(seed).hexdigest()[:12]}").write_bytes(seed)
     run = make_target(target)
     if deep:  # coverage of every loaded Python function (the codecs' payload parsing too), not only the container's
         atheris.instrument_all()

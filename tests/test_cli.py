@@ -112,7 +112,7 @@ def test_huge_image_is_refused(tmp_path, capsys):
     (lambda d: d[: len(d) // 2], "truncated"),
     (lambda d: d[:-5] + bytes([d[-5] ^ 0x10]) + d[-4:], "CRC mismatch"),
     (lambda d: b"XXXX" + d[4:], "not a lamina stream"),
-    (lambda d: d[:5] + b"\x04jpfg" + d[10:], "unknown codec"),
+    (lambda d: d[:2] + b"\x78" + d[3:], "unknown codec number 120"),
 ])
 def test_bad_streams_give_one_line_and_exit_2(mutate, message, tmp_path, face_png, capsys):
     stream = tmp_path / "s.lmn"

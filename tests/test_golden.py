@@ -1,14 +1,22 @@
-"""Golden hashes: the coded bytes (SHA-256) of every committed learned model on two fixed faces, and the
-hashes of every decoded layer. A change to any coded byte or decoded pixel is noticed here; a deliberate
-change regenerates the file with LAMINA_GOLDEN_WRITE=1 and says why in its commit."""
+"""Golden references of every committed learned model on two fixed faces: the coded bytes exactly (SHA-256 and
+length: streams are portable, the same on every CPU), and every decoded layer within the cross-CPU tolerance
+(lamina.metrics.pixel: decoded pixels may differ between CPUs with other float kernels by float rounding), through
+compact block means (16 x 16 blocks, per channel, 1/64 grey level) instead of pixel hashes.
+
+A deliberate change regenerates the file with LAMINA_GOLDEN_WRITE=1 and says why in its commit; entries still
+within the tolerance are kept as they are, so the file changes only when bytes or images change beyond it."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
+
+from lamina.metrics.pixel import block_difference, block_means
 
 GOLDEN = Path(__file__).parent / "golden" / "learned_codecs.json"
 
@@ -42,21 +50,22 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def pack_blocks(image: np.ndarray) -> str:
+    """A decoded image's golden reference: its block means, uint16 little-endian, zlib, base64."""
+    means = block_means(np.asarray(image))
+    shape = "x".join(map(str, means.shape))
+    return shape + ":" + base64.b64encode(zlib.compress(means.astype("<u2").tobytes(), 9)).decode()
+
+
+def unpack_blocks(text: str) -> np.ndarray:
+    shape, data = text.split(":", 1)
+    values = np.frombuffer(zlib.decompress(base64.b64decode(data)), "<u2")
+    return values.reshape(tuple(int(n) for n in shape.split("x")))
+
+
 def measure(data_root) -> dict:
-    """Hashes with one torch thread: float sums in convolutions depend on the thread count, so bytes and pixels
-    are pinned for one (cross-thread exactness is a separate property, issue 15)."""
-    import torch
-
+    """Bytes and block means of every model x face x layer prefix (codecs run at LAMINA_THREADS)."""
     import lamina
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _measure(data_root, lamina)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _measure(data_root, lamina) -> dict:
     result = {}
     images = faces(data_root)
     for label, kwargs in committed_models():
@@ -64,17 +73,94 @@ def _measure(data_root, lamina) -> dict:
         codec = lamina.load(kwargs.pop("name"), **kwargs)
         for face_name, image in images.items():
             data = codec.encode(image).to_bytes()
-            decoded = [_sha(np.ascontiguousarray(codec.decode(data, layers=k)).tobytes())
-                       for k in range(1, len(codec.layers) + 1)]
+            decoded = [pack_blocks(codec.decode(data, layers=k)) for k in range(1, len(codec.layers) + 1)]
             result[f"{label}/{face_name}"] = {"bytes": len(data), "stream": _sha(data), "decoded": decoded}
     return result
 
 
-def test_golden_hashes(data_root):
+def differences(measured: dict, golden: dict) -> dict[str, str]:
+    """key -> what changed beyond the tolerance (bytes exactly; images by block means)."""
+    out = {}
+    for key, entry in golden.items():
+        now = measured.get(key)
+        if now is None:
+            out[key] = "missing"
+        elif (now["bytes"], now["stream"]) != (entry["bytes"], entry["stream"]):
+            out[key] = f"coded bytes changed ({entry['bytes']} -> {now['bytes']} bytes)"
+        elif len(now["decoded"]) != len(entry["decoded"]):
+            out[key] = "layer count changed"
+        elif not all(":" in text for text in entry["decoded"]):
+            out[key] = "reference in an older format (pixel hashes)"
+        else:
+            for k, (a, b) in enumerate(zip(now["decoded"], entry["decoded"]), 1):
+                problem = block_difference(unpack_blocks(a), unpack_blocks(b))
+                if problem:
+                    out[key] = f"layer {k}: {problem}"
+                    break
+    return out
+
+
+def test_golden_references(data_root):
     measured = measure(data_root)
+    golden = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
     if os.environ.get("LAMINA_GOLDEN_WRITE") == "1":
-        GOLDEN.write_text(json.dumps(measured, indent=1, sort_keys=True) + "\n")
-    golden = json.loads(GOLDEN.read_text())
+        changed = differences(measured, golden)
+        kept = {key: golden[key] for key in measured if key in golden and key not in changed}
+        golden = {**{key: measured[key] for key in measured}, **kept}
+        GOLDEN.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n")
     assert sorted(measured) == sorted(golden), "the set of committed learned models changed"
-    changed = [key for key in golden if measured[key] != golden[key]]
-    assert not changed, f"coded bytes or decoded images changed for {changed}"
+    changed = differences(measured, golden)
+    assert not changed, f"coded bytes or decoded images changed beyond the cross-CPU tolerance: {changed}"
+
+
+def test_block_references_catch_real_changes(face):
+    """The block-mean reference accepts what the tolerance allows and refuses a small local change."""
+    reference = unpack_blocks(pack_blocks(face))
+    rng = np.random.default_rng(0)
+    noisy = face.astype(np.int16)
+    flip = rng.random(face.shape) < 0.01                      # 1% of samples off by 2 levels
+    noisy[flip] += np.where(noisy[flip] > 127, -2, 2)
+    assert block_difference(block_means(noisy.astype(np.uint8)), reference) is None
+    patch = face.copy()
+    patch[100:124, 100:124] = np.clip(patch[100:124, 100:124].astype(np.int16) + 12, 0, 255)  # a 24 px patch
+    assert block_difference(block_means(patch), reference) is not None
+    assert block_difference(block_means(np.clip(face.astype(np.int16) + 1, 0, 255).astype(np.uint8)),
+                            reference) is not None                                    # every sample one level up
+
+
+V1_STREAMS = Path(__file__).parent / "golden" / "v1"
+
+
+def test_version_1_streams_decode_as_before(data_root):
+    """Streams written by lamina 0.1 (container v1, tests/golden/v1: the first utk-test face) still decode, and
+    to exactly what the same model's v2 stream of the same face decodes to: the payloads are the same bytes."""
+    import lamina
+    from lamina.bitstream import Bitstream
+    from lamina.registry import load_for_stream as codec_for_stream
+    face = faces(data_root)["utk-test-0"]
+    files = sorted(V1_STREAMS.glob("*.lmn"))
+    assert len(files) == 10
+    for path in files:
+        old = Bitstream.parse(path.read_bytes())
+        assert old.version == 1 and len(old.model_id) == 8
+        codec = codec_for_stream(old)
+        if path.stem.endswith("-video"):
+            new = Bitstream.parse(codec.encode_video([face, load_second(data_root), face], 25.0, gop=2).to_bytes())
+            assert [l.payload for l in new.layers] == [l.payload for l in old.layers]
+            for k in range(1, old.available_layers + 1):
+                assert all(np.array_equal(a, b) for a, b in zip(codec.decode_video(old, layers=k),
+                                                                 codec.decode_video(new, layers=k)))
+            continue
+        new = Bitstream.parse(codec.encode(face).to_bytes())
+        assert new.version == 2 and new.codec == old.codec and new.matches_model(old.model_id)
+        assert [l.payload for l in new.layers] == [l.payload for l in old.layers], path.name
+        assert len(new.header_bytes()) < len(old.header_bytes())
+        for k in range(1, old.available_layers + 1):
+            assert np.array_equal(codec.decode(old, layers=k), codec.decode(new, layers=k)), (path.name, k)
+        cut = Bitstream.parse(old.truncate(1).to_bytes())       # lamina truncate keeps a v1 file v1
+        assert cut.version == 1 and cut.available_layers == 1
+
+
+def load_second(data_root) -> np.ndarray:
+    from lamina.data.datasets import load_dataset
+    return load_dataset("utk-test", root=data_root, limit=2)[1].image()

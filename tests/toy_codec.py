@@ -38,3 +38,9 @@ class ToyLayered(Codec):
                 raise BitstreamError("payload size does not match header")
             image = image + delta.reshape(image.shape)
         return image
+
+
+# Not registered (tests only), so its layer names are given to the v2 parser here.
+from lamina.bitstream import LAYER_NAMES  # noqa: E402
+
+LAYER_NAMES.setdefault(ToyLayered.name, tuple(spec.name for spec in ToyLayered.layers))

@@ -114,7 +114,7 @@ def write_summary_report(out: Path, summary: list[dict], rows: list[dict], confi
         for entry in summary:
             writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in entry.items()})
     metrics = [c for c in columns if c not in {"codec", "quality", "layer", "layer_name", "images", "bytes",
-                                               "bpp", "layers_total", "encode_s", "decode_s"}]
+                                               "header_bytes", "payload_bytes", "bpp", "layers_total", "encode_s", "decode_s"}]
     metrics = [m for m in metrics if any(e.get(m) is not None for e in summary)]
     plots = out / "plots"
     plots.mkdir(exist_ok=True)
@@ -159,15 +159,19 @@ def _write_markdown(out, config, summary, metrics, bd, rows):
                   for k, v in encoders.items()]
         lines.append("")
     from ..vision.evaluators import label
-    lines += ["## Lowest setting of each codec", "", "| codec | quality | bytes | bpp | " +
-              " | ".join(label(m) for m in metrics) + " |", "|---" * (4 + len(metrics)) + "|"]
+    lines += ["## Lowest setting of each codec", "", "bytes = container header + payloads (the header: lamina's "
+              "container, version 2 unless the rows say otherwise).", "",
+              "| codec | quality | bytes | header + payload | bpp | " +
+              " | ".join(label(m) for m in metrics) + " |", "|---" * (5 + len(metrics)) + "|"]
     by_codec = defaultdict(list)
     for entry in summary:
         by_codec[(entry["codec"], entry["layer"])].append(entry)
     for (codec, layer), entries in sorted(by_codec.items()):
         low = min(entries, key=lambda e: e["bpp"])
         name = codec if (low.get("layers_total") or 1) == 1 else f"{codec} L{layer}"
-        lines.append(f"| {name} | {low['quality']} | {_fmt(low['bytes'], 5)} | {_fmt(low['bpp'])} | " +
+        split = (f"{_fmt(low['header_bytes'], 3)} + {_fmt(low['payload_bytes'], 5)}"
+                 if low.get("header_bytes") is not None else "–")
+        lines.append(f"| {name} | {low['quality']} | {_fmt(low['bytes'], 5)} | {split} | {_fmt(low['bpp'])} | " +
                      " | ".join(_fmt(low.get(m)) for m in metrics) + " |")
     lines.append("")
     for anchor in config.get("anchors_not_run") or []:

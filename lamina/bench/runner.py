@@ -101,7 +101,9 @@ def _process_image(task) -> list[dict]:
             decode_s = time.perf_counter() - start
             row = {"dataset": dataset, "image": item.name, "codec": name, "quality": int(codec.quality),
                    "layer": k, "layer_name": stream.layers[k - 1].name, "layers_total": total_layers,
-                   "bytes": len(data), "bpp": 8 * len(data) / (h * w), "width": w, "height": h,
+                   "bytes": len(data), "header_bytes": stream.header_size(k),
+                   "payload_bytes": len(data) - stream.header_size(k), "bpp": 8 * len(data) / (h * w),
+                   "width": w, "height": h,
                    "encode_s": round(encode_s, 5), "decode_s": round(decode_s, 5)}
             row.update({m: (None if isinstance(v, float) and math.isnan(v) else v)
                         for m, v in evaluator.score(ref, decoded).items()})

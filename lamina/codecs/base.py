@@ -35,8 +35,10 @@ class Option:
 
 def register(cls):
     """Class decorator: make `lamina.load(cls.name, ...)` build cls (when cls.available())."""
+    from ..bitstream import LAYER_NAMES
     from ..registry import add
     add(cls.name, cls)
+    LAYER_NAMES.setdefault(cls.name, tuple(spec.name for spec in cls.layers))
     return cls
 
 
@@ -216,10 +218,15 @@ class Codec:
             stream = Bitstream.parse(bytes(stream))
         if stream.codec != self.name:
             raise BitstreamError(f"stream was coded by {stream.codec!r}, not {self.name!r}")
-        if stream.model_id != self.model_id:
+        if not stream.matches_model(self.model_id):
             raise BitstreamError(f"model id mismatch: stream needs {stream.model_id.hex()}, "
                                  f"loaded model is {self.model_id.hex()}")
         expected = tuple(spec.name for spec in self.layers)
+        if stream.version >= 2:  # v2 streams carry only the layer count: the names are this codec's spec
+            if len(stream.declared_layers) > len(expected):
+                raise BitstreamError(f"stream declares {len(stream.declared_layers)} layers, {self.name} has "
+                                     f"{len(expected)}")
+            stream = stream.named(expected)
         if stream.declared_layers != expected[:len(stream.declared_layers)]:
             raise BitstreamError(f"layer names {stream.declared_layers} do not match {self.name}'s {expected}")
         return stream

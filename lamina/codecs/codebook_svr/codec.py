@@ -148,14 +148,18 @@ class CodebookSVR(ZooCodec):
         return to_uint8(x, height, width)
 
     def header(self) -> bytes:
-        return (encode_varint(self.quality) + encode_varint(LQ_CODECS.index(self.lq_codec))
-                + encode_varint(self.lq_quality))
+        """quality, then the LQ codec and its quality in one varint (code x 64 + quality: one byte for VVC QPs)."""
+        return encode_varint(self.quality) + encode_varint(LQ_CODECS.index(self.lq_codec) * 64 + self.lq_quality)
 
-    def read_header(self, header: bytes) -> tuple[str, int]:
+    def read_header(self, header: bytes, version: int = 2) -> tuple[str, int]:
+        """(LQ codec, LQ quality); container v1 streams wrote them as two varints."""
         reader = Reader(header)
         reader.varint("quality")
-        code = reader.varint("LQ codec")
-        quality = reader.varint("LQ quality")
+        if version >= 2:
+            code, quality = divmod(reader.varint("LQ codec and quality"), 64)
+        else:
+            code = reader.varint("LQ codec")
+            quality = reader.varint("LQ quality")
         if code >= len(LQ_CODECS) or reader.pos != len(header):
             raise BitstreamError("codebook-svr: corrupted codec header")
         return LQ_CODECS[code], quality
@@ -193,7 +197,7 @@ class CodebookSVR(ZooCodec):
         alpha = 1.0 if alpha is None else float(alpha)
         if not 0.0 <= alpha <= 1.0:
             raise InputError(f"codebook-svr: alpha must be in [0, 1], got {alpha:g}")
-        lq_codec, lq_quality = self.read_header(stream.codec_header)
+        lq_codec, lq_quality = self.read_header(stream.codec_header, stream.version)
         lq = None
         if layers >= 2 or lq_only:
             if layers < 2:

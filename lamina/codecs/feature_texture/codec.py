@@ -205,29 +205,39 @@ class FeatureTexture(Codec):
 
     @classmethod
     def for_stream(cls, stream: Bitstream, device: str = "cpu") -> FeatureTexture:
-        feature_quality, residual, quality = cls.parse_header(stream.codec_header)
+        feature_quality, residual, quality = cls.parse_header(stream.codec_header, stream.version)
         try:
             codec = FeatureTexture(quality=quality, residual=residual, feature_quality=feature_quality, device=device)
         except InputError as exc:
             raise BitstreamError(f"stream cannot be decoded with the committed models: {exc}") from exc
-        if codec.model_id != stream.model_id:
+        if not stream.matches_model(codec.model_id):
             raise BitstreamError(f"model id mismatch: stream needs {stream.model_id.hex()}, the committed "
                                  f"feature-texture models give {codec.model_id.hex()}")
         return codec
 
     @staticmethod
-    def parse_header(header: bytes) -> tuple[int, str, int]:
+    def parse_header(header: bytes, version: int = 2) -> tuple[int, str, int]:
+        """(feature quality, residual codec, residual quality). Container v2 names the residual codec by its
+        number (lamina.codec_numbers, one byte); v1 wrote its name."""
+        from ...codec_numbers import CODEC_NAMES
         reader = Reader(header)
         feature_quality = reader.varint("feature quality")
-        residual = reader.text("residual codec")
+        if version >= 2:
+            number = reader.varint("residual codec")
+            if number not in CODEC_NAMES:
+                raise BitstreamError(f"feature-texture: unknown residual codec number {number}")
+            residual = CODEC_NAMES[number]
+        else:
+            residual = reader.text("residual codec")
         quality = reader.varint("residual quality")
         if reader.pos != len(header):
             raise BitstreamError("feature-texture codec header has trailing bytes")
         return feature_quality, residual, quality
 
     def _header(self) -> bytes:
-        name = self.residual.encode()
-        return encode_varint(self.feature_quality) + encode_varint(len(name)) + name + encode_varint(self.quality)
+        from ...codec_numbers import CODEC_NUMBERS
+        return encode_varint(self.feature_quality) + encode_varint(CODEC_NUMBERS[self.residual]) \
+            + encode_varint(self.quality)
 
     # ------------------------------------------------------------------------------ coding
     @property
@@ -284,7 +294,7 @@ class FeatureTexture(Codec):
         return self.residual_codec.decompress(payload, h, w).astype(np.float32) / 255.0
 
     def _check_header(self, stream: Bitstream) -> None:
-        header = self.parse_header(stream.codec_header)
+        header = self.parse_header(stream.codec_header, stream.version)
         if header != (self.feature_quality, self.residual, self.quality):
             raise BitstreamError(f"stream was coded with (feature q, residual, q) = {header}, "
                                  f"this codec is {(self.feature_quality, self.residual, self.quality)}")

@@ -100,7 +100,7 @@ class ProgressiveMask(ZooCodec):
     @classmethod
     def for_stream(cls, stream: Bitstream, device: str = "cpu") -> "ProgressiveMask":
         codec = cls(quality=max(1, Reader(stream.codec_header).varint("quality")), device=device)
-        if stream.model_id != codec.model_id:
+        if not stream.matches_model(codec.model_id):
             raise BitstreamError("progressive-mask: the stream was written by other weights than the committed "
                                  "model (model id differs)")
         return codec
