@@ -32,6 +32,7 @@ import binascii
 import zlib
 from dataclasses import dataclass, field, replace
 
+from ._version import __version__
 from .codec_numbers import CODEC_NAMES, CODEC_NUMBERS, NAMED
 from .errors import BitstreamError
 
@@ -408,7 +409,6 @@ class Bitstream:
         elif number in CODEC_NAMES:
             codec = CODEC_NAMES[number]
         else:
-            from . import __version__
             raise BitstreamError(f"unknown codec number {number}: the stream was written by a lamina newer than "
                                  f"this one ({__version__}, which knows codec numbers 1-{max(CODEC_NAMES)})")
         if count == 0:
