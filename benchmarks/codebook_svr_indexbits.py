@@ -23,7 +23,7 @@ def main() -> None:
     import lamina
     from lamina import zoo
     from lamina.codecs.codebook_svr import indexcoding as ic
-    from lamina.codecs.codebook_svr.codec import pad_to
+    from lamina.imageio import pad_to
     from lamina.data.datasets import load_dataset
     torch.set_num_threads(1)
     parser = argparse.ArgumentParser()

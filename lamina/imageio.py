@@ -40,6 +40,26 @@ def to_tensor(images: np.ndarray):
     return x.float() / 255.0
 
 
+def to_uint8(x, height: int | None = None, width: int | None = None) -> np.ndarray:
+    """1x3xHxW float tensor in about [0, 1] -> HxWx3 uint8 (clamped, rounded), cropped to height x width when given:
+    the inverse of to_tensor, and how padded network outputs come back to the coded size."""
+    height, width = height or x.shape[-2], width or x.shape[-1]
+    return (x[0, :, :height, :width].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+def pad_to(image: np.ndarray, multiple: int) -> np.ndarray:
+    """HxWx3 edge-padded to multiples of `multiple` (unchanged when it already is)."""
+    h, w = image.shape[:2]
+    ph, pw = -h % multiple, -w % multiple
+    return np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else image
+
+
+def downsample(image: np.ndarray, factor: int) -> np.ndarray:
+    """HxWx3 uint8 reduced `factor` x (bicubic, Pillow; sides rounded down)."""
+    h, w = image.shape[:2]
+    return np.asarray(Image.fromarray(image).resize((w // factor, h // factor), Image.BICUBIC))
+
+
 def to_array(image) -> np.ndarray:
     """Turn a PIL image, uint8 array or float tensor/array in [0, 1] (CHW or HWC) into HxWx3 uint8."""
     if isinstance(image, Image.Image):

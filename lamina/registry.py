@@ -2,8 +2,12 @@
 they are imported; learned codecs appear only where trained weights are committed (`available()`)."""
 from __future__ import annotations
 
-from .codecs.base import Codec
+from typing import TYPE_CHECKING
+
 from .errors import InputError
+
+if TYPE_CHECKING:  # typing only: codecs.base imports this module to register codecs
+    from .codecs.base import Codec
 
 _CLASSES: dict[str, type[Codec]] = {}
 # Importing these registers every built-in codec (classic first, then learned baselines, then scalable).

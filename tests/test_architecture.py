@@ -31,6 +31,105 @@ def imports(path: Path) -> set[str]:
     return found
 
 
+def _type_checking_lines(tree) -> set[int]:
+    """Line numbers inside `if TYPE_CHECKING:` blocks (imports for typing only, never executed)."""
+    lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for child in node.body:
+                lines.update(range(child.lineno, (child.end_lineno or child.lineno) + 1))
+    return lines
+
+
+def module_graph() -> dict[str, set[str]]:
+    """lamina module -> the lamina modules it imports when it runs (lazy imports included, typing-only ones not;
+    `from package import submodule` is an edge to the submodule only)."""
+    modules = {_module_name(p): p for p in LAMINA.rglob("*.py")}
+
+    def resolve(name: str) -> str:
+        while name and name not in modules:
+            name = name.rsplit(".", 1)[0] if "." in name else ""
+        return name
+    graph = {}
+    for name, path in modules.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        tree = ast.parse(path.read_text())
+        typing_only = _type_checking_lines(tree)
+        edges = set()
+        for node in ast.walk(tree):
+            if getattr(node, "lineno", None) in typing_only:
+                continue
+            if isinstance(node, ast.Import):
+                edges.update(resolve(alias.name) for alias in node.names if alias.name.startswith("lamina"))
+            elif isinstance(node, ast.ImportFrom):
+                base = package[:len(package) - node.level + 1] if node.level else []
+                module = ".".join(base + ([node.module] if node.module else []))
+                if not module.startswith("lamina"):
+                    continue
+                for alias in node.names:
+                    full = f"{module}.{alias.name}"
+                    edges.add(full if full in modules else resolve(module))
+        graph[name] = edges - {name, ""}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycles_in_lamina():
+    assert not cycles(module_graph())
+
+
+def test_nothing_reachable_from_a_codec_runtime_imports_training_bench_data_or_metrics():
+    """Transitively: every module a codec's run-time modules (codecs/*, not task.py / objective.py) can import,
+    directly or through others, lazily or not, stays out of train, bench, data and metrics."""
+    graph = module_graph()
+    roots = [m for m in graph if m.startswith("lamina.codecs") and not m.endswith((".task", ".objective"))]
+    offenders = {}
+    for root in roots:
+        parent, todo = {root: None}, [root]
+        while todo:
+            v = todo.pop()
+            for w in graph[v]:
+                if w not in parent:
+                    parent[w] = v
+                    todo.append(w)
+        for module in parent:
+            if module.startswith(TRAINING_ONLY):
+                chain = [module]
+                while parent[chain[-1]] is not None:
+                    chain.append(parent[chain[-1]])
+                offenders.setdefault(module, " <- ".join(chain))
+    assert not offenders, offenders
+
+
 def test_codec_runtimes_never_import_training_code():
     offenders = []
     for path in sorted((LAMINA / "codecs").rglob("*.py")):
@@ -86,3 +185,14 @@ def test_streams_find_their_weights_by_header_quality_and_card_id():
         assert "model id mismatch" in str(exc)
     else:
         raise AssertionError("an unknown model id must be refused")
+
+
+def test_architecture_doc_names_every_codec_package_and_core_module():
+    """docs/architecture.md stays true: every codec package and every top-level module is named in it."""
+    doc = (LAMINA.parent / "docs" / "architecture.md").read_text()
+    packages = [p.name for p in (LAMINA / "codecs").iterdir() if (p / "__init__.py").exists()]
+    modules = [p.name for p in LAMINA.glob("*.py") if p.name != "__init__.py"]
+    missing = [f"codecs/{p}" for p in packages if f"{p}/" not in doc] + [m for m in modules if m not in doc]
+    missing += [f"entropy/{p.name}" for p in (LAMINA / "entropy").glob("*.py")
+                if p.name != "__init__.py" and p.name not in doc]
+    assert not missing, f"docs/architecture.md does not name {missing}"

@@ -12,6 +12,18 @@ import numpy as np
 META = {"dataset", "image", "codec", "quality", "layer", "layer_name", "layers_total", "width", "height"}
 
 
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a results.jsonl (a torn last line from an interrupted run is ignored)."""
+    rows = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
+
+
 def summarise(rows: list[dict]) -> list[dict]:
     """Mean of every numeric column per (codec, quality, layer); NaN/None values are left out."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -95,7 +107,6 @@ def plot_metric(summary: list[dict], metric: str, path: Path, title: str) -> Non
 
 def write_report(out: Path, anchors: list[str] | str | None = None) -> None:
     """Write summary.csv, plots/*.png, bd_rates.json and report.md next to results.jsonl."""
-    from .runner import read_rows
     rows = read_rows(out / "results.jsonl")
     if not rows:
         return
@@ -138,7 +149,6 @@ def _fmt(value, digits=4):
 
 
 def _write_markdown(out, config, summary, metrics, bd, rows):
-    from .runner import read_rows
     dataset = config.get("dataset", "")
     images = len({r["image"] for r in rows})
     lines = [f"# Benchmark: {dataset}", "",

@@ -17,6 +17,8 @@ from ..errors import InputError, NoFaceError
 FACE_DATASETS = {"utk-test", "utk-train", "celeba-test", "celeba-train", "landmarks-helen-test",
                  "landmarks-helen-train", "landmarks-afw"}
 
+from .report import read_rows  # noqa: F401  (results.jsonl rows; tests and callers read them from here)
+
 
 @dataclass
 class BenchConfig:
@@ -108,18 +110,6 @@ def _process_image(task) -> list[dict]:
             row.update({m: (None if isinstance(v, float) and math.isnan(v) else v)
                         for m, v in evaluator.score(ref, decoded).items()})
             rows.append(row)
-    return rows
-
-
-def read_rows(path: Path) -> list[dict]:
-    """Rows of a results.jsonl (a torn last line from an interrupted run is ignored)."""
-    rows = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
     return rows
 
 

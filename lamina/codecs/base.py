@@ -14,23 +14,12 @@ import numpy as np
 from ..bitstream import KIND_IMAGE, ZERO_MODEL_ID, Bitstream, decode_varint_exact, encode_varint
 from ..errors import BitstreamError, InputError
 from ..imageio import to_array
+from ..options import Option  # noqa: F401  (codecs declare their encode options with it)
 
 # Optional capabilities a codec declares in `capabilities` (the CLI asks for them, never for names):
 VIDEO = "video"        # encode_video(frames, fps, **options) / decode_video(stream, layers) / video_info(stream)
 SWAP = "swap"          # swap(a, b) -> Bitstream: layers of two streams combined without decoding pixels
 FEATURE = "feature"    # decode_feature(stream) -> np.ndarray: the first layer as a feature vector
-
-
-@dataclass(frozen=True)
-class Option:
-    """A codec-specific command-line option of `lamina encode` (its value reaches the codec's constructor
-    as keyword `dest`; None when not given)."""
-
-    flag: str
-    dest: str
-    help: str
-    type: type = str
-    choices: tuple | None = None
 
 
 def register(cls):

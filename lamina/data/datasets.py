@@ -17,15 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 
-DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The shared data folder: argument, $LAMINA_DATA, or ../shared/data beside the repo."""
-    path = Path(root or os.environ.get("LAMINA_DATA") or DEFAULT_ROOT)
-    if not path.is_dir():
-        raise InputError(f"shared data folder not found: {path} (set LAMINA_DATA or pass --data-root)")
-    return path
+from ..paths import DEFAULT_ROOT, data_root  # noqa: F401  (where the shared data lives)
 
 
 @dataclass(frozen=True)

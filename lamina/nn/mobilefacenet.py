@@ -15,13 +15,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError
-from ..vision.face import FRAMING_POINTS5
+from ..framing import FRAMING_POINTS5
 
 # The SphereFace 112x96 template: left eye, right eye, nose tip, left and right mouth corners.
 TEMPLATE_112x96 = np.array([[30.2946, 51.6963], [65.5318, 51.5014], [48.0252, 71.7366],
                             [33.5493, 92.3655], [62.7299, 92.2041]], dtype=np.float64)
 
-# FRAMING_POINTS5 (vision.face): where the shared framing puts eye centres, nose tip and mouth corners. One fixed
+# FRAMING_POINTS5 (lamina.framing): where the shared framing puts eye centres, nose tip and mouth corners. One fixed
 # similarity transform maps them onto the SphereFace 112x96 template, so the codec needs no face detector.
 
 
@@ -120,8 +120,8 @@ class MobileFaceNet(nn.Module):
 
 def default_weights() -> Path:
     """The shared MobileFaceNet checkpoint (../shared/data/weights/mobilefacenet/068.ckpt)."""
-    from ..data.datasets import data_root
-    return data_root() / "weights" / "mobilefacenet" / "068.ckpt"
+    from ..zoo import shared_weights
+    return shared_weights("mobilefacenet", "068.ckpt")
 
 
 def load_mobilefacenet(path: str | os.PathLike | None = None) -> MobileFaceNet:

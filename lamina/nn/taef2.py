@@ -66,8 +66,8 @@ def decoder() -> nn.Sequential:
 
 
 def weights_dir() -> Path:
-    from ..data.datasets import data_root
-    return Path(os.environ.get("LAMINA_TAEF2", data_root() / "weights" / "taef2"))
+    from ..zoo import shared_weights
+    return Path(os.environ.get("LAMINA_TAEF2") or shared_weights("taef2"))
 
 
 def _load(module: nn.Sequential, path: Path) -> nn.Sequential:

@@ -224,7 +224,7 @@ def _stage_evaluate(args) -> str:
 
 
 def _register() -> None:
-    from ..codecs.base import Option
+    from ..options import Option
     from ..registry import add_trainable
     from ..train.trainable import Trainable
     options = (Option("--cache", "cache", help="face prior: folder of the cached faces and TAEF2 latents "

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..codecs.base import Option
+from ..options import Option
 from ..errors import InputError
 
 

@@ -167,6 +167,13 @@ def read_tables(weights: Path, module: torch.nn.Module) -> bool:
     return True
 
 
+def shared_weights(*parts: str) -> Path:
+    """A pretrained file or folder that ships with the shared data (../shared/data/weights/...): TAEF2,
+    MobileFaceNet."""
+    from ..paths import data_root
+    return data_root() / "weights" / Path(*parts)
+
+
 def path(codec: str, quality: int | None = None, folder: Path | None = None) -> Path:
     """Where the weights of (codec, quality) live (in ROOT unless a folder is given)."""
     return Path(folder or ROOT) / (f"{codec}-q{quality}.pt" if quality is not None else f"{codec}.pt")

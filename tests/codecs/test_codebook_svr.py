@@ -9,7 +9,8 @@ import torch
 import lamina
 from lamina.bitstream import Bitstream
 from lamina.cli import main
-from lamina.codecs.codebook_svr.codec import downsample, lq_payload, pad_to
+from lamina.codecs.codebook_svr.codec import lq_payload
+from lamina.imageio import downsample, pad_to
 from lamina.codecs.codebook_svr.indexcoding import (adaptive_probabilities, decode_adaptive, decode_indices,
                                                     encode_adaptive, encode_indices, fit_gmm, zigzag)
 from lamina.codecs.codebook_svr.model import kmeans

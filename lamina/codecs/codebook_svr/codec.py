@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from ... import zoo
 from ...bitstream import Bitstream, Layer, Reader, encode_varint
 from ...errors import BitstreamError, InputError
+from ...imageio import downsample, pad_to, to_tensor, to_uint8
 from ..base import VIDEO, LayerSpec, Option, ZooCodec, register
 from .indexcoding import decode_adaptive, encode_adaptive
 from .model import CODEC, load_model
@@ -58,27 +59,6 @@ def lq_image(name: str, quality: int, payload: bytes, height: int, width: int) -
         raise BitstreamError(f"codebook-svr: fidelity payload decodes to {image.shape[1]}x{image.shape[0]}, "
                              f"not {width}x{height}: stream is corrupted")
     return image
-
-
-def downsample(image: np.ndarray, factor: int) -> np.ndarray:
-    from PIL import Image
-    h, w = image.shape[:2]
-    return np.asarray(Image.fromarray(image).resize((w // factor, h // factor), Image.BICUBIC))
-
-
-def pad_to(image: np.ndarray, multiple: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    ph, pw = -h % multiple, -w % multiple
-    return np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else image
-
-
-def to_unit(image: np.ndarray) -> torch.Tensor:
-    """1 x 3 x H x W float in [0, 1] (read-only arrays, e.g. decoded frames, are copied, not aliased)."""
-    return torch.from_numpy(np.require(image, np.uint8, ["C", "W"])).permute(2, 0, 1)[None].float() / 255
-
-
-def to_uint8(x: torch.Tensor, height: int, width: int) -> np.ndarray:
-    return (x[0, :, :height, :width].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
 @register
@@ -128,7 +108,7 @@ class CodebookSVR(ZooCodec):
     # -- pieces shared with video and evaluation ---------------------------------------------------------------
     def latent_of(self, padded: np.ndarray) -> torch.Tensor:
         from ...nn.taef2 import load_encoder
-        return load_encoder(self.device)(to_unit(padded).to(self.device))
+        return load_encoder(self.device)(to_tensor(padded).to(self.device))
 
     def indices_of(self, padded: np.ndarray) -> torch.Tensor:
         """1 x h/g x w/g codebook indices of a padded image."""
@@ -140,11 +120,11 @@ class CodebookSVR(ZooCodec):
         from ...nn.taef2 import load_decoder
         y = self.model.lookup(indices.to(self.device))
         if lq is not None and alpha > 0:
-            y = self.model.modulate(y, to_unit(lq).to(self.device), alpha)
+            y = self.model.modulate(y, to_tensor(lq).to(self.device), alpha)
         return to_uint8(load_decoder(self.device)(y), height, width)
 
     def upsample_lq(self, lq: np.ndarray, height: int, width: int) -> np.ndarray:
-        x = F.interpolate(to_unit(lq), scale_factor=self.factor, mode="bicubic", align_corners=False)
+        x = F.interpolate(to_tensor(lq), scale_factor=self.factor, mode="bicubic", align_corners=False)
         return to_uint8(x, height, width)
 
     def header(self) -> bytes:

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from ... import zoo
 from ...data.datasets import load_dataset
 from ...errors import InputError
-from .codec import downsample, to_unit
+from ...imageio import downsample, to_tensor
 from .model import CODEC, SVRModel, kmeans, save_model
 
 CACHE = Path("runs/codebook-svr/cache")
@@ -61,7 +61,7 @@ def cache_main(argv=None) -> None:
             image = item.image()
             h, w = (s // 8 * 8 for s in image.shape[:2])
             image = np.ascontiguousarray(image[:h, :w])
-            latent = encoder(to_unit(image))[0].half()
+            latent = encoder(to_tensor(image))[0].half()
             records.append({"name": item.name, "latent": latent,
                             "down2": torch.from_numpy(downsample(image, 2)),
                             "down4": torch.from_numpy(downsample(image, 4))})
@@ -338,7 +338,7 @@ def _stage(args, stage: str) -> str:
 
 
 def _register() -> None:
-    from ...codecs.base import Option
+    from ...options import Option
     from ...registry import add_trainable
     from ...train.trainable import Trainable
     options = (

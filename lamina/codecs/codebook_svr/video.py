@@ -20,7 +20,7 @@ import torch
 from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size, encode_varint, pack_payloads,
                           unpack_payloads)
 from ...errors import BitstreamError, InputError
-from .codec import downsample, pad_to
+from ...imageio import downsample, pad_to
 from .indexcoding import decode_adaptive, encode_adaptive
 
 LQ_ENCODER = "x265"

@@ -413,7 +413,7 @@ def _stage_residual(control: bool):
 
 
 def _register() -> None:
-    from ...codecs.base import Option
+    from ...options import Option
     from ...registry import add_trainable
     from ...train.trainable import Trainable
     stages = {

@@ -114,7 +114,7 @@ def _train(arch: str):
 
 
 def _register() -> None:
-    from ...codecs.base import Option
+    from ...options import Option
     from ...registry import add_trainable
     from ...train.trainable import Trainable
     options = (Option("--N", "N", type=int, help="CompressAI N (main transform channels, default 64)"),

@@ -295,7 +295,7 @@ def _stage_video(args) -> str:
 
 
 def _register() -> None:
-    from ...codecs.base import Option
+    from ...options import Option
     from ...registry import add_trainable
     from ...train.trainable import Trainable
     options = (

@@ -31,6 +31,7 @@ from ... import zoo
 from ...bitstream import Bitstream, Layer, Reader, encode_varint
 from ...entropy import adaptive
 from ...errors import BitstreamError, InputError
+from ...imageio import pad_to, to_tensor, to_uint8
 from ..base import LayerSpec, Option, ZooCodec, register
 from .model import BASE, CHANNELS, CODEC, LEVELS, channel_variance, importance, load_model, quantize, \
     resize_map, top_mask
@@ -48,16 +49,6 @@ def _cached(path: str):
 
 def _weights() -> Path:
     return zoo.path(CODEC, 1)
-
-
-def to_unit(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.require(image, np.uint8, ["C", "W"])).permute(2, 0, 1)[None].float() / 255
-
-
-def pad_to(image: np.ndarray, multiple: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    ph, pw = -h % multiple, -w % multiple
-    return np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else image
 
 
 @register
@@ -133,7 +124,7 @@ class ProgressiveMask(ZooCodec):
         from ...nn.taef2 import load_encoder
         from ...vision.classify import gradcam_pp
         padded = pad_to(image, MULTIPLE)
-        t = load_encoder()(to_unit(padded))
+        t = load_encoder()(to_tensor(padded))
         z = self.model.encode_latent(t)
         zq = quantize(z)
         h, w = zq.shape[2:]
@@ -323,4 +314,4 @@ class ProgressiveMask(ZooCodec):
         if layers >= 4:
             t = t + self.residual(stream, layers, *zq.shape[2:])
         x = load_decoder()(t)
-        return (x[0, :, :stream.height, :stream.width].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+        return to_uint8(x, stream.height, stream.width)

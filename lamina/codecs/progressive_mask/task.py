@@ -401,7 +401,7 @@ def _stage(args, stage: str) -> str:
 
 
 def _register() -> None:
-    from ...codecs.base import Option
+    from ...options import Option
     from ...registry import add_trainable
     from ...train.trainable import Trainable
     options = (

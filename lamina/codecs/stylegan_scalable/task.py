@@ -306,7 +306,7 @@ def _stage_from_prior(args) -> str:
 
 
 def _register() -> None:
-    from ...codecs.base import Option
+    from ...options import Option
     from ...registry import add_trainable
     from ...train.trainable import Trainable
     options = (
