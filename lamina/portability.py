@@ -92,7 +92,7 @@ def scale_records(codec, stream: bytes) -> list[tuple[np.ndarray, np.ndarray]]:
 
     def recording(self, scales):
         records.append((self.scale_table.detach().cpu().numpy().copy(),
-                        scales.detach().cpu().float().numpy().ravel().copy()))
+                        scales.detach().cpu().double().numpy().ravel().copy()))
         return original(self, scales)
     GaussianConditional.build_indexes = recording
     try:

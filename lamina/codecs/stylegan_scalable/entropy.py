@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...entropy import float64_twin
 from ...priors.face import group_slices
 
 HYPER_DIM = 16
@@ -170,14 +171,15 @@ class LayerwiseEntropyModel(nn.Module):
         (a layer's payload never depends on later layers, so these are the full stream's first payloads)."""
         from ...bitstream import encode_varint
         h = self.encode_hyper(w)
+        exact = float64_twin(self)  # means and scales in float64 on both sides (lamina.entropy.float64_twin)
         h_hat, payloads, decoded_parts = [], [], []
         for k, part in enumerate(self.layer_slices()[:layers]):
             h_k = h[:, part].transpose(1, 2)[..., None]  # 1 x 16 x n x 1
             h_bytes = self.hyper_entropy.compress(h_k)[0]
-            h_hat.append(self.hyper_entropy.decompress([h_bytes], h_k.shape[-2:])[..., 0].transpose(1, 2))
-            mean, scale = self.decode_hyper(torch.cat(h_hat, dim=1))
+            h_hat.append(self.hyper_entropy.decompress([h_bytes], h_k.shape[-2:])[..., 0].transpose(1, 2).double())
+            mean, scale = exact.decode_hyper(torch.cat(h_hat, dim=1))
             decoded = torch.cat(decoded_parts, dim=1) if decoded_parts else None
-            m, s = self.refine(k, mean[:, part], scale[:, part], decoded)
+            m, s = exact.refine(k, mean[:, part], scale[:, part], decoded)
             indexes = self.gaussian.build_indexes(s)
             # Symbols on the integer grid: round(w) - round(μ); decoding adds round(μ) back, so decoded styles
             # are exactly round(w) whatever the context, and re-coding them (swap) is lossless.
@@ -190,15 +192,16 @@ class LayerwiseEntropyModel(nn.Module):
     def decompress(self, payloads: list[bytes]) -> torch.Tensor:
         """Styles of the first len(payloads) layers (1 x t x dim), the rest not needed."""
         from ...bitstream import Reader
+        exact = float64_twin(self)
         h_hat, decoded_parts = [], []
         for k, (part, payload) in enumerate(zip(self.layer_slices(), payloads)):
             reader = Reader(payload)
             h_bytes = reader.take(reader.varint("hyper-latent length"), "hyper-latent bytes")
             y_bytes = payload[reader.pos:]
             n = part.stop - part.start
-            h_hat.append(self.hyper_entropy.decompress([h_bytes], (n, 1))[..., 0].transpose(1, 2))
-            mean, scale = self.decode_hyper(torch.cat(h_hat, dim=1))
+            h_hat.append(self.hyper_entropy.decompress([h_bytes], (n, 1))[..., 0].transpose(1, 2).double())
+            mean, scale = exact.decode_hyper(torch.cat(h_hat, dim=1))
             decoded = torch.cat(decoded_parts, dim=1) if decoded_parts else None
-            m, s = self.refine(k, mean[:, part], scale[:, part], decoded)
+            m, s = exact.refine(k, mean[:, part], scale[:, part], decoded)
             decoded_parts.append(self.gaussian.decompress([y_bytes], self.gaussian.build_indexes(s), means=torch.round(m)))
-        return torch.cat(decoded_parts, dim=1)
+        return torch.cat(decoded_parts, dim=1).float()
