@@ -64,9 +64,11 @@ def encode_job(codec, job: dict) -> bytes:
 
 def decode_job(codec, job: dict, data: bytes) -> list[np.ndarray]:
     """Decodes of every layer prefix (video: the frames stacked)."""
+    from .bitstream import Bitstream
+    layers = Bitstream.parse(data).available_layers
     if job["kind"] == "video":
-        return [np.stack(codec.decode_video(data, layers=k)) for k in range(1, len(codec.layers) + 1)]
-    return [codec.decode(data, layers=k) for k in range(1, len(codec.layers) + 1)]
+        return [np.stack(codec.decode_video(data, layers=k)) for k in range(1, layers + 1)]
+    return [codec.decode(data, layers=k) for k in range(1, layers + 1)]
 
 
 def run_jobs(jobs: list[dict]) -> list[dict]:

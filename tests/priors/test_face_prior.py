@@ -101,10 +101,12 @@ def test_stylegan_scalable_on_the_prior_codes_layers_from_real_bytes(tiny_run, m
     assert zoo.qualities("stylegan-scalable") == [1, 3]
     sizes = {}
     for quality in (1, 3):
-        codec = StyleganScalable(quality=quality, check_face=False)
+        codec = StyleganScalable(quality=quality, check_face=False, detail_step=0)
         stream = codec.encode(face)
         data = stream.to_bytes()
         assert stream.declared_layers == ("basic", "middle", "enhanced")
+        detailed = StyleganScalable(quality=quality, check_face=False).encode(face)  # the default adds `detail`
+        assert detailed.declared_layers[3:] == ("detail",) and detailed.layers[:3] == stream.layers
         images = [codec.decode(data, layers=k) for k in (1, 2, 3)]
         assert all(image.shape == face.shape for image in images)
         assert np.array_equal(codec.decode(stream.truncate(1).to_bytes()), images[0])

@@ -6,8 +6,11 @@ tests also use tiny randomly initialised models written by `save_model`. Encodin
 face in the shared framing (NoFaceError).
 
 Layers `basic`, `middle`, `enhanced`: each payload holds that layer's hyper-latents and style symbols
-(lamina.codecs.style_entropy), so k layers decode from the first k payloads: x̂_k = G({L1..Lk, 0..} + w̄)
-(Eqs. 4-6). Codec header: varint quality. Model id: first 8 bytes of the weights file's SHA-256.
+(lamina.codecs.stylegan_scalable.entropy), so k layers decode from the first k payloads: x̂_k = G({L1..Lk, 0..} + w̄)
+(Eqs. 4-6). Optional fourth layer `detail` (`detail_step`, lamina.priors.detail): the coarse TAEF2-latent
+residual between the face and what the three style layers generate, which carries who the person is.
+Codec header: varint quality [+ varint detail step in 1/16 when the stream has a detail layer]. Model id: the
+weights file's (lamina.zoo).
 """
 from __future__ import annotations
 
@@ -21,10 +24,14 @@ from ... import zoo
 from ...bitstream import Bitstream, Layer, encode_varint
 from ...errors import BitstreamError
 from ...vision.face import require_framed_face
-from ..base import SWAP, VIDEO, LayerSpec, Option, ZooCodec, decode_varint_exact, model_output_to_image, register
+from ..base import SWAP, VIDEO, LayerSpec, Option, ZooCodec, model_output_to_image, register
+from ..face_detail import STYLE_LAYERS, DetailLayer, detail_option
 from .entropy import swap_layers
 from ...priors.face import image_to_model
 from .model import CODEC, LAYER_NAMES, load_model
+
+
+DEFAULT_DETAIL_STEP = 1.0  # chosen on validation faces: docs/results/face-prior/probe-v2.md
 
 
 @lru_cache(maxsize=4)
@@ -33,21 +40,22 @@ def _cached(path: str, device: str):
 
 
 @register
-class StyleganScalable(ZooCodec):
+class StyleganScalable(DetailLayer, ZooCodec):
     name = CODEC
     status = ("preliminary (CPU-trained face prior): every layer shows the person's pose, expression, "
               "colouring and hair, but blurry and with fine identity lost; aligned face crops only")
     layers = (LayerSpec("basic", ("landmarks", "parsing")), LayerSpec("middle", ("identity", "attributes")),
-              LayerSpec("enhanced", ("human",)))
+              LayerSpec("enhanced", ("human",)), LayerSpec("detail", ("human", "identity")))
     higher_is_better = True
     training_module = "lamina.codecs.stylegan_scalable.task"
     capabilities = frozenset({VIDEO, SWAP})
     encode_options = (Option("--keyframe-interval", "keyframe_interval", type=int,
                              help="stylegan-scalable video: every N-th frame carries all layers, the others the "
-                                  "basic layer only (default 10)"),)
+                                  "basic layer only (default 10)"),
+                      detail_option(CODEC, DEFAULT_DETAIL_STEP))
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
-                 check_face: bool = True, keyframe_interval: int | None = None):
+                 check_face: bool = True, keyframe_interval: int | None = None, detail_step: float | None = None):
         if weights is None:
             weights = zoo.find(CODEC, quality)
             quality = int(Path(weights).stem.rsplit("-q", 1)[1])
@@ -55,6 +63,7 @@ class StyleganScalable(ZooCodec):
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
         self.check_face = check_face  # refuse images without a face in the shared framing (NoFaceError)
         self.model, self.model_id = _cached(str(self.weights), device)
+        self.init_detail(detail_step, DEFAULT_DETAIL_STEP)
 
     def _to_model(self, image: np.ndarray) -> torch.Tensor:
         return image_to_model(image, self.model.config["size"]).to(self.device)
@@ -64,15 +73,21 @@ class StyleganScalable(ZooCodec):
         if self.check_face:
             require_framed_face(image)
         h, w = image.shape[:2]
-        payloads = self.model.entropy.compress(self.model.encode(self._to_model(image)))
-        layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
-        return Bitstream(self.name, h, w, layers, model_id=self.model_id, codec_header=encode_varint(self.quality))
+        x = self._to_model(image)
+        payloads, header = self.with_detail(x, self.model.entropy.compress(self.model.encode(x)), self.quality)
+        layers = tuple(Layer(spec.name, payload) for spec, payload in zip(self.layers, payloads))
+        return Bitstream(self.name, h, w, layers, model_id=self.model_id, codec_header=header)
+
+    def prior_styles(self, payloads: list[bytes]) -> torch.Tensor:
+        return self.decode_styles(payloads) * self.model.coding_step
 
     @torch.no_grad()
     def _decode(self, stream: Bitstream, layers: int) -> np.ndarray:
-        decode_varint_exact(stream.codec_header, "codec header (quality)")
-        styles = self.decode_styles([layer.payload for layer in stream.layers[:layers]])
-        return self.render(styles, layers, stream.height, stream.width)
+        _, step = self.read_header(stream)
+        styles = self.decode_styles([layer.payload for layer in stream.layers[:min(layers, STYLE_LAYERS)]])
+        if layers <= STYLE_LAYERS:
+            return self.render(styles, layers, stream.height, stream.width)
+        return self.render_detail(stream, styles * self.model.coding_step, step)
 
     def decode_styles(self, payloads: list[bytes]) -> torch.Tensor:
         """Residual styles of the first len(payloads) layers; BitstreamError for payloads that do not decode."""
@@ -116,9 +131,12 @@ class StyleganScalable(ZooCodec):
             except BitstreamError as exc:
                 raise BitstreamError(f"swap: the {label} stream: {exc}") from exc
             checked.append(stream)
-            if stream.available_layers != len(LAYER_NAMES):
-                raise BitstreamError(f"swap: the {label} stream holds {stream.available_layers} of 3 layers")
+            if stream.available_layers < len(LAYER_NAMES):
+                raise BitstreamError(f"swap: the {label} stream holds {stream.available_layers} of 3 style layers")
         a, b = checked
-        payloads = swap_layers(self.model.entropy, [l.payload for l in a.layers], [l.payload for l in b.layers], (1,))
+        payloads = swap_layers(self.model.entropy, [l.payload for l in a.layers[:3]], [l.payload for l in b.layers[:3]],
+                               (1,))
         layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
-        return Bitstream(self.name, a.height, a.width, layers, model_id=self.model_id, codec_header=a.codec_header)
+        # The detail layers belong to the original faces: the swapped stream has the three style layers.
+        return Bitstream(self.name, a.height, a.width, layers, model_id=self.model_id,
+                         codec_header=encode_varint(self.read_header(a)[0]))
