@@ -4,9 +4,10 @@ The CompressAI-based codecs (hyperprior, mean-scale, feature-texture's texture, 
 float scales from a hyper-synthesis network into CDF-table indexes on both sides of a stream. A kernel difference
 that moves a scale across a scale-table boundary would desync the decoder. This decodes held-out images here and in
 a child process with other float kernels (lamina.portability.other_kernels), and reports, per codec: lookups,
-index flips seen, the largest relative scale difference between the kernels (delta), the smallest relative
-distance of any scale to a table boundary (margin), and the estimated flip probability per lookup
-(fraction of lookups within 100 x delta of a boundary / 100, the density of margins near zero times the delta).
+index flips seen, the largest difference of log-scales between the kernels (delta), the smallest distance of any
+log-scale to a table boundary (margin), how many lookups lie within 1e-6 of a boundary (what float32 kernel
+differences could flip), and the estimated flip probability per lookup (the density of margins near zero times
+max(delta, 1e-15)). The scales are float64 since the entropy parameters are computed by lamina.entropy.float64_twin.
 
     .venv/bin/python benchmarks/portability/cross_cpu_margin.py --faces 24 --kodak 8 --out docs/results/portability
 """
@@ -53,8 +54,10 @@ def main() -> None:
         row["images"] += 1
         for (table, a), (_, b) in zip(mine, theirs):
             boundaries = np.log(table[:-1].astype(np.float64))
-            la = np.log(np.maximum(a.astype(np.float64), table[0]))
-            lb = np.log(np.maximum(b.astype(np.float64), table[0]))
+            # Raw scales (before the lower bound, which clamps everything under table[0] to exactly table[0]:
+            # a scale far below it cannot flip, one just under or over it can).
+            la = np.log(np.maximum(a.astype(np.float64), 1e-300))
+            lb = np.log(np.maximum(b.astype(np.float64), 1e-300))
             ia, ib = np.searchsorted(boundaries, la, "left"), np.searchsorted(boundaries, lb, "left")
             margin = np.abs(la[:, None] - boundaries[None, :]).min(1)
             row["lookups"] += a.size
@@ -64,20 +67,22 @@ def main() -> None:
             row["_margins"] = np.concatenate([row.get("_margins", np.zeros(0)), margin])
     for row in rows.values():
         margins = row.pop("_margins")
-        window = max(100 * row["delta"], 1e-6)
-        row["near"] = int((margins < window).sum())
-        row["p_flip_per_lookup"] = row["near"] / row["lookups"] / (window / max(row["delta"], 1e-9)) \
-            if row["delta"] > 0 else 0.0
-        row["window"] = window
+        # Density of margins near zero (per unit of log-scale), from the lookups within 1e-3 of a boundary; a
+        # flip needs a margin below the kernels' difference: p(flip) per lookup ~ density x difference. The
+        # difference is taken as at least 1e-15 (float64 rounding of the log-scale) when the kernels agreed.
+        row["within_1e-3"] = int((margins < 1e-3).sum())
+        row["within_1e-6"] = int((margins < 1e-6).sum())  # what float32 kernel differences (~1e-6) could flip
+        density = row["within_1e-3"] / row["lookups"] / 1e-3
+        row["p_flip_per_lookup"] = density * max(row["delta"], 1e-15)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     summary = {"kernels": env, "faces": args.faces, "kodak": args.kodak, "codecs": rows}
     (out / "cross_cpu_margin.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(f"{'model':24s} {'images':>6s} {'lookups':>9s} {'flips':>5s} {'max delta (log)':>15s} "
-          f"{'min margin (log)':>16s} {'p(flip)/lookup':>14s}")
+          f"{'min margin (log)':>16s} {'<1e-6':>6s} {'p(flip)/lookup':>14s}")
     for label, row in rows.items():
         print(f"{label:24s} {row['images']:6d} {row['lookups']:9d} {row['flips']:5d} {row['delta']:15.2e} "
-              f"{row['margin']:16.2e} {row['p_flip_per_lookup']:14.1e}")
+              f"{row['margin']:16.2e} {row['within_1e-6']:6d} {row['p_flip_per_lookup']:14.1e}")
 
 
 if __name__ == "__main__":
