@@ -119,8 +119,8 @@ def test_video_key_frames_carry_all_layers(codec, utk_faces):
     assert np.array_equal(basic[2], codec.decode(codec.encode(frames[2]).to_bytes(), layers=1))
     # A non-key frame borrows its key frame's middle and enhanced styles.
     entropy = codec.model.entropy
-    own = entropy.decompress(codec.model.entropy.compress(codec.model.encode(codec._to_model(frames[3])), 1))
-    key = entropy.decompress(entropy.compress(codec.model.encode(codec._to_model(frames[2]))))
+    own = entropy.decompress(codec.model.entropy.compress(codec.model.encode(codec.model_input(frames[3])), 1))
+    key = entropy.decompress(entropy.compress(codec.model.encode(codec.model_input(frames[2]))))
     w = codec.model.w_plus(torch.cat([own, key[:, 4:]], 1), 3)
     with torch.no_grad():
         x = codec.model.generator(w)

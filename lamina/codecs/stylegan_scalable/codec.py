@@ -14,80 +14,49 @@ weights file's (lamina.zoo).
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ... import zoo
 from ...bitstream import Bitstream, Layer, encode_varint
 from ...errors import BitstreamError
-from ...vision.face import require_framed_face
-from ..base import SWAP, VIDEO, LayerSpec, Option, ZooCodec, model_output_to_image, register
-from ..face_detail import STYLE_LAYERS, DetailLayer, detail_option
+from ..base import SWAP, VIDEO, Option, model_output_to_image, register
+from ..face_codec import FaceCodec, detail_option
 from .entropy import swap_layers
-from ...priors.face import image_to_model
 from .model import CODEC, LAYER_NAMES, load_model
 
 
-DEFAULT_DETAIL_STEP = 1.0  # chosen on validation faces: docs/results/face-prior/probe-v2.md
-
-
-@lru_cache(maxsize=4)
-def _cached(path: str, device: str):
-    return load_model(Path(path), device)
-
-
 @register
-class StyleganScalable(DetailLayer, ZooCodec):
+class StyleganScalable(FaceCodec):
     name = CODEC
-    status = ("preliminary (CPU-trained face prior): every layer shows the person's pose, expression, "
-              "colouring and hair, but blurry and with fine identity lost; aligned face crops only")
-    layers = (LayerSpec("basic", ("landmarks", "parsing")), LayerSpec("middle", ("identity", "attributes")),
-              LayerSpec("enhanced", ("human",)), LayerSpec("detail", ("human", "identity")))
-    higher_is_better = True
+    status = ("preliminary (CPU-trained face prior): the style layers show the person's pose, expression, "
+              "colouring and hair, blurry and with fine identity lost; the detail layer brings identity back "
+              "(docs/results/face-prior/); aligned face crops only")
     training_module = "lamina.codecs.stylegan_scalable.task"
     capabilities = frozenset({VIDEO, SWAP})
     encode_options = (Option("--keyframe-interval", "keyframe_interval", type=int,
                              help="stylegan-scalable video: every N-th frame carries all layers, the others the "
                                   "basic layer only (default 10)"),
-                      detail_option(CODEC, DEFAULT_DETAIL_STEP))
+                      detail_option(CODEC))
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, keyframe_interval: int | None = None, detail_step: float | None = None):
-        if weights is None:
-            weights = zoo.find(CODEC, quality)
-            quality = int(Path(weights).stem.rsplit("-q", 1)[1])
+        super().__init__(quality, device, weights, check_face, detail_step)
         self.keyframe_interval = 10 if keyframe_interval is None else int(keyframe_interval)
-        self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
-        self.check_face = check_face  # refuse images without a face in the shared framing (NoFaceError)
-        self.model, self.model_id = _cached(str(self.weights), device)
-        self.init_detail(detail_step, DEFAULT_DETAIL_STEP)
 
-    def _to_model(self, image: np.ndarray) -> torch.Tensor:
-        return image_to_model(image, self.model.config["size"]).to(self.device)
+    @staticmethod
+    def load_weights(path: Path, device: str):
+        return load_model(path, device)
 
-    @torch.no_grad()
-    def _encode(self, image: np.ndarray) -> Bitstream:
-        if self.check_face:
-            require_framed_face(image)
-        h, w = image.shape[:2]
-        x = self._to_model(image)
-        payloads, header = self.with_detail(x, self.model.entropy.compress(self.model.encode(x)), self.quality)
-        layers = tuple(Layer(spec.name, payload) for spec, payload in zip(self.layers, payloads))
-        return Bitstream(self.name, h, w, layers, model_id=self.model_id, codec_header=header)
+    def code_styles(self, x: torch.Tensor) -> list[bytes]:
+        return self.model.entropy.compress(self.model.encode(x))
 
     def prior_styles(self, payloads: list[bytes]) -> torch.Tensor:
         return self.decode_styles(payloads) * self.model.coding_step
 
-    @torch.no_grad()
-    def _decode(self, stream: Bitstream, layers: int) -> np.ndarray:
-        _, step = self.read_header(stream)
-        styles = self.decode_styles([layer.payload for layer in stream.layers[:min(layers, STYLE_LAYERS)]])
-        if layers <= STYLE_LAYERS:
-            return self.render(styles, layers, stream.height, stream.width)
-        return self.render_detail(stream, styles * self.model.coding_step, step)
+    def render_layers(self, payloads: list[bytes], layers: int, height: int, width: int) -> np.ndarray:
+        return self.render(self.decode_styles(payloads), layers, height, width)
 
     def decode_styles(self, payloads: list[bytes]) -> torch.Tensor:
         """Residual styles of the first len(payloads) layers; BitstreamError for payloads that do not decode."""
@@ -105,15 +74,8 @@ class StyleganScalable(DetailLayer, ZooCodec):
 
     def encode_video(self, frames: list[np.ndarray], fps: float, keyframe_interval: int | None = None) -> Bitstream:
         """Key-frame video mode (lamina.codecs.stylegan_scalable.video)."""
-        from .video import encode_video
         interval = self.keyframe_interval if keyframe_interval is None else keyframe_interval
-        return encode_video(self, frames, fps, interval)
-
-    def decode_video(self, stream: Bitstream | bytes, layers: int | None = None) -> list[np.ndarray]:
-        from .video import decode_video
-        if isinstance(stream, (bytes, bytearray)):
-            stream = Bitstream.parse(bytes(stream))
-        return decode_video(self, stream, layers)
+        return self.video().encode_video(self, frames, fps, interval)
 
     @classmethod
     def video_info(cls, stream: Bitstream) -> dict:

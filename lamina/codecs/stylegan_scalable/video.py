@@ -32,7 +32,7 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, keyframe_interval:
     with torch.no_grad():
         for i, frame in enumerate(frames):
             key = i % keyframe_interval == 0
-            payloads = codec.model.entropy.compress(codec.model.encode(codec._to_model(frame)), None if key else 1)
+            payloads = codec.model.entropy.compress(codec.model.encode(codec.model_input(frame)), None if key else 1)
             for k, payload in enumerate(payloads):
                 per_layer[k].append(payload)
     header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(keyframe_interval)

@@ -1,0 +1,146 @@
+"""What the two face codecs on lamina's face prior share (stylegan-scalable, latent-flow): one base class,
+FaceCodec, with their layer spec (`basic`, `middle`, `enhanced` style layers, then the optional `detail`), the
+cached weights loader, the constructor's common part, the encode/decode skeleton, the codec header (varint quality
+[+ varint detail step in 1/16 when the stream has a detail layer]) and the `detail` layer (lamina.priors.detail:
+the coarse TAEF2-latent residual between the face and what the three style layers generate, coded against the
+latent the decoder generates, rendered with it).
+
+A subclass sets `name`, `status`, `training_module`, `capabilities`, `encode_options` (+ detail_option) and
+`load_weights` (path, device -> (model, model id)), and implements:
+- `code_styles(x)`: the style layers' payloads of a face x (model input, 1 x 3 x size x size in [-1, 1]);
+- `prior_styles(payloads)`: the decoded styles of the first payloads, in the prior's units;
+- `render_layers(payloads, k, height, width)`: the face of the first k <= 3 style layers;
+- `video` (its video module: encode_video / decode_video / video_header).
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import zoo
+from ..bitstream import Bitstream, Layer, Reader, encode_varint
+from ..errors import BitstreamError, InputError
+from ..options import Option
+from ..priors import detail
+from ..vision.face import require_framed_face
+from .base import LayerSpec, ZooCodec, model_output_to_image
+
+STYLE_LAYERS = 3  # basic, middle, enhanced; `detail` is the fourth
+FACE_LAYERS = (LayerSpec("basic", ("landmarks", "parsing")), LayerSpec("middle", ("identity", "attributes")),
+               LayerSpec("enhanced", ("human",)), LayerSpec("detail", ("human", "identity")))
+DEFAULT_DETAIL_STEP = 1.0  # chosen on validation faces: docs/results/face-prior/probe-v2.md
+
+_MODELS: dict[tuple, tuple] = {}
+
+
+def detail_option(codec: str) -> Option:
+    return Option("--detail-step", "detail_step", type=float,
+                  help=f"{codec} images: quantisation step of the `detail` layer (a TAEF2-latent residual that "
+                       f"keeps who the person is), a multiple of 1/16; larger: fewer bytes; 0: the three style "
+                       f"layers only (default {DEFAULT_DETAIL_STEP})")
+
+
+class FaceCodec(ZooCodec):
+    layers = FACE_LAYERS
+    higher_is_better = True
+    detail_step: float
+
+    @staticmethod
+    def load_weights(path: Path, device: str):
+        raise NotImplementedError
+
+    def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
+                 check_face: bool = True, detail_step: float | None = None):
+        if weights is None:
+            weights = zoo.find(self.name, quality)
+            quality = int(Path(weights).stem.rsplit("-q", 1)[1])
+        self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
+        self.check_face = check_face  # refuse images without a face in the shared framing (NoFaceError)
+        key = (self.name, str(self.weights), device)
+        if key not in _MODELS:
+            if len(_MODELS) >= 8:
+                _MODELS.pop(next(iter(_MODELS)))
+            _MODELS[key] = self.load_weights(self.weights, device)
+        self.model, self.model_id = _MODELS[key]
+        if detail_step is None:  # models in pixel space (tiny test models, the paper presets) have no detail layer
+            detail_step = DEFAULT_DETAIL_STEP if hasattr(self.model, "prior") else 0.0
+        self.detail_step = float(detail_step)
+        if self.detail_step < 0:
+            raise InputError(f"--detail-step must be >= 0, not {self.detail_step}")
+        if self.detail_step:
+            detail.step_code(self.detail_step)  # a multiple of 1/16, else InputError
+            if not hasattr(self.model, "prior"):
+                raise InputError("the detail layer needs a model on the face prior (TAEF2 latents)")
+
+    # ------------------------------------------------------------------ what a face codec implements
+    def code_styles(self, x: torch.Tensor) -> list[bytes]:
+        raise NotImplementedError
+
+    def prior_styles(self, payloads: list[bytes]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def render_layers(self, payloads: list[bytes], layers: int, height: int, width: int) -> np.ndarray:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ shared
+    def model_input(self, image: np.ndarray) -> torch.Tensor:
+        """An RGB uint8 face as the model's 1 x 3 x size x size input in [-1, 1]."""
+        from ..priors.face import image_to_model
+        return image_to_model(image, self.model.config["size"]).to(self.device)
+
+    @torch.no_grad()
+    def _encode(self, image: np.ndarray) -> Bitstream:
+        if self.check_face:
+            require_framed_face(image)
+        h, w = image.shape[:2]
+        x = self.model_input(image)
+        payloads, header = self.code_styles(x), encode_varint(self.quality)
+        if self.detail_step:
+            generated = self.generated_latent(self.prior_styles(payloads))
+            payloads = payloads + [detail.encode(detail.target_latent(self.model.prior, x), generated,
+                                                 self.detail_step)]
+            header += encode_varint(detail.step_code(self.detail_step))
+        layers = tuple(Layer(spec.name, payload) for spec, payload in zip(self.layers, payloads))
+        return Bitstream(self.name, h, w, layers, model_id=self.model_id, codec_header=header)
+
+    @torch.no_grad()
+    def _decode(self, stream: Bitstream, layers: int) -> np.ndarray:
+        _, step = self.read_header(stream)
+        payloads = [layer.payload for layer in stream.layers[:min(layers, STYLE_LAYERS)]]
+        if layers <= STYLE_LAYERS:
+            return self.render_layers(payloads, layers, stream.height, stream.width)
+        from ..priors.face import render
+        generated = self.generated_latent(self.prior_styles(payloads))
+        offset = detail.decode(stream.layers[STYLE_LAYERS].payload, tuple(generated.shape[1:]), step)
+        return model_output_to_image(render(self.model.prior, generated + offset.to(generated)) * 2 - 1,
+                                     stream.height, stream.width)
+
+    def generated_latent(self, styles: torch.Tensor) -> torch.Tensor:
+        """The prior's TAEF2 latent of all three style layers (styles in the prior's units)."""
+        return self.model.prior.synthesize(styles, STYLE_LAYERS)
+
+    def read_header(self, stream: Bitstream) -> tuple[int, float | None]:
+        """(quality, detail step or None) of an image stream's codec header; BitstreamError when corrupted."""
+        reader = Reader(stream.codec_header)
+        quality = reader.varint("codec header (quality)")
+        step = None
+        if reader.pos < len(stream.codec_header):
+            step = reader.varint("codec header (detail step)") * detail.STEP_UNIT
+        if reader.pos != len(stream.codec_header) or step == 0:
+            raise BitstreamError(f"{self.name}: codec header is corrupted")
+        if step is None and len(stream.declared_layers) > STYLE_LAYERS:
+            raise BitstreamError(f"{self.name}: the stream has a detail layer but no detail step")
+        return quality, step
+
+    # ------------------------------------------------------------------ video (the codec's video module)
+    @classmethod
+    def video(cls):
+        return importlib.import_module(cls.__module__.rsplit(".", 1)[0] + ".video")
+
+    def decode_video(self, stream: Bitstream | bytes, layers: int | None = None) -> list[np.ndarray]:
+        if isinstance(stream, (bytes, bytearray)):
+            stream = Bitstream.parse(bytes(stream))
+        return self.video().decode_video(self, stream, layers)
