@@ -1,9 +1,12 @@
 """Issue 23: the detail layer (lamina.priors.detail) on top of stylegan-scalable's three coded layers, per
 quality and detail step, on validation faces (never the test sets): real bytes of the whole stream (v2 container)
 and of the detail layer, dlib identity kept, NME (dlib) and LPIPS-alex of the decoded face vs the original.
-Chooses the detail step that the codec ships.
+Chooses the detail step that the codec ships. `--fit-initial` instead prints the histogram of the step-1.0
+symbols of training faces (every 70th of the `faces` training split, 120 per codec) from which
+lamina.priors.detail.INITIAL_COUNTS was made (scaled to about 1024, at least 1).
 
     .venv/bin/python benchmarks/face_prior/detail_probe.py --limit 32 --out docs/results/face-prior/probe-v2
+    .venv/bin/python benchmarks/face_prior/detail_probe.py --fit-initial
 """
 from __future__ import annotations
 
@@ -18,6 +21,24 @@ import lamina
 from lamina.priors import detail
 
 
+@torch.no_grad()
+def fit_initial() -> None:
+    import torch.nn.functional as F
+    from lamina.data.training import split_items
+    train = split_items("faces")[0][::70][:120]
+    total = np.zeros(detail.ALPHABET, dtype=np.int64)
+    for name, quality in (("stylegan-scalable", 1), ("latent-flow", 4)):
+        codec = lamina.load(name, quality=quality)
+        for item in train:
+            x = codec.model_input(item.image())
+            generated = codec.generated_latent(codec.prior_styles(codec.code_styles(x)))
+            residual = F.avg_pool2d((detail.target_latent(codec.model.prior, x) - generated).double(), detail.POOL)
+            symbols = torch.round(residual).clamp(-detail.CLIP, detail.CLIP).to(torch.int64) + detail.CLIP
+            total += np.bincount(symbols.flatten().numpy(), minlength=detail.ALPHABET)
+    print("histogram:", total.tolist())
+    print("counts:", np.maximum(1, np.round(total / total.sum() * 1024)).astype(int).tolist())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=32)
@@ -25,7 +46,10 @@ def main() -> None:
     parser.add_argument("--qualities", type=int, nargs="+", default=[1, 2, 3, 4])
     parser.add_argument("--steps", type=float, nargs="+", default=[0.75, 1.0, 1.5])
     parser.add_argument("--out", default="docs/results/face-prior/probe-v2")
+    parser.add_argument("--fit-initial", action="store_true")
     args = parser.parse_args()
+    if args.fit_initial:
+        return fit_initial()
     from lamina.data.training import split_items
     from lamina.vision.evaluators import Evaluator
     items = split_items("faces")[1][:args.limit]

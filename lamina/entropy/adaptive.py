@@ -20,11 +20,22 @@ def _probabilities(counts: np.ndarray) -> np.ndarray:
     return counts / counts.sum()
 
 
-def _segment_probabilities(symbols: np.ndarray, alphabet: int) -> np.ndarray:
+def _initial_counts(alphabet: int, initial: np.ndarray | None) -> np.ndarray:
+    """A segment's counts before its first block: INITIAL each (uniform), or given integer counts (a fitted
+    starting distribution, e.g. lamina.priors.detail's)."""
+    if initial is None:
+        return np.full(alphabet, INITIAL, dtype=np.int64)
+    counts = np.asarray(initial, dtype=np.int64).copy()
+    if counts.shape != (alphabet,) or counts.min() < 1:
+        raise ValueError(f"initial counts must be {alphabet} positive integers")
+    return counts
+
+
+def _segment_probabilities(symbols: np.ndarray, alphabet: int, initial: np.ndarray | None = None) -> np.ndarray:
     """n x alphabet model of one segment, block by block."""
     n = len(symbols)
     out = np.empty((n, alphabet))
-    counts = np.full(alphabet, INITIAL, dtype=np.int64)
+    counts = _initial_counts(alphabet, initial)
     for start in range(0, n, BLOCK):
         block = symbols[start:start + BLOCK]
         out[start:start + len(block)] = _probabilities(counts)
@@ -32,18 +43,18 @@ def _segment_probabilities(symbols: np.ndarray, alphabet: int) -> np.ndarray:
     return out
 
 
-def encode(segments: list[tuple[np.ndarray, int]]) -> bytes:
-    """Range-coder bytes of the segments, each (flat array of ints in [0, alphabet), alphabet)."""
+def encode(segments: list[tuple]) -> bytes:
+    """Range-coder bytes of the segments, each (flat array of ints in [0, alphabet), alphabet[, initial counts])."""
     import constriction
     encoder = constriction.stream.queue.RangeEncoder()
     family = constriction.stream.model.Categorical(perfect=False)
-    for symbols, alphabet in segments:
+    for symbols, alphabet, *initial in segments:
         symbols = np.ascontiguousarray(symbols, dtype=np.int32).ravel()
         if len(symbols) == 0:
             continue
         if symbols.min() < 0 or symbols.max() >= alphabet:
             raise ValueError(f"symbol outside [0, {alphabet})")
-        encoder.encode(symbols, family, _segment_probabilities(symbols, alphabet))
+        encoder.encode(symbols, family, _segment_probabilities(symbols, alphabet, *initial))
     return encoder.get_compressed().astype("<u4").tobytes()
 
 
@@ -59,9 +70,9 @@ class SegmentDecoder:
         self.decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32))
         self.family = constriction.stream.model.Categorical(perfect=False)
 
-    def segment(self, n: int, alphabet: int) -> np.ndarray:
+    def segment(self, n: int, alphabet: int, initial: np.ndarray | None = None) -> np.ndarray:
         symbols = np.empty(int(n), dtype=np.int64)
-        counts = np.full(alphabet, INITIAL, dtype=np.int64)
+        counts = _initial_counts(alphabet, initial)
         try:
             for start in range(0, int(n), BLOCK):
                 size = min(BLOCK, int(n) - start)
@@ -78,10 +89,10 @@ class SegmentDecoder:
             raise BitstreamError(f"{self.what} has data left over after the last symbol: stream is corrupted")
 
 
-def decode(payload: bytes, specs: list[tuple[int, int]], what: str = "payload") -> list[np.ndarray]:
-    """Inverse of encode given each segment's (length, alphabet); BitstreamError when the payload is not such a
-    stream."""
+def decode(payload: bytes, specs: list[tuple], what: str = "payload") -> list[np.ndarray]:
+    """Inverse of encode given each segment's (length, alphabet[, initial counts]); BitstreamError when the
+    payload is not such a stream."""
     reader = SegmentDecoder(payload, what)
-    out = [reader.segment(n, alphabet) for n, alphabet in specs]
+    out = [reader.segment(n, alphabet, *initial) for n, alphabet, *initial in specs]
     reader.finish()
     return out
