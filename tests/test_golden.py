@@ -66,16 +66,15 @@ def unpack_blocks(text: str) -> np.ndarray:
 def measure(data_root) -> dict:
     """Bytes and block means of every model x face x layer prefix (codecs run at LAMINA_THREADS)."""
     import lamina
-    from lamina.bitstream import Bitstream
     result = {}
     images = faces(data_root)
     for label, kwargs in committed_models():
         kwargs = dict(kwargs)
         codec = lamina.load(kwargs.pop("name"), **kwargs)
         for face_name, image in images.items():
-            data = codec.encode(image).to_bytes()
-            layers = Bitstream.parse(data).available_layers
-            decoded = [pack_blocks(codec.decode(data, layers=k)) for k in range(1, layers + 1)]
+            stream = codec.encode(image)
+            data = stream.to_bytes()
+            decoded = [pack_blocks(codec.decode(data, layers=k)) for k in range(1, stream.available_layers + 1)]
             result[f"{label}/{face_name}"] = {"bytes": len(data), "stream": _sha(data), "decoded": decoded}
     return result
 

@@ -15,6 +15,7 @@ A subclass sets `name`, `status`, `training_module`, `capabilities`, `encode_opt
 from __future__ import annotations
 
 import importlib
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,11 @@ FACE_LAYERS = (LayerSpec("basic", ("landmarks", "parsing")), LayerSpec("middle",
                LayerSpec("enhanced", ("human",)), LayerSpec("detail", ("human", "identity")))
 DEFAULT_DETAIL_STEP = 1.0  # chosen on validation faces: docs/results/face-prior/probe-v2.md
 
-_MODELS: dict[tuple, tuple] = {}
+
+@lru_cache(maxsize=8)
+def _cached(loader, path: str, device: str) -> tuple:
+    """loader(path, device) -> (model, model id), once per (codec's loader, file, device) in a process."""
+    return loader(Path(path), device)
 
 
 def detail_option(codec: str) -> Option:
@@ -59,12 +64,7 @@ class FaceCodec(ZooCodec):
             quality = int(Path(weights).stem.rsplit("-q", 1)[1])
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
         self.check_face = check_face  # refuse images without a face in the shared framing (NoFaceError)
-        key = (self.name, str(self.weights), device)
-        if key not in _MODELS:
-            if len(_MODELS) >= 8:
-                _MODELS.pop(next(iter(_MODELS)))
-            _MODELS[key] = self.load_weights(self.weights, device)
-        self.model, self.model_id = _MODELS[key]
+        self.model, self.model_id = _cached(self.load_weights, str(self.weights), device)
         if detail_step is None:  # models in pixel space (tiny test models, the paper presets) have no detail layer
             detail_step = DEFAULT_DETAIL_STEP if hasattr(self.model, "prior") else 0.0
         self.detail_step = float(detail_step)
