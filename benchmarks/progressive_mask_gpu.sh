@@ -4,11 +4,11 @@
 # image (latent 28x28, P = 784). Batch 16, the same losses and weights as the CPU runs, many more steps.
 #   bash benchmarks/progressive_mask_gpu.sh   (after: lamina train progressive-mask --stage cache)
 set -e
-T="from lamina.codecs.progressive_mask.task import main; import sys; main(sys.argv[1:])"
+T=".venv/bin/lamina train progressive-mask --stage train"
 for V in rmpgc mpgc2 mpgc1; do
   R=runs/progressive-mask/gpu/$V
-  .venv/bin/python -c "$T" train --device cuda --variant $V --phase latent --crop 224 --batch-size 64 --lr 1e-3 \
-      --minutes 20 --val-minutes 100 --out $R/latent --resume
-  .venv/bin/python -c "$T" train --device cuda --variant $V --phase full --crop 224 --batch-size 16 --lr 2e-4 \
-      --minutes 60 --val-minutes 10 --out $R/full --init-from $R/latent --resume
+  $T --device cuda --variant $V --phase latent --crop 224 --batch-size 64 --lr 1e-3 \
+      --max-minutes 20 --val-minutes 100 --out $R/latent --resume
+  $T --device cuda --variant $V --phase full --crop 224 --batch-size 16 --lr 2e-4 \
+      --max-minutes 60 --val-minutes 10 --out $R/full --init-from $R/latent --resume
 done

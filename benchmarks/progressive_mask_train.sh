@@ -9,13 +9,13 @@
 set -e
 V=$1; L=$2; F=$3; INIT=$4
 R=runs/progressive-mask/long/$V
-T="from lamina.codecs.progressive_mask.task import main; import sys; main(sys.argv[1:])"
+T=".venv/bin/lamina train progressive-mask --stage train"
 export OMP_NUM_THREADS=1
 mkdir -p $R
 if [ ! -f $R/latent/done ]; then
-  .venv/bin/python -c "$T" train --variant $V --phase latent --batch-size 32 --lr 1e-3 --minutes $L \
+  $T --variant $V --phase latent --batch-size 32 --lr 1e-3 --max-minutes $L \
       --val-minutes 100 --out $R/latent ${INIT:+--init-from $INIT} --resume
   touch $R/latent/done
 fi
-.venv/bin/python -c "$T" train --variant $V --phase full --batch-size 4 --lr 2e-4 --minutes $F --val-minutes 20 --steps ${STEPS:-1000000} \
+$T --variant $V --phase full --batch-size 4 --lr 2e-4 --max-minutes $F --val-minutes 20 --steps ${STEPS:-1000000} \
     --out $R/full --init-from $R/latent --resume

@@ -311,7 +311,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     trainables = _trainables() if command == "train" else []
     p.add_argument("name", help="what to train: " + (", ".join(t.name for t in trainables) or "see lamina train -h"))
     p.add_argument("--stage", default=None, help="training stage (default: the trainable's first stage)")
-    p.add_argument("--data", default="utk", help="training source: utk, celeba, faces")
+    # The common training options default to None: what is not given takes the trainable's own default (the shared
+    # loop's lamina.train.loop.TrainConfig, or the codec's stage config), written once, where it is used.
+    p.add_argument("--data", default=None, help="training source: utk, celeba, faces (shared loop default utk)")
     p.add_argument("--lambda", dest="lmbda", type=float, default=None, help="rate-distortion weight")
     p.add_argument("--quality", type=int, default=None, help="zoo quality index (sets lambda if not given)")
     p.add_argument("--preset", default=None, help="architecture preset (stylegan-scalable: paper, cpu128; "
@@ -321,15 +323,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run whose checkpoint is in --out")
     p.add_argument("--max-minutes", type=float, default=None, help="stop, checkpoint and export after this long")
     p.add_argument("--checkpoint-minutes", type=float, default=None, help="also checkpoint every N minutes")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--patch", type=int, default=128)
+    p.add_argument("--device", default=None, help="cpu (default) or cuda")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--patch", type=int, default=None, help="random crop side (shared loop default 128)")
     p.add_argument("--resize", type=int, default=None, help="resize training images to this side first")
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--betas", nargs=2, type=float, default=(0.9, 0.999), metavar=("B1", "B2"),
-                   help="Adam betas (the stylegan-scalable paper: 0 0.99)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--val-every", type=int, default=500)
+    p.add_argument("--lr", type=float, default=None, help="learning rate (shared loop default 1e-4)")
+    p.add_argument("--betas", nargs=2, type=float, default=None, metavar=("B1", "B2"),
+                   help="Adam betas (shared loop default 0.9 0.999; the stylegan-scalable paper: 0 0.99)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--val-every", type=int, default=None)
     p.add_argument("--data-root", default=None)
     p.add_argument("--max-train-images", type=int, default=None, help="smoke runs: first N training images")
     p.add_argument("--init-from", default=None, help="warm start from exported weights (e.g. the next lower quality)")

@@ -186,8 +186,9 @@ class FacePriorTask(TrainTask):
 def _stage_cache(args) -> str:
     from .cache import build
     size = PRESETS[args.preset or "latent128"]["size"]
+    from ..train.trainable import given
     return str(build(Path(args.cache or "runs/prior/cache"), 128 if PRESETS[args.preset or "latent128"]["space"]
-                     == "pixel" else size, args.data, root=args.data_root, limit=args.limit))
+                     == "pixel" else size, **given(args, "data", "limit", root="data_root")))
 
 
 def _stage_train(args) -> str:

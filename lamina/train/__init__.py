@@ -1,1 +1,2 @@
-"""One training loop for every lamina codec (see loop.py)."""
+"""Training: `lamina train NAME --stage S` runs a registered Trainable's stage (trainable.py); the shared loop
+(loop.py: TrainTask, TrainConfig) trains the loop-based codecs and the face prior."""

@@ -29,19 +29,47 @@ class Trainable:
         return self.stages[stage](args)
 
 
+def given(args, *names: str, **renamed: str) -> dict:
+    """The command-line values the user gave, as keyword arguments: `names` keep their name, `renamed` maps a
+    keyword to the option's dest. Options left out (None) are not passed, so the callee's own default applies:
+    every default lives once, in the function or config that uses it (the CLI's training options default to None)."""
+    pairs = [(n, n) for n in names] + list(renamed.items())
+    return {key: getattr(args, dest) for key, dest in pairs if getattr(args, dest, None) is not None}
+
+
+def config_from(cls, args, **renamed: str):
+    """A dataclass config from the command line: each field takes the option of the same dest (or `renamed`'s),
+    when given; the dataclass holds the defaults."""
+    from dataclasses import fields
+    names = [f.name for f in fields(cls) if f.name not in renamed]
+    return cls(**given(args, *names, **renamed))
+
+
+def json_card(text: str | None) -> dict:
+    """--card: extra model-card fields, a JSON object."""
+    import json
+    try:
+        card = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--card is a JSON object: {exc}") from None
+    if not isinstance(card, dict):
+        raise InputError("--card is a JSON object")
+    return card
+
+
 def loop_config(args, **overrides):
-    """The shared loop's TrainConfig from the common `lamina train` options."""
+    """The shared loop's TrainConfig from the common `lamina train` options (its defaults: loop.TrainConfig)."""
     from .loop import TrainConfig
     if args.steps is None:
         raise InputError("give --steps")
     if args.out is None:
         raise InputError("give --out")
-    values = dict(out=Path(args.out), steps=args.steps, data=args.data, batch_size=args.batch_size,
-                  patch=args.patch, resize=args.resize, lr=args.lr, betas=tuple(args.betas), seed=args.seed,
-                  val_every=args.val_every, checkpoint_every=args.val_every, device=args.device,
-                  data_root=args.data_root, progress=not args.quiet, max_train_images=args.max_train_images,
-                  init_from=args.init_from, resume=args.resume, max_minutes=args.max_minutes,
-                  checkpoint_minutes=args.checkpoint_minutes)
+    values = given(args, "steps", "data", "batch_size", "patch", "resize", "lr", "seed", "val_every", "device",
+                   "data_root", "max_train_images", "init_from", "resume", "max_minutes", "checkpoint_minutes",
+                   betas="betas", checkpoint_every="val_every")
+    values.update(out=Path(args.out), progress=not args.quiet)
+    if "betas" in values:
+        values["betas"] = tuple(values["betas"])
     values.update(overrides)
     return TrainConfig(**values)
 

@@ -13,9 +13,9 @@ crop against the decoder's image of Y.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,16 +42,22 @@ def training_items(faces: int = 800):
     return items
 
 
-def cache_main(argv=None) -> None:
+def _part(part: str) -> tuple[int, int]:
+    try:
+        k, n = (int(v) for v in part.split("/"))
+    except ValueError:
+        raise InputError(f"--part is K/N (this process's share), got {part!r}") from None
+    if not 0 <= k < n:
+        raise InputError(f"--part K/N needs 0 <= K < N, got {part!r}")
+    return k, n
+
+
+def cache(part: str = "0/1", out: Path = CACHE) -> Path:
     """TAEF2 latents of the training images (frozen encoder, computed once) and the images downsampled 2x and 4x
     (the fidelity layer's inputs before coding): OUT/partKofN.pt."""
     from ...nn.taef2 import load_encoder
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--part", default="0/1")
-    parser.add_argument("--out", default="runs/codebook-svr/cache")
-    args = parser.parse_args(argv)
-    k, n = (int(v) for v in args.part.split("/"))
-    out = Path(args.out)
+    k, n = _part(part)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     items = training_items()[k::n]
     encoder = load_encoder()
@@ -69,6 +75,7 @@ def cache_main(argv=None) -> None:
                 print(f"{i}/{len(items)}", flush=True)
     torch.save(records, out / f"part{k}of{n}.pt")
     print("done", len(records), flush=True)
+    return out / f"part{k}of{n}.pt"
 
 
 LQ_QPS = (37, 42, 47)          # VVC QPs the decoder-side networks see in training (one drawn per image and factor)
@@ -93,17 +100,15 @@ def code_lq(records: list[dict], seed: int) -> None:
             print(f"lq {i}/{len(records)}", flush=True)
 
 
-def main_lq(argv=None) -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--part", default="0/1")
-    parser.add_argument("--out", default="runs/codebook-svr/cache")
-    args = parser.parse_args(argv)
-    k, n = (int(v) for v in args.part.split("/"))
-    path = Path(args.out) / f"part{k}of{n}.pt"
+def lq(part: str = "0/1", out: Path = CACHE) -> Path:
+    """The cache part's records with their coded LQ images (code_lq): OUT/lq-partKofN.pt."""
+    k, n = _part(part)
+    path = Path(out) / f"part{k}of{n}.pt"
     records = torch.load(path, weights_only=True)
     code_lq(records, seed=k)
-    torch.save(records, Path(args.out) / f"lq-part{k}of{n}.pt")
+    torch.save(records, Path(out) / f"lq-part{k}of{n}.pt")
     print("done", len(records), flush=True)
+    return Path(out) / f"lq-part{k}of{n}.pt"
 
 
 def load_records(cache: Path = CACHE, lq: bool = True) -> tuple[list[dict], list[dict]]:
@@ -115,8 +120,9 @@ def load_records(cache: Path = CACHE, lq: bool = True) -> tuple[list[dict], list
     return [r for i, r in enumerate(records) if i % 20], records[::20]
 
 
-def build_codebook(grid: int, codes: int, out: Path, iterations: int = 20, sample: int = 400_000) -> None:
-    train, _ = load_records(lq=False)
+def build_codebook(out: Path, grid: int = 2, codes: int = 256, iterations: int = 20, sample: int = 400_000,
+                   cache: Path = CACHE) -> None:
+    train, _ = load_records(Path(cache), lq=False)
     probe = SVRModel(codes=codes, grid=grid)
     vectors = torch.cat([probe.blocks(_crop_grid(r["latent"][None].float(), grid)).reshape(-1, 32 * grid * grid)
                          for r in train])
@@ -177,32 +183,56 @@ def validation_loss(model: SVRModel, records: list[dict], key: str) -> dict:
     return {"mse_codebook": float(np.mean(mse_q)), "mse_svr": float(np.mean(mse_mod))}
 
 
-def train(args) -> None:
-    out = Path(args.out)
+@dataclass
+class TrainConfig:
+    """One training run of E^LQ + CFT; its defaults live here only (`lamina train codebook-svr --stage train`
+    fills what the command line gives)."""
+
+    codebook: Path                 # the codebook file of stage codebook
+    out: Path                      # the run folder (checkpoint.pt, log.jsonl)
+    cache: Path = CACHE            # what stages cache and lq wrote
+    factor: str = "2,4"            # LQ downsampling factor(s): E^LQ reads the first's resolution, trains on all
+    lq_codec: str = "vvc"
+    width: int = 64
+    lr: float = 1e-3
+    batch_size: int = 16
+    steps: int = 100_000
+    max_minutes: float = 30        # this invocation's training minutes; the last fifth at lr / 5
+    threads: int = 1
+    seed: int = 0
+    val_every: int = 250
+    resume: bool = False
+    init_from: Path | None = None  # another run's folder: start from its networks
+    pixel_weight: float = 0.0      # + w·(LPIPS-alex + L1) of the TAEF2-decoded crop against the decoded true latent
+
+
+def train(config: TrainConfig) -> Path:
+    """Train (or continue, with resume) a run; returns its checkpoint."""
+    out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(args.threads)
-    book = torch.load(args.codebook, weights_only=True)
-    factors = tuple(int(f) for f in args.factor.split(","))
-    model = SVRModel(codes=book["codes"], grid=book["grid"], factor=factors[-1], lq_codec=args.lq_codec,
-                     width=args.width, elq_input=factors[0])
+    torch.set_num_threads(config.threads)
+    book = torch.load(config.codebook, weights_only=True)
+    factors = tuple(int(f) for f in config.factor.split(","))
+    model = SVRModel(codes=book["codes"], grid=book["grid"], factor=factors[-1], lq_codec=config.lq_codec,
+                     width=config.width, elq_input=factors[0])
     model.codebook.copy_(book["codebook"])
     model.index_counts.copy_(book["counts"])
-    train_records, val_records = load_records()
-    batches = Batches(train_records, factors, args.lq_codec)
+    train_records, val_records = load_records(Path(config.cache))
+    batches = Batches(train_records, factors, config.lq_codec)
     params = list(model.elq.parameters()) + list(model.cft.parameters())
-    opt = torch.optim.Adam(params, lr=args.lr)
+    opt = torch.optim.Adam(params, lr=config.lr)
     step, log = 0, out / "log.jsonl"
     ckpt = out / "checkpoint.pt"
-    if args.init_from:
-        model.load_state_dict(torch.load(Path(args.init_from) / "checkpoint.pt", weights_only=True)["model"])
-    if args.resume and ckpt.exists():
+    if config.init_from:
+        model.load_state_dict(torch.load(Path(config.init_from) / "checkpoint.pt", weights_only=True)["model"])
+    if config.resume and ckpt.exists():
         state = torch.load(ckpt, weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step = state["step"]
     start, last_ckpt = time.time(), time.time()
-    key = f"lq{factors[-1]}-{args.lq_codec}"
-    if args.pixel_weight > 0:
+    key = f"lq{factors[-1]}-{config.lq_codec}"
+    if config.pixel_weight > 0:
         from ...metrics.perceptual import LPIPS
         from ...nn.taef2 import load_decoder
         decoder, lpips = load_decoder(), LPIPS("alex")
@@ -212,28 +242,28 @@ def train(args) -> None:
                     "config": model.config}, ckpt)
 
     decayed = False
-    while time.time() - start < args.minutes * 60 and step < args.steps:
-        if not decayed and time.time() - start > 0.8 * args.minutes * 60:  # last fifth of the run at lr / 5
+    while time.time() - start < config.max_minutes * 60 and step < config.steps:
+        if not decayed and time.time() - start > 0.8 * config.max_minutes * 60:  # last fifth of the run at lr / 5
             for group in opt.param_groups:
-                group["lr"] = args.lr * 0.2
+                group["lr"] = config.lr * 0.2
             decayed = True
-        lat, lq = batches.batch(args.batch_size, args.seed, step)
+        lat, lq = batches.batch(config.batch_size, config.seed, step)
         with torch.no_grad():
             yq = model.lookup(model.quantize(lat))
         y_mod = model.modulate(yq, lq)
         loss = F.mse_loss(y_mod, lat)
-        if args.pixel_weight > 0:
+        if config.pixel_weight > 0:
             # Perceptual term through the frozen TAEF2 decoder, against the decoder's own image of the true
             # latent (the best this decoder can render): LPIPS-alex + L1.
             with torch.no_grad():
                 target = decoder(lat).clamp(0, 1)
             image = decoder(y_mod).clamp(0, 1)
-            loss = loss + args.pixel_weight * (lpips(image, target).mean() + F.l1_loss(image, target))
+            loss = loss + config.pixel_weight * (lpips(image, target).mean() + F.l1_loss(image, target))
         opt.zero_grad()
         loss.backward()
         opt.step()
         step += 1
-        if step % args.val_every == 0:
+        if step % config.val_every == 0:
             row = {"step": step, "loss": loss.item(), "minutes": round((time.time() - start) / 60, 2),
                    **validation_loss(model, val_records, key)}
             with log.open("a") as f:
@@ -244,97 +274,47 @@ def train(args) -> None:
             last_ckpt = time.time()
     checkpoint()
     print("stopped at step", step, flush=True)
+    return ckpt
 
 
-def export(args) -> None:
-    """A zoo file from a training run's checkpoint with the quality's LQ setting."""
-    state = torch.load(Path(args.run) / "checkpoint.pt", weights_only=True)
-    config = dict(state["config"], lq_quality=args.lq_quality, lq_codec=args.lq_codec or state["config"]["lq_codec"])
-    if args.factor:
-        config["factor"] = args.factor
+def export(run: Path, quality: int, lq_quality: int, lq_codec: str | None = None, factor: int | None = None,
+           card: dict | None = None) -> Path:
+    """A zoo file from a training run's checkpoint with the quality's LQ setting (codec, downsampling factor)."""
+    state = torch.load(Path(run) / "checkpoint.pt", weights_only=True)
+    config = dict(state["config"], lq_quality=lq_quality, lq_codec=lq_codec or state["config"]["lq_codec"])
+    if factor:
+        config["factor"] = factor
     model = SVRModel(**config)
     model.load_state_dict(state["model"])
-    path = zoo.path(CODEC, args.quality)
-    card = {"quality": args.quality, "trained_steps": state["step"], "run": str(args.run),
+    path = zoo.path(CODEC, quality)
+    card = {"quality": quality, "trained_steps": state["step"], "run": str(run),
             "stand_ins": "TAEF2 (pretrained, frozen) for FeMaSR's VQGAN encoder/decoder; codebook by k-means in "
                          "its latent space; LQ codec VVC (VVenC) or lamina's mean-scale for MLIC",
-            **json.loads(args.card or "{}")}
+            **(card or {})}
     model_id = save_model(model, path, card)
     print(path, model_id.hex())
-
-
-def main(argv: list[str]) -> None:
-    """The stages with their own argument parser (what `lamina train codebook-svr --stage ...` calls)."""
-    if argv[:1] == ["cache"]:
-        return cache_main(argv[1:])
-    if argv[:1] == ["lq"]:
-        return main_lq(argv[1:])
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="stage", required=True)
-    p = sub.add_parser("codebook")
-    p.add_argument("--grid", type=int, default=2)
-    p.add_argument("--codes", type=int, default=256)
-    p.add_argument("--out", required=True)
-    p = sub.add_parser("train")
-    p.add_argument("--codebook", required=True)
-    p.add_argument("--factor", default="4", help="LQ downsampling factor(s), e.g. 2,4: E^LQ reads the first's "
-                                                  "resolution and is trained on LQ images of all")
-    p.add_argument("--lq-codec", default="vvc")
-    p.add_argument("--width", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--steps", type=int, default=100000)
-    p.add_argument("--minutes", type=float, default=30)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--val-every", type=int, default=250)
-    p.add_argument("--out", required=True)
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--init-from", default=None, help="start from another run's checkpoint (its networks)")
-    p.add_argument("--pixel-weight", type=float, default=0.0,
-                   help="add w·(LPIPS-alex + L1) of the TAEF2-decoded crop against the decoded true latent")
-    p = sub.add_parser("export")
-    p.add_argument("--run", required=True)
-    p.add_argument("--quality", type=int, required=True)
-    p.add_argument("--lq-quality", type=int, required=True)
-    p.add_argument("--lq-codec", default=None)
-    p.add_argument("--factor", type=int, default=None, help="the fidelity layer's downsampling factor")
-    p.add_argument("--card", default=None, help="extra card fields as JSON")
-    args = parser.parse_args(argv)
-    {"codebook": lambda: build_codebook(args.grid, args.codes, Path(args.out)), "train": lambda: train(args),
-     "export": lambda: export(args)}[args.stage]()
+    return path
 
 
 # ------------------------------------------------------------------------------------------ lamina train
 def _stage(args, stage: str) -> str:
-    out = args.out
+    from ...train.trainable import config_from, given, json_card
     if stage in ("cache", "lq"):
-        argv = ["--part", args.part or "0/1", "--out", out or str(CACHE)]
-        (cache_main if stage == "cache" else main_lq)(argv)
-        return f"{stage}: part {args.part or '0/1'} -> {out or CACHE}"
+        path = (cache if stage == "cache" else lq)(**given(args, "part", out="cache"))
+        return f"{stage} -> {path}"
     if stage == "codebook":
-        if not out:
+        if not args.out:
             raise InputError("give --out (the codebook file)")
-        build_codebook(args.grid or 2, args.codes or 256, Path(out))
-        return f"codebook -> {out}"
+        build_codebook(Path(args.out), **given(args, "grid", "codes", "cache"))
+        return f"codebook -> {args.out}"
     if stage == "train":
-        if not (args.codebook and out):
+        if not (args.codebook and args.out):
             raise InputError("give --codebook and --out")
-        argv = ["train", "--codebook", args.codebook, "--factor", args.factor or "2,4", "--lr", str(args.lr),
-                "--batch-size", str(args.batch_size), "--minutes", str(args.max_minutes or 30),
-                "--pixel-weight", str(args.pixel_weight or 0), "--out", out, "--seed", str(args.seed),
-                "--val-every", str(args.val_every)]
-        argv += ["--resume"] if args.resume else []
-        argv += ["--init-from", args.init_from] if args.init_from else []
-        main(argv)
-        return f"trained codebook-svr -> {out}"
+        return f"trained codebook-svr -> {train(config_from(TrainConfig, args))}"
     if not (args.run and args.quality is not None and args.lq_quality is not None):
         raise InputError("give --run, --quality and --lq-quality")
-    argv = ["export", "--run", args.run, "--quality", str(args.quality), "--lq-quality", str(args.lq_quality)]
-    argv += ["--factor", str(args.lq_factor)] if args.lq_factor else []
-    argv += ["--card", args.card] if args.card else []
-    main(argv)
-    return f"exported codebook-svr q{args.quality}"
+    path = export(Path(args.run), args.quality, args.lq_quality, args.lq_codec, args.lq_factor, json_card(args.card))
+    return f"exported codebook-svr q{args.quality} -> {path}"
 
 
 def _register() -> None:
@@ -346,6 +326,9 @@ def _register() -> None:
         Option("--grid", "grid", type=int, help="codebook-svr codebook: latents per index side (1 or 2)"),
         Option("--codes", "codes", type=int, help="codebook-svr codebook: K"),
         Option("--codebook", "codebook", help="codebook-svr train: the codebook file"),
+        Option("--lq-codec", "lq_codec", help="codebook-svr train/export: the LQ codec (vvc, mean-scale)"),
+        Option("--width", "width", type=int, help="codebook-svr train: E^LQ/CFT width"),
+        Option("--threads", "threads", type=int, help="training threads (codebook-svr, progressive-mask; default 1)"),
         Option("--factor", "factor", help="codebook-svr train: LQ factors, e.g. 2,4"),
         Option("--pixel-weight", "pixel_weight", type=float,
                help="codebook-svr train: weight of LPIPS-alex + L1 through the frozen TAEF2 decoder"),

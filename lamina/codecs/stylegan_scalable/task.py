@@ -292,7 +292,8 @@ def _stage_train(args) -> str:
 def _stage_refit(args) -> str:
     if not args.weights:
         raise InputError("the refit stage needs --weights (an exported stylegan-scalable file; it is rewritten)")
-    return refit(Path(args.weights), args.steps or 800, args.train_images or 3000, args.seed, bool(args.fresh))
+    from ...train.trainable import given
+    return refit(Path(args.weights), **given(args, "steps", "train_images", "seed", "fresh"))
 
 
 def _stage_from_prior(args) -> str:
@@ -301,8 +302,8 @@ def _stage_from_prior(args) -> str:
         qualities = {args.quality: args.coding_step or CODING_STEPS.get(args.quality, 1.0)}
     else:
         qualities = dict(CODING_STEPS)
-    return "\n".join(from_prior(args.weights or "face-prior", qualities, args.steps or 800,
-                                 args.train_images or 3000, args.seed))
+    from ...train.trainable import given
+    return "\n".join(from_prior(args.weights or "face-prior", qualities, **given(args, "steps", "train_images", "seed")))
 
 
 def _register() -> None:
