@@ -187,6 +187,22 @@ def test_streams_find_their_weights_by_header_quality_and_card_id():
         raise AssertionError("an unknown model id must be refused")
 
 
+def test_zoo_find_returns_the_quality_it_resolved():
+    import lamina
+    from lamina import zoo
+    from lamina.errors import InputError
+    top = zoo.qualities("codebook-svr")[-1]
+    assert zoo.find("codebook-svr", None) == (top, zoo.path("codebook-svr", top))
+    assert zoo.find("hyperprior", 2).quality == 2 and zoo.find("hyperprior", 2).path.name == "hyperprior-q2.pt"
+    assert lamina.load("hyperprior").quality == zoo.qualities("hyperprior")[-1]
+    try:
+        zoo.find("hyperprior", 99)
+    except InputError as exc:
+        assert "available" in str(exc)
+    else:
+        raise AssertionError("a quality without weights must be refused")
+
+
 def test_architecture_doc_names_every_codec_package_and_core_module():
     """docs/architecture.md stays true: every codec package and every top-level module is named in it."""
     doc = (LAMINA.parent / "docs" / "architecture.md").read_text()

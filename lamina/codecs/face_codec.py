@@ -60,8 +60,7 @@ class FaceCodec(ZooCodec):
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, detail_step: float | None = None):
         if weights is None:
-            weights = zoo.find(self.name, quality)
-            quality = int(Path(weights).stem.rsplit("-q", 1)[1])
+            quality, weights = zoo.find(self.name, quality)
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
         self.check_face = check_face  # refuse images without a face in the shared framing (NoFaceError)
         self.model, self.model_id = _cached(self.load_weights, str(self.weights), device)

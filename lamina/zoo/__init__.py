@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -201,15 +202,23 @@ def recorded_id(weights: Path) -> bytes:
     return bytes.fromhex(value) if value else model_id_of(weights)
 
 
-def find(codec: str, quality: int | None) -> Path:
-    """The committed weights of (codec, quality); InputError naming the available qualities otherwise."""
+class Found(NamedTuple):
+    """What `find` resolved: the quality (the highest committed one when none was asked for) and its weights."""
+
+    quality: int
+    path: Path
+
+
+def find(codec: str, quality: int | None) -> Found:
+    """The committed weights of (codec, quality), quality None = the highest committed; InputError naming the
+    available qualities otherwise."""
     available = qualities(codec)
     if not available:
         raise InputError(f"no trained {codec} weights in {ROOT}")
     quality = available[-1] if quality is None else int(quality)
     if quality not in available:
         raise InputError(f"{codec}: quality {quality} has no weights; available: {available}")
-    return path(codec, quality)
+    return Found(quality, path(codec, quality))
 
 
 def find_for_stream(codec: str, quality: int, model_id: bytes) -> int:

@@ -88,8 +88,7 @@ class CodebookSVR(ZooCodec):
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  lq_codec: str | None = None, lq_quality: int | None = None, lq_qp: int | None = None):
         if weights is None:
-            weights = zoo.find(CODEC, quality)
-            quality = int(Path(weights).stem.rsplit("-q", 1)[1])
+            quality, weights = zoo.find(CODEC, quality)
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
         self.model, self.model_id = _cached(str(self.weights), device)
         config = self.model.config

@@ -35,8 +35,7 @@ class LearnedHyperprior(ZooCodec):
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None):
         if weights is None:
-            weights = zoo.find(self.arch, quality)
-            quality = int(weights.stem.rsplit("-q", 1)[1])
+            quality, weights = zoo.find(self.arch, quality)
         self.quality = int(quality or 0)
         self.device = device
         self.weights = Path(weights)
