@@ -19,7 +19,6 @@ export_q() {  # quality run factor qp held-out training
 export_q 1 $g2f4 4 47 "$H4" "$T4"
 export_q 2 $g2f4 4 42 "$H4" "$T4"
 export_q 3 $g2f4 4 37 "$H4" "$T4"
-export_q 4 $g2 2 42 "$H2" "$T2"
-export_q 5 $g2 2 37 "$H2" "$T2"
+# q4 ($g2 2 42) and q5 ($g2 2 37) were exported too, and removed as dominated (lamina/zoo/retired.json)
 export_q 6 $g1 4 42 "$H1" "$T1"
 export_q 7 $g1 2 42 "$H1" "$T1"

@@ -195,12 +195,13 @@ def test_zoo_find_returns_the_quality_it_resolved():
     assert zoo.find("codebook-svr", None) == (top, zoo.path("codebook-svr", top))
     assert zoo.find("hyperprior", 2).quality == 2 and zoo.find("hyperprior", 2).path.name == "hyperprior-q2.pt"
     assert lamina.load("hyperprior").quality == zoo.qualities("hyperprior")[-1]
-    try:
-        zoo.find("hyperprior", 99)
-    except InputError as exc:
-        assert "available" in str(exc)
-    else:
-        raise AssertionError("a quality without weights must be refused")
+    for codec, quality, says in (("hyperprior", 99, "available"), ("codebook-svr", 4, "dominated")):
+        try:
+            zoo.find(codec, quality)
+        except InputError as exc:  # a removed quality says why and which lamina still ships it
+            assert says in str(exc)
+        else:
+            raise AssertionError("a quality without weights must be refused")
 
 
 def test_architecture_doc_names_every_codec_package_and_core_module():

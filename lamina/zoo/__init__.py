@@ -217,7 +217,10 @@ def find(codec: str, quality: int | None) -> Found:
         raise InputError(f"no trained {codec} weights in {ROOT}")
     quality = available[-1] if quality is None else int(quality)
     if quality not in available:
-        raise InputError(f"{codec}: quality {quality} has no weights; available: {available}")
+        retired = [e for e in retired_models() if e["codec"] == codec and e["file"].endswith(f"-q{quality}.pt")]
+        why = f" ({retired[-1]['why']}; lamina {retired[-1]['last_shipped_in']} still ships it)" if retired and \
+            "why" in retired[-1] else ""
+        raise InputError(f"{codec}: quality {quality} has no weights{why}; available: {available}")
     return Found(quality, path(codec, quality))
 
 
@@ -247,7 +250,7 @@ def unknown_model(codec: str, model_id: bytes) -> BitstreamError:
     for entry in retired_models():
         if entry["codec"] == codec and bytes.fromhex(entry["model_id"])[:len(model_id)] == model_id:
             return BitstreamError(f"this {codec} stream was coded with retired weights {entry['model_id']} "
-                                  f"({entry['file']}), replaced since; decode it with lamina {entry['last_shipped_in']}, "
+                                  f"({entry['file']}), {entry.get('why', 'replaced since')}; decode it with lamina {entry['last_shipped_in']}, "
                                   f"which still ships them")
     return BitstreamError(f"model id mismatch: no committed {codec} weights have id {model_id.hex()} (nor any "
                           f"retired ones lamina knows of: the stream comes from other weights)")
