@@ -1,7 +1,7 @@
 """docs/results/latent-flow/report.md from the runs' committed summaries (no number is typed by hand).
 
 Usage: python benchmarks/latent_flow_report.py RESULTS_DIR
-RESULTS_DIR holds utk-test/ and celeba-test/ (merged summaries, benchmarks/merge_summary.py), projected/*.csv
+RESULTS_DIR holds utk-test/ and celeba-test/ (merged summaries, `lamina bench merge`), projected/*.csv
 (benchmarks/latent_flow_projected.py), video/ (benchmarks/latent_flow_video.py) and per-stage.json (held-out
 evaluations of the shared and per-stage models).
 """
@@ -65,7 +65,7 @@ def main() -> None:
     lines += ["## utk-test, against the original", "",
               "Bytes are whole lamina files (container included). latent-flow rows: the first k layers of the q "
               "stream; stylegan-scalable, VVC, AV1, mean-scale and hyperprior are their own runs' means over the "
-              "same faces (merge_summary.py).", ""]
+              "same faces (`lamina bench merge`).", ""]
     lines += image_table(utk, metrics, ["latent-flow", "stylegan-scalable", "vvc", "av1", "mean-scale", "hyperprior"])
     bd = json.loads((root / "utk-test" / "bd_rates.json").read_text())
     lines += ["", "BD-rate (%, negative = fewer bytes for the same quality; '-' where the curves do not overlap):", "",

@@ -29,10 +29,10 @@ $L bench --dataset utk-test --codecs latent-flow --metrics $METRICS --limit 500 
     --out "$OUT/bench-utk-test"
 $L bench --dataset celeba-test --codecs latent-flow --metrics psnr ms_ssim lpips_alex dists landmarks_dlib \
     identity_dlib recognition attributes --limit 100 --workers 1 --anchor latent-flow --out "$OUT/bench-celeba"
-$PY benchmarks/merge_summary.py "$OUT/utk-test" "$OUT/bench-utk-test" \
+.venv/bin/lamina bench merge "$OUT/utk-test" "$OUT/bench-utk-test" \
     docs/results/stylegan-scalable/utk-test-500/summary.csv \
     --codecs stylegan-scalable vvc av1 mean-scale hyperprior --anchor vvc mean-scale
-$PY benchmarks/merge_summary.py "$OUT/celeba-test" "$OUT/bench-celeba" \
+.venv/bin/lamina bench merge "$OUT/celeba-test" "$OUT/bench-celeba" \
     docs/results/stylegan-scalable/celeba-test/summary.csv --codecs stylegan-scalable vvc mean-scale hyperprior --anchor vvc
 # 6. against the prior's projection G(E(x)) (the paper's reference), beside stylegan-scalable
 $PY benchmarks/latent_flow_projected.py "$OUT/projected/utk-test.csv" --dataset utk-test --limit 500 --stride 2

@@ -33,11 +33,11 @@ $L bench --dataset landmarks-helen-test --codecs stylegan-scalable --metrics psn
 $L bench --dataset celeba-test --codecs stylegan-scalable feature-texture --metrics psnr lpips_alex identity_dlib \
     recognition attributes --limit 100 --workers 2 --anchor stylegan-scalable --out "$OUT/bench-celeba"
 # 4. beside the baselines' means over the same images
-$PY benchmarks/merge_summary.py "$OUT/utk-test" "$OUT/bench-utk-test" "$BASE/utk-test.csv" \
+.venv/bin/lamina bench merge "$OUT/utk-test" "$OUT/bench-utk-test" "$BASE/utk-test.csv" \
     --codecs vvc av1 mean-scale hyperprior heic jpeg --anchor vvc mean-scale
-$PY benchmarks/merge_summary.py "$OUT/landmarks-helen-test" "$OUT/bench-helen" "$BASE/landmarks-helen-test.csv" \
+.venv/bin/lamina bench merge "$OUT/landmarks-helen-test" "$OUT/bench-helen" "$BASE/landmarks-helen-test.csv" \
     --codecs vvc av1 mean-scale hyperprior --anchor vvc
-$PY benchmarks/merge_summary.py "$OUT/celeba-test" "$OUT/bench-celeba" "$BASE/celeba-test.csv" \
+.venv/bin/lamina bench merge "$OUT/celeba-test" "$OUT/bench-celeba" "$BASE/celeba-test.csv" \
     --codecs vvc mean-scale hyperprior --anchor vvc
 $PY benchmarks/stylegan_targets.py "$OUT/utk-test" "$OUT/celeba-test" "$OUT/targets.json"
 $PY benchmarks/stylegan_table.py "$OUT/utk-test" "$OUT/landmarks-helen-test" "$OUT/celeba-test" "$OUT/table1.md"
@@ -54,6 +54,6 @@ $L bench --dataset utk-test --codecs stylegan-scalable --metrics $METRICS --limi
 mkdir -p "$OUT/bench-utk-test-500"
 grep '"codec": "stylegan-scalable"' "$OUT/bench-utk-test/results.jsonl" > "$OUT/bench-utk-test-500/results.jsonl"
 cp "$OUT/bench-utk-test/config.json" "$OUT/bench-utk-test/refused.jsonl" "$OUT/bench-utk-test-500/"
-$PY benchmarks/merge_summary.py "$OUT/utk-test-500" "$OUT/bench-utk-test-500" \
+.venv/bin/lamina bench merge "$OUT/utk-test-500" "$OUT/bench-utk-test-500" \
     docs/results/learned-baselines/utk-test-learned/summary.csv --codecs vvc av1 mean-scale hyperprior \
     --anchor vvc mean-scale

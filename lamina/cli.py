@@ -200,6 +200,16 @@ def _cmd_align(args) -> None:
 
 
 def _cmd_bench(args) -> None:
+    if args.video:
+        from .bench.video import VideoBenchConfig, run_video_bench
+        if args.every != 1:
+            raise InputError("--every is for images; with --video use --limit (clips) and --frame-every")
+        out = run_video_bench(VideoBenchConfig(
+            dataset=args.dataset, codecs=args.codecs, out=Path(args.out), qualities=args.qualities,
+            metrics=args.metrics, frames=args.frames, frame_every=args.frame_every, limit=args.limit,
+            workers=args.workers, anchors=args.anchor, data_root=args.data_root))
+        _print_bench_summary(out)
+        return
     from .bench.runner import BenchConfig, run_bench
     config = BenchConfig(dataset=args.dataset, codecs=args.codecs, qualities=args.qualities,
                          metrics=args.metrics, out=Path(args.out), limit=args.limit, every=args.every,
@@ -216,13 +226,14 @@ def _print_bench_summary(out: Path) -> None:
     with open(out / "summary.csv") as handle:
         rows = [r for r in csv.DictReader(handle) if r["layer"] == r["layers_total"]]
     skip = {"codec", "quality", "layer", "layer_name", "layers_total", "images", "bytes", "bpp", "encode_s",
-            "decode_s", "header_bytes", "payload_bytes"}
+            "decode_s", "header_bytes", "payload_bytes", "frames", "fps", "kbps", "width", "height"}
     metrics = [k for k in (rows[0] if rows else {}) if k not in skip and any(r[k] for r in rows)][:3]
     print(f"report: {out / 'report.md'} (summary.csv, bd_rates.json, plots/)")
-    print(f"{'codec':<22} {'quality':>7} {'images':>6} {'bytes':>9} {'bpp':>8}  " +
+    rate = "kbps" if rows and "kbps" in rows[0] else "bpp"  # video runs: kbit/s
+    print(f"{'codec':<22} {'quality':>7} {'items':>6} {'bytes':>9} {rate:>8}  " +
           "  ".join(f"{label(m):>14}" for m in metrics))
     for r in rows:
-        print(f"{r['codec']:<22} {r['quality']:>7} {r['images']:>6} {float(r['bytes']):>9.0f} {float(r['bpp']):>8.4f}  "
+        print(f"{r['codec']:<22} {r['quality']:>7} {r['images']:>6} {float(r['bytes']):>9.0f} {float(r[rate]):>8.4g}  "
               + "  ".join(f"{float(r[m]):>14.4g}" if r[m] else f"{'-':>14}" for m in metrics))
 
 
@@ -292,15 +303,23 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("codecs", help="list registered codecs and their quality ranges")
     p.set_defaults(func=_cmd_codecs)
 
-    p = sub.add_parser("bench", help="dataset x codec x quality benchmark with report")
+    p = sub.add_parser("bench", help="dataset x codec x quality benchmark with report (images, or clips with "
+                                     "--video; `lamina bench merge -h`: earlier runs beside a new one)",
+                       epilog="lamina bench merge OUT NEW SOURCE [SOURCE ...] [--anchor A] [--codecs C ...]: a new "
+                              "run's codecs beside earlier runs (bench folders or summary.csv files) in one report")
     p.add_argument("--dataset", required=True, help="utk-test, celeba-test, landmarks-helen-test, kodak, ... or a "
-                                                    "folder of your images, or a text file listing image paths")
+                                                    "folder of your images, or a text file listing image paths; "
+                                                    "with --video: talking-faces, video-natural or a folder of clips")
+    p.add_argument("--video", action="store_true", help="code clips with the video codecs (lamina codecs with a "
+                                                        "video mode; x265 and vvenc at constant QP)")
+    p.add_argument("--frames", type=int, default=30, help="--video: first N frames of each clip")
+    p.add_argument("--frame-every", type=int, default=3, help="--video: score every N-th frame")
     p.add_argument("--codecs", nargs="+", required=True)
     p.add_argument("--qualities", nargs="*", type=int, default=None,
                    help="quality grid (default: each codec's bench grid)")
     p.add_argument("--metrics", nargs="+", default=None, help="metric names (default: the standard set)")
     p.add_argument("--out", required=True)
-    p.add_argument("--limit", type=int, default=None, help="first N images only")
+    p.add_argument("--limit", type=int, default=None, help="first N images (clips) only")
     p.add_argument("--every", type=int, default=1, help="every N-th image of the set only (a fixed subset)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--anchor", nargs="+", default=None, help="anchor codec(s) for BD-rate tables (default vvc)")
@@ -386,10 +405,35 @@ def _add_options(parser, owners) -> None:
                                    choices=option.choices, help=option.help)
 
 
+def bench_merge_parser() -> argparse.ArgumentParser:
+    """`lamina bench merge`: its own parser (bench's options describe a run)."""
+    p = argparse.ArgumentParser(prog="lamina bench merge", description="A new bench run's codecs beside codecs "
+                                "measured earlier, in one report over the same images (lamina.bench.merge).")
+    p.add_argument("out", help="folder for the merged report")
+    p.add_argument("new", help="the new `lamina bench` output folder")
+    p.add_argument("sources", nargs="+", help="earlier bench folders (their rows for the same images) or "
+                                              "summary.csv files (their means as they are)")
+    p.add_argument("--anchor", nargs="+", default=None, help="anchor codec(s) for BD-rates (default: the new "
+                                                              "run's, else vvc)")
+    p.add_argument("--codecs", nargs="+", default=None, help="codecs to take from the sources (default all)")
+    p.set_defaults(func=_cmd_bench_merge)
+    return p
+
+
+def _cmd_bench_merge(args) -> None:
+    from .bench.merge import merge
+    count, codecs = merge(Path(args.out), Path(args.new), [Path(s) for s in args.sources], args.anchor, args.codecs)
+    print(f"{count} curve points, codecs: {', '.join(codecs)} -> {args.out}")
+    _print_bench_summary(Path(args.out))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(argv[0] if argv else None)
+    if argv[:2] == ["bench", "merge"]:
+        parser, argv = bench_merge_parser(), argv[2:]
+    else:
+        parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         args.func(args)

@@ -122,3 +122,67 @@ def test_bench_on_your_own_folder_or_list_prints_where_the_report_is(tmp_path, f
     Image.fromarray(rgba).save(mine / "c.png")  # fully transparent: refused before any work
     assert main(["bench", "--dataset", str(mine), "--codecs", "jpeg", "--out", str(tmp_path / "b3")]) == 2
     assert "transparent" in capsys.readouterr().err and not (tmp_path / "b3" / "results.jsonl").exists()
+
+
+def _clip_folder(tmp_path, count=2, frames=5):
+    """Tiny natural clips: a moving gradient with texture (128x96: codebook-svr's 4x-down LQ frames stay codable)."""
+    import numpy as np
+    from lamina.video import write_video
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    y, x = np.mgrid[0:96, 0:128]
+    for c in range(count):
+        clip = [np.stack([(x * 3 + 9 * t + 40 * c) % 256, (y * 5 + 7 * t) % 256, ((x + y) * 2) % 256], -1)
+                .astype(np.uint8) for t in range(frames)]
+        write_video(folder / f"clip{c}.mp4", clip, 25)
+    return folder
+
+
+def test_video_bench_rows_flicker_report_and_resume(tmp_path):
+    import numpy as np
+    from lamina.bench.video import VideoBenchConfig, flicker, run_video_bench
+    frames = [np.full((8, 8, 3), v, np.uint8) for v in (10, 50, 90)]
+    assert flicker(frames, frames) == 0 and flicker(frames, [frames[0]] * 3) == pytest.approx(40)
+    config = VideoBenchConfig(dataset=str(_clip_folder(tmp_path)), codecs=["x265:51,40", "vvenc:63", "codebook-svr:1"],
+                              out=tmp_path / "out", metrics=["psnr"], frames=4, frame_every=2, progress=False)
+    run_video_bench(config)
+    rows = read_rows(tmp_path / "out" / "results.jsonl")
+    assert sorted((r["clip"], r["codec"], r["quality"]) for r in rows) == sorted(
+        (f"clip{c}.mp4", n, q) for c in range(2) for n, q in (("x265", 51), ("x265", 40), ("vvenc", 63),
+                                                               ("codebook-svr", 1)))
+    for row in rows:
+        assert row["frames"] == 4 and row["per_frame"]["frame"] == [0, 2] and len(row["per_frame"]["psnr"]) == 2
+        assert row["kbps"] == pytest.approx(row["bytes"] * 8 / (4 / 25) / 1000)
+        assert row["bpp"] == pytest.approx(row["bytes"] * 8 / (4 * 96 * 128)) and row["flicker"] >= 0
+    x265 = {r["quality"]: r for r in rows if r["codec"] == "x265" and r["clip"] == "clip0.mp4"}
+    assert x265[40]["bytes"] > x265[51]["bytes"] and x265[40]["psnr"] > x265[51]["psnr"]
+    for name in ("summary.csv", "report.md", "bd_rates.json", "plots/flicker.png", "frames.png"):
+        assert (tmp_path / "out" / name).exists(), name
+    assert "# Video benchmark" in (tmp_path / "out" / "report.md").read_text()
+    assert json.loads((tmp_path / "out" / "bd_rates.json").read_text())["anchors"] == ["x265", "vvenc"]
+    run_video_bench(config)  # resume: nothing recomputed
+    assert len(read_rows(tmp_path / "out" / "results.jsonl")) == len(rows)
+    with pytest.raises(InputError, match="not a video codec"):
+        run_video_bench(VideoBenchConfig(dataset=config.dataset, codecs=["jpeg"], out=tmp_path / "bad"))
+    with pytest.raises(InputError, match="not a folder of clips"):
+        run_video_bench(VideoBenchConfig(dataset="no-such-clips", codecs=["x265"], out=tmp_path / "bad"))
+
+
+def test_bench_merge_puts_earlier_runs_beside_a_new_one(tmp_path, data_root, capsys):
+    from lamina.cli import main
+    common = dict(dataset="landmarks-helen-test", metrics=["psnr"], data_root=str(data_root), progress=False)
+    run_bench(BenchConfig(codecs=["jpeg"], out=tmp_path / "new", limit=2, **common))
+    run_bench(BenchConfig(codecs=["webp", "jpeg"], out=tmp_path / "old", limit=3, **common))
+    run_bench(BenchConfig(codecs=["avif"], qualities=[20, 40], out=tmp_path / "older", limit=2, **common))
+    assert main(["bench", "merge", str(tmp_path / "merged"), str(tmp_path / "new"), str(tmp_path / "old"),
+                 str(tmp_path / "older" / "summary.csv"), "--anchor", "jpeg"]) == 0
+    rows = read_rows(tmp_path / "merged" / "results.jsonl")
+    assert {r["image"] for r in rows} == {r["image"] for r in read_rows(tmp_path / "new" / "results.jsonl")}
+    assert {r["codec"] for r in rows} == {"jpeg", "webp"}  # jpeg from the new run only
+    assert len([r for r in rows if r["codec"] == "jpeg"]) == len(read_rows(tmp_path / "new" / "results.jsonl"))
+    summary = (tmp_path / "merged" / "summary.csv").read_text()
+    assert "avif" in summary and "webp" in summary
+    config = json.loads((tmp_path / "merged" / "config.json").read_text())
+    assert config["merged_from"][str(tmp_path / "old")] == ["webp"] and config["anchors"] == ["jpeg"]
+    assert "avif" in capsys.readouterr().out
+    assert main(["bench", "merge", str(tmp_path / "m2"), str(tmp_path / "new"), str(tmp_path / "nothing")]) == 2

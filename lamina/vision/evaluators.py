@@ -34,7 +34,7 @@ DEFAULT_FACE_METRICS = ("psnr", "ms_ssim", "lpips_alex", "landmarks_dlib", "land
 ALL_METRICS = tuple(GROUPS)
 # Direction of each column, for BD-rates and plots.
 LOWER_IS_BETTER = {"lpips_alex", "lpips_vgg", "dists", "niqe", "nme_dlib", "nme_dlib_gt", "nme_mesh",
-                   "id_dlib_distance"}
+                   "id_dlib_distance", "flicker"}
 # What a reader sees for each column: name, unit, direction (↑ higher is better, ↓ lower is better).
 LABELS = {"psnr": "PSNR (dB)", "ms_ssim": "MS-SSIM", "fsim": "FSIM", "lpips_alex": "LPIPS-alex",
           "lpips_vgg": "LPIPS-vgg", "dists": "DISTS", "niqe": "NIQE", "nme_dlib": "landmark NME vs original, dlib",
@@ -43,7 +43,8 @@ LABELS = {"psnr": "PSNR (dB)", "ms_ssim": "MS-SSIM", "fsim": "FSIM", "lpips_alex
           "id_dlib_distance": "identity distance, dlib", "id_dlib_kept": "identity kept, dlib (fraction)",
           "id_mfn_cosine": "identity cosine, MobileFaceNet", "recog_dlib_correct": "recognised in gallery, dlib "
           "(fraction)", "attr_match": "attributes kept (fraction)", "class_agree": "ImageNet class agrees (fraction)",
-          "top1": "top-1 accuracy, EfficientNet-Lite0", "top5": "top-5 accuracy, EfficientNet-Lite0"}
+          "top1": "top-1 accuracy, EfficientNet-Lite0", "top5": "top-5 accuracy, EfficientNet-Lite0",
+          "flicker": "flicker: error of frame-to-frame change, 8-bit levels"}
 
 
 def label(metric: str) -> str:

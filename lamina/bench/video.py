@@ -1,0 +1,257 @@
+"""`lamina bench --video`: clip x codec x setting -> results.jsonl, summary.csv, plots, BD-rates, report.md, frames.
+
+Clip sets: `talking-faces` (../shared/data/video/*.mp4, each cropped into the shared face framing at 256x256 with
+its first frame's alignment, the clip every codec codes and is scored against), `video-natural`
+(../shared/data/video-natural/*.mp4, as they are, cropped to even sides), or a folder of video files
+(`--dataset DIR`, as natural clips; `--align` treats them as one-face clips). Codecs: every lamina codec that
+declares the VIDEO capability (its `encode_video` / `decode_video`, quality = the codec's quality) and the classic
+video encoders of `lamina.video.VIDEO_BASELINES` (`x265`, `vvenc`; quality = constant QP).
+
+Per clip row: whole-stream bytes (a lamina file, or the baseline's elementary stream), kbit/s at the clip's frame
+rate, bits per pixel per frame, the per-frame metrics on every `--frame-every`-th frame (lists under `per_frame`,
+means as columns) and `flicker`: the temporal-consistency error, the mean absolute difference between the decoded
+and the original frame-to-frame changes, |(d_t - d_{t-1}) - (x_t - x_{t-1})| in 8-bit levels over all frames
+(0 = the decoded clip changes exactly as the original does; flicker and frozen motion both raise it).
+Resumable: a (clip, codec, quality) already in results.jsonl is skipped.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, LaminaError
+
+CLIP_SETS = {"talking-faces": ("video", True), "video-natural": ("video-natural", False)}
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".y4m")
+BASELINE_GRID = {"x265": (51, 48, 45, 42, 38), "vvenc": (63, 59, 55, 51, 47)}
+FACE_METRICS = ("psnr", "lpips_alex", "dists", "landmarks_dlib", "identity_dlib")
+NATURAL_METRICS = ("psnr", "lpips_alex", "dists")
+
+
+@dataclass
+class VideoBenchConfig:
+    dataset: str
+    codecs: list[str]
+    out: Path
+    qualities: list[int] | None = None
+    metrics: list[str] | None = None
+    frames: int = 30              # first N frames of each clip
+    frame_every: int = 3          # score every N-th frame (3: coprime with the usual GOPs, so every GOP position)
+    limit: int | None = None      # first N clips
+    align: bool | None = None     # crop into the face framing (default: talking-faces yes, others no)
+    workers: int = 1
+    anchors: list[str] | None = None
+    data_root: str | None = None
+    progress: bool = True
+
+
+def clips(config: VideoBenchConfig) -> tuple[list[Path], bool]:
+    """(clip files, whether they are one-face clips to align)."""
+    from ..paths import data_root
+    if config.dataset in CLIP_SETS:
+        folder, faces = CLIP_SETS[config.dataset]
+        folder = data_root(config.data_root) / folder
+    else:
+        folder, faces = Path(config.dataset), False
+    if not folder.is_dir():
+        raise InputError(f"video bench: {folder} is not a folder of clips (known sets: {', '.join(CLIP_SETS)}, "
+                         "or a folder of video files)")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS)[:config.limit]
+    if not files:
+        raise InputError(f"video bench: no video files in {folder}")
+    return files, faces if config.align is None else config.align
+
+
+def settings(config: VideoBenchConfig) -> list[tuple[str, int]]:
+    """(codec, setting) pairs: each codec's `name:q1,q2` settings, else --qualities, else its default grid."""
+    from ..registry import codec_class, names
+    from ..codecs.base import VIDEO
+    video_codecs = [n for n in names() if VIDEO in codec_class(n).capabilities]
+    grid = []
+    for spec in config.codecs:
+        name, _, given = spec.partition(":")
+        try:
+            chosen = [int(v) for v in given.split(",")] if given else config.qualities
+        except ValueError:
+            raise InputError(f"video bench: {spec!r}: settings are integers, e.g. x265:51,45") from None
+        if name in BASELINE_GRID:
+            grid += [(name, q) for q in (chosen or BASELINE_GRID[name])]
+            continue
+        if name not in video_codecs:
+            raise InputError(f"video bench: {name!r} is not a video codec; video codecs: "
+                             f"{', '.join(video_codecs + list(BASELINE_GRID))}")
+        grid += [(name, int(q)) for q in (chosen or codec_class(name).bench_grid())]
+    return grid
+
+
+def load_clip(path: Path, frames: int, align: bool) -> tuple[list[np.ndarray], float]:
+    from ..video import read_video
+    raw, fps = read_video(path, max_frames=frames)
+    if align:
+        from ..vision.align import align_clip
+        return align_clip(raw, 256), fps
+    h, w = (s // 2 * 2 for s in raw[0].shape[:2])
+    return [np.ascontiguousarray(f[:h, :w]) for f in raw], fps
+
+
+def flicker(original: list[np.ndarray], decoded: list[np.ndarray]) -> float:
+    """Mean |(d_t - d_{t-1}) - (x_t - x_{t-1})| over all pixels and consecutive pairs, 8-bit levels."""
+    if len(original) < 2:
+        return float("nan")
+    total = 0.0
+    for t in range(1, len(original)):
+        dx = original[t].astype(np.int16) - original[t - 1].astype(np.int16)
+        dd = decoded[t].astype(np.int16) - decoded[t - 1].astype(np.int16)
+        total += float(np.abs(dd - dx).mean())
+    return total / (len(original) - 1)
+
+
+def code(name: str, quality, frames: list[np.ndarray], fps: float, cache: dict) -> tuple[int, list[np.ndarray], float, float]:
+    """(bytes, decoded frames, encode s, decode s) of one codec setting on one clip."""
+    if name in BASELINE_GRID:
+        from ..video import baseline_video_decode, baseline_video_encode
+        start = time.perf_counter()
+        stream = baseline_video_encode(frames, fps, name, int(quality))
+        middle = time.perf_counter()
+        h, w = frames[0].shape[:2]
+        decoded = baseline_video_decode(stream, name, h, w, len(frames))
+        return len(stream), decoded, middle - start, time.perf_counter() - middle
+    from ..registry import load
+    if (name, quality) not in cache:
+        cache[(name, quality)] = load(name, quality=quality)
+    codec = cache[(name, quality)]
+    start = time.perf_counter()
+    data = codec.encode_video(frames, fps).to_bytes()
+    middle = time.perf_counter()
+    decoded = codec.decode_video(data)
+    return len(data), decoded, middle - start, time.perf_counter() - middle
+
+
+def run_clip(config: VideoBenchConfig, path: Path, faces: bool, todo: list, metrics: list[str]) -> tuple[list, dict]:
+    """Rows of one clip (every setting in todo) and its middle frames for the picture."""
+    from ..vision.evaluators import Evaluator
+    evaluator = Evaluator(metrics)
+    frames, fps = load_clip(path, config.frames, faces)
+    scored = list(range(0, len(frames), max(1, config.frame_every)))
+    refs = {i: evaluator.reference(frames[i]) for i in scored}
+    h, w = frames[0].shape[:2]
+    seconds = len(frames) / fps
+    middle = len(frames) // 2
+    rows, shown, cache = [], {"original": frames[middle]}, {}
+    for name, quality in todo:
+        row = {"dataset": config.dataset, "image": path.name, "clip": path.name, "codec": name,
+               "quality": int(quality), "layer": 1, "layers_total": 1, "frames": len(frames), "fps": round(fps, 3),
+               "width": w, "height": h}
+        try:
+            nbytes, decoded, encode_s, decode_s = code(name, quality, frames, fps, cache)
+        except LaminaError as exc:  # e.g. a face codec on a clip without a framed face: recorded, not scored
+            rows.append({**row, "refused": str(exc)})
+            continue
+        per_frame = [evaluator.score(refs[i], decoded[i]) for i in scored]
+        keys = [k for k in per_frame[0] if k != "nme_dlib_gt"]
+        row.update({"bytes": nbytes, "kbps": nbytes * 8 / seconds / 1000, "bpp": nbytes * 8 / (len(frames) * h * w),
+                    "encode_s": round(encode_s, 3), "decode_s": round(decode_s, 3)})
+        for k in keys:
+            values = [f[k] for f in per_frame if not (isinstance(f[k], float) and math.isnan(f[k]))]
+            row[k] = float(np.mean(values)) if values else None
+        row["flicker"] = flicker(frames, decoded)
+        row["per_frame"] = {"frame": scored, **{k: [None if isinstance(f[k], float) and math.isnan(f[k]) else f[k]
+                                                    for f in per_frame] for k in keys}}
+        rows.append(row)
+        shown[f"{name} {quality}"] = decoded[middle]
+    return rows, shown
+
+
+def _job(args):
+    import torch
+    torch.set_num_threads(1)
+    return run_clip(*args)
+
+
+def run_video_bench(config: VideoBenchConfig) -> Path:
+    """Run (or resume) a video benchmark and write its report; returns the output folder."""
+    from .report import read_rows, write_summary_report, summarise
+    from ..vision.evaluators import GROUPS
+    files, faces = clips(config)
+    metrics = list(config.metrics or (FACE_METRICS if faces else NATURAL_METRICS))
+    bad = [m for m in metrics if m not in GROUPS]
+    if bad:
+        raise InputError(f"unknown metrics {bad}; known: {', '.join(GROUPS)}")
+    grid = settings(config)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = out / "results.jsonl"
+    done = {(r["clip"], r["codec"], int(r["quality"])) for r in read_rows(results)}
+    done |= {(r["clip"], r["codec"], int(r["quality"])) for r in read_rows(out / "refused.jsonl")}
+    jobs = []
+    for path in files:
+        todo = [(n, q) for n, q in grid if (path.name, n, int(q)) not in done]
+        if todo:
+            jobs.append((config, path, faces, todo, metrics))
+    info = {"dataset": config.dataset, "video": True, "codecs": config.codecs, "qualities": config.qualities,
+            "metrics": metrics + ["flicker"], "frames": config.frames, "frame_every": config.frame_every,
+            "aligned": faces, "clips": [p.name for p in files], "anchors": config.anchors}
+    (out / "config.json").write_text(json.dumps(info, indent=2) + "\n")
+    pictures = {}
+    if jobs:
+        from tqdm import tqdm
+        bar = tqdm(total=len(jobs), desc=f"video bench {Path(config.dataset).name}", unit="clip",
+                   disable=not config.progress)
+        if config.workers > 1:
+            import multiprocessing as mp
+            with mp.get_context("spawn").Pool(config.workers) as pool:
+                outputs = pool.imap_unordered(_job, jobs)
+                for rows, shown in outputs:
+                    _append(out, rows)
+                    pictures[rows[0]["clip"] if rows else ""] = shown
+                    bar.update()
+        else:
+            for job in jobs:
+                rows, shown = run_clip(*job)
+                _append(out, rows)
+                pictures[job[1].name] = shown
+                bar.update()
+        bar.close()
+    rows = read_rows(results)
+    if not rows:
+        refused = read_rows(out / "refused.jsonl")
+        first = refused[0]["refused"].splitlines()[0] if refused else "no clips"
+        raise InputError(f"video bench: nothing was scored ({len(refused)} settings refused; refused.jsonl); "
+                         f"first: {first}")
+    if rows:
+        anchors = config.anchors or [a for a in ("x265", "vvenc") if any(r["codec"] == a for r in rows)]
+        write_summary_report(out, summarise(rows), rows, info, anchors,
+                             rate_label="bits per pixel per frame (whole stream, log scale)",
+                             not_metrics={"kbps", "frames", "fps", "width", "height"})
+    if pictures:
+        _frames_picture(out / "frames.png", pictures)
+    return out
+
+
+def _append(out: Path, rows: list[dict]) -> None:
+    with open(out / "results.jsonl", "a") as sink:
+        sink.writelines(json.dumps(r) + "\n" for r in rows if "refused" not in r)
+    refused = [r for r in rows if "refused" in r]
+    if refused:
+        with open(out / "refused.jsonl", "a") as sink:
+            sink.writelines(json.dumps(r) + "\n" for r in refused)
+
+
+def _frames_picture(path: Path, pictures: dict) -> None:
+    """Each clip's middle frame: original, then every setting coded in this run, one row per clip."""
+    from ..imageio import save_image
+    rows = []
+    for clip, shown in sorted(pictures.items()):
+        tiles = list(shown.values())
+        h, w = tiles[0].shape[:2]
+        rows.append(np.concatenate([t if t.shape == tiles[0].shape else np.zeros_like(tiles[0]) for t in tiles], 1))
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
+    save_image(np.concatenate(rows, 0), path)
+    names = {clip: list(shown) for clip, shown in pictures.items()}
+    path.with_suffix(".json").write_text(json.dumps({"columns_per_clip": names}, indent=1) + "\n")
