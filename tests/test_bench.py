@@ -143,13 +143,13 @@ def test_video_bench_rows_flicker_report_and_resume(tmp_path):
     from lamina.bench.video import VideoBenchConfig, flicker, run_video_bench
     frames = [np.full((8, 8, 3), v, np.uint8) for v in (10, 50, 90)]
     assert flicker(frames, frames) == 0 and flicker(frames, [frames[0]] * 3) == pytest.approx(40)
-    config = VideoBenchConfig(dataset=str(_clip_folder(tmp_path)), codecs=["x265:51,40", "vvenc:63", "codebook-svr:1"],
+    config = VideoBenchConfig(dataset=str(_clip_folder(tmp_path)), codecs=["x265:51,40", "vvenc:63", "codebook-svr:1@lq_qp=45"],
                               out=tmp_path / "out", metrics=["psnr"], frames=4, frame_every=2, progress=False)
     run_video_bench(config)
     rows = read_rows(tmp_path / "out" / "results.jsonl")
     assert sorted((r["clip"], r["codec"], r["quality"]) for r in rows) == sorted(
         (f"clip{c}.mp4", n, q) for c in range(2) for n, q in (("x265", 51), ("x265", 40), ("vvenc", 63),
-                                                               ("codebook-svr", 1)))
+                                                               ("codebook-svr@lq_qp=45", 1)))
     for row in rows:
         assert row["frames"] == 4 and row["per_frame"]["frame"] == [0, 2] and len(row["per_frame"]["psnr"]) == 2
         assert row["kbps"] == pytest.approx(row["bytes"] * 8 / (4 / 25) / 1000)
@@ -162,6 +162,9 @@ def test_video_bench_rows_flicker_report_and_resume(tmp_path):
     assert json.loads((tmp_path / "out" / "bd_rates.json").read_text())["anchors"] == ["x265", "vvenc"]
     run_video_bench(config)  # resume: nothing recomputed
     assert len(read_rows(tmp_path / "out" / "results.jsonl")) == len(rows)
+    assert [r["options"] for r in rows if r["codec"].startswith("codebook")] == [{"lq_qp": 45}] * 2
+    with pytest.raises(InputError, match="has no option 'gop'"):
+        run_video_bench(VideoBenchConfig(dataset=config.dataset, codecs=["codebook-svr@gop=3"], out=tmp_path / "bad"))
     with pytest.raises(InputError, match="not a video codec"):
         run_video_bench(VideoBenchConfig(dataset=config.dataset, codecs=["jpeg"], out=tmp_path / "bad"))
     with pytest.raises(InputError, match="not a folder of clips"):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-META = {"dataset", "image", "clip", "codec", "quality", "layer", "layer_name", "layers_total", "width", "height",
+META = {"dataset", "image", "clip", "options", "codec", "quality", "layer", "layer_name", "layers_total", "width", "height",
         "per_frame"}
 
 

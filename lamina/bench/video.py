@@ -67,25 +67,44 @@ def clips(config: VideoBenchConfig) -> tuple[list[Path], bool]:
     return files, faces if config.align is None else config.align
 
 
-def settings(config: VideoBenchConfig) -> list[tuple[str, int]]:
-    """(codec, setting) pairs: each codec's `name:q1,q2` settings, else --qualities, else its default grid."""
+def settings(config: VideoBenchConfig) -> list[tuple[str, str, int, dict]]:
+    """(label, codec, setting, options) for every codec spec `name[:q1,q2][@key=value,...]`: the settings given,
+    else --qualities, else the codec's default grid; options are the codec's own (`lamina encode` options, e.g.
+    latent-flow@gop=5, codebook-svr:3@lq_qp=45) and make their own curve, labelled by the spec's name@options."""
     from ..registry import codec_class, names
     from ..codecs.base import VIDEO
     video_codecs = [n for n in names() if VIDEO in codec_class(n).capabilities]
     grid = []
     for spec in config.codecs:
-        name, _, given = spec.partition(":")
+        head, _, option_text = spec.partition("@")
+        name, _, given = head.partition(":")
         try:
             chosen = [int(v) for v in given.split(",")] if given else config.qualities
         except ValueError:
             raise InputError(f"video bench: {spec!r}: settings are integers, e.g. x265:51,45") from None
+        label = f"{name}@{option_text}" if option_text else name
         if name in BASELINE_GRID:
-            grid += [(name, q) for q in (chosen or BASELINE_GRID[name])]
+            if option_text:
+                raise InputError(f"video bench: {name} takes no options (its setting is the QP)")
+            grid += [(label, name, q, {}) for q in (chosen or BASELINE_GRID[name])]
             continue
         if name not in video_codecs:
             raise InputError(f"video bench: {name!r} is not a video codec; video codecs: "
                              f"{', '.join(video_codecs + list(BASELINE_GRID))}")
-        grid += [(name, int(q)) for q in (chosen or codec_class(name).bench_grid())]
+        cls = codec_class(name)
+        known = {o.dest: o for o in cls.encode_options}
+        options = {}
+        for pair in filter(None, option_text.split(",")):
+            key, _, value = pair.partition("=")
+            key = key.replace("-", "_")
+            if key not in known:
+                raise InputError(f"video bench: {name} has no option {key!r}; its options: {', '.join(known) or 'none'}")
+            kind = known[key].type
+            try:
+                options[key] = (value.lower() in ("1", "true", "yes")) if kind is bool else (kind or str)(value)
+            except ValueError:
+                raise InputError(f"video bench: {spec!r}: {key} needs a {kind.__name__}") from None
+        grid += [(label, name, int(q), options) for q in (chosen or cls.bench_grid())]
     return grid
 
 
@@ -111,7 +130,8 @@ def flicker(original: list[np.ndarray], decoded: list[np.ndarray]) -> float:
     return total / (len(original) - 1)
 
 
-def code(name: str, quality, frames: list[np.ndarray], fps: float, cache: dict) -> tuple[int, list[np.ndarray], float, float]:
+def code(name: str, quality, options: dict, frames: list[np.ndarray], fps: float,
+         cache: dict) -> tuple[int, list[np.ndarray], float, float]:
     """(bytes, decoded frames, encode s, decode s) of one codec setting on one clip."""
     if name in BASELINE_GRID:
         from ..video import baseline_video_decode, baseline_video_encode
@@ -122,9 +142,10 @@ def code(name: str, quality, frames: list[np.ndarray], fps: float, cache: dict) 
         decoded = baseline_video_decode(stream, name, h, w, len(frames))
         return len(stream), decoded, middle - start, time.perf_counter() - middle
     from ..registry import load
-    if (name, quality) not in cache:
-        cache[(name, quality)] = load(name, quality=quality)
-    codec = cache[(name, quality)]
+    key = (name, quality, tuple(sorted(options.items())))
+    if key not in cache:
+        cache[key] = load(name, quality=quality, **options)
+    codec = cache[key]
     start = time.perf_counter()
     data = codec.encode_video(frames, fps).to_bytes()
     middle = time.perf_counter()
@@ -143,12 +164,12 @@ def run_clip(config: VideoBenchConfig, path: Path, faces: bool, todo: list, metr
     seconds = len(frames) / fps
     middle = len(frames) // 2
     rows, shown, cache = [], {"original": frames[middle]}, {}
-    for name, quality in todo:
-        row = {"dataset": config.dataset, "image": path.name, "clip": path.name, "codec": name,
+    for label, name, quality, options in todo:
+        row = {"dataset": config.dataset, "image": path.name, "clip": path.name, "codec": label, "options": options,
                "quality": int(quality), "layer": 1, "layers_total": 1, "frames": len(frames), "fps": round(fps, 3),
                "width": w, "height": h}
         try:
-            nbytes, decoded, encode_s, decode_s = code(name, quality, frames, fps, cache)
+            nbytes, decoded, encode_s, decode_s = code(name, quality, options, frames, fps, cache)
         except LaminaError as exc:  # e.g. a face codec on a clip without a framed face: recorded, not scored
             rows.append({**row, "refused": str(exc)})
             continue
@@ -163,7 +184,7 @@ def run_clip(config: VideoBenchConfig, path: Path, faces: bool, todo: list, metr
         row["per_frame"] = {"frame": scored, **{k: [None if isinstance(f[k], float) and math.isnan(f[k]) else f[k]
                                                     for f in per_frame] for k in keys}}
         rows.append(row)
-        shown[f"{name} {quality}"] = decoded[middle]
+        shown[f"{label} {quality}"] = decoded[middle]
     return rows, shown
 
 
@@ -190,7 +211,7 @@ def run_video_bench(config: VideoBenchConfig) -> Path:
     done |= {(r["clip"], r["codec"], int(r["quality"])) for r in read_rows(out / "refused.jsonl")}
     jobs = []
     for path in files:
-        todo = [(n, q) for n, q in grid if (path.name, n, int(q)) not in done]
+        todo = [entry for entry in grid if (path.name, entry[0], entry[2]) not in done]
         if todo:
             jobs.append((config, path, faces, todo, metrics))
     info = {"dataset": config.dataset, "video": True, "codecs": config.codecs, "qualities": config.qualities,
