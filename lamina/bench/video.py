@@ -1,6 +1,7 @@
 """`lamina bench --video`: clip x codec x setting -> results.jsonl, summary.csv, plots, BD-rates, report.md, frames.
 
-Clip sets: `talking-faces` (../shared/data/video/*.mp4, each cropped into the shared face framing at 256x256 with
+Clip sets: `talking-faces` (../shared/data/video/*.mp4 less the clips latent-flow trains on,
+lamina.data.datasets.VIDEO_TRAIN_CLIPS; `talking-faces-all` keeps them; each cropped into the shared face framing at 256x256 with
 its first frame's alignment, the clip every codec codes and is scored against), `video-natural`
 (../shared/data/video-natural/*.mp4, as they are, cropped to even sides), or a folder of video files
 (`--dataset DIR`, as natural clips; `--align` treats them as one-face clips). Codecs: every lamina codec that
@@ -26,7 +27,8 @@ import numpy as np
 
 from ..errors import InputError, LaminaError
 
-CLIP_SETS = {"talking-faces": ("video", True), "video-natural": ("video-natural", False)}
+CLIP_SETS = {"talking-faces": ("video", True), "talking-faces-all": ("video", True),
+             "video-natural": ("video-natural", False)}
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".y4m")
 BASELINE_GRID = {"x265": (51, 48, 45, 42, 38), "vvenc": (63, 59, 55, 51, 47)}
 FACE_METRICS = ("psnr", "lpips_alex", "dists", "landmarks_dlib", "identity_dlib")
@@ -61,7 +63,11 @@ def clips(config: VideoBenchConfig) -> tuple[list[Path], bool]:
     if not folder.is_dir():
         raise InputError(f"video bench: {folder} is not a folder of clips (known sets: {', '.join(CLIP_SETS)}, "
                          "or a folder of video files)")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS)[:config.limit]
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS)
+    if config.dataset == "talking-faces":
+        from ..data.datasets import VIDEO_TRAIN_CLIPS
+        files = [p for p in files if p.name not in VIDEO_TRAIN_CLIPS]
+    files = files[:config.limit]
     if not files:
         raise InputError(f"video bench: no video files in {folder}")
     return files, faces if config.align is None else config.align

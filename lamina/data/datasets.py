@@ -43,6 +43,11 @@ class Item:
             return np.asarray(img.convert("RGB"))
 
 
+# The shared talking-face clips (../shared/data/video/): these three train latent-flow's delta model
+# (lamina train latent-flow --stage video); the others are the evaluation clips (`lamina bench --video
+# --dataset talking-faces`).
+VIDEO_TRAIN_CLIPS = ("lp_d3.mp4", "lp_d6.mp4", "lp_d9.mp4")
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
 
 

@@ -168,7 +168,7 @@ def evaluate(model: LatentFlowModel, dataset: str = "validation", limit: int = 6
 # Training clips: lp_d3, lp_d6, lp_d9 (the shared talking-face clips not used in docs/results/latent-flow's
 # video measurements, which use WDA_KatieHill_000, RD_Radio34_000 and lp_d0); the last 20% of each clip's
 # frames are held out to report the fitted rate.
-TRAIN_CLIPS = ("lp_d3.mp4", "lp_d6.mp4", "lp_d9.mp4")
+from ...data.datasets import VIDEO_TRAIN_CLIPS as TRAIN_CLIPS  # noqa: E402
 CLIP_CACHE = Path("runs/latent-flow/clips")
 HELD_OUT = 0.2
 
