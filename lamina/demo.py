@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .imageio import load_image, save_image, write_atomic
+from .imageio import labelled_grid, load_image, save_image, write_atomic
 
 DEMO_METRICS = ("psnr", "lpips_alex", "identity_dlib", "landmarks_dlib")
 
@@ -53,16 +53,7 @@ def run_demo(out: Path, image_path: str | None = None, codecs: list[str] | None 
 
 
 def _side_by_side(tiles, path: Path, columns: int = 5) -> None:
-    from PIL import Image, ImageDraw
-    size, caption = tiles[0][1].shape[0], 18
-    rows = (len(tiles) + columns - 1) // columns
-    sheet = Image.new("RGB", (columns * size, rows * (size + caption)), "white")
-    draw = ImageDraw.Draw(sheet)
-    for index, (label, image) in enumerate(tiles):
-        x, y = (index % columns) * size, (index // columns) * (size + caption)
-        sheet.paste(Image.fromarray(image), (x, y + caption))
-        draw.text((x + 4, y + 3), label, fill="black")
-    write_atomic(path, lambda handle: sheet.save(handle, format="PNG"))
+    labelled_grid([tiles[i:i + columns] for i in range(0, len(tiles), columns)], path, caption=18)
 
 
 def _write_table(rows, out: Path) -> None:

@@ -167,3 +167,24 @@ def write_atomic(path: str | os.PathLike, writer) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def labelled_grid(rows: list[list[tuple[str, np.ndarray]]], path: str | os.PathLike, height: int | None = None,
+                  caption: int = 16) -> None:
+    """A contact sheet: one row of tiles per list, each (label, HxWx3 uint8) tile with its label above it, every
+    tile scaled to `height` pixels high (default: the first tile's height), aspect kept; written atomically."""
+    from PIL import Image, ImageDraw
+    first = rows[0][0][1]
+    height = height or first.shape[0]
+    width = max(1, round(first.shape[1] * height / first.shape[0]))
+    columns = max(len(row) for row in rows)
+    sheet = Image.new("RGB", (columns * width, len(rows) * (height + caption)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, row in enumerate(rows):
+        for j, (label, image) in enumerate(row):
+            tile = Image.fromarray(np.ascontiguousarray(image))
+            if tile.size != (width, height):
+                tile = tile.resize((width, height), Image.BILINEAR)
+            sheet.paste(tile, (j * width, i * (height + caption) + caption))
+            draw.text((j * width + 3, i * (height + caption) + 2), label, fill="black")
+    write_atomic(path, lambda handle: sheet.save(handle, format="PNG"))

@@ -1,5 +1,5 @@
 """Portability across CPUs (issue 22): run lamina's learned codecs with other float kernels in a child process and
-compare with this process (tests/test_cross_cpu.py, benchmarks/cross_cpu_margin.py).
+compare with this process (tests/test_cross_cpu.py, benchmarks/portability/cross_cpu_margin.py).
 
 The child (run_child) encodes every job's input and decodes its stream with the other kernels.
 

@@ -213,3 +213,18 @@ def test_architecture_doc_names_every_codec_package_and_core_module():
     missing += [f"entropy/{p.name}" for p in (LAMINA / "entropy").glob("*.py")
                 if p.name != "__init__.py" and p.name not in doc]
     assert not missing, f"docs/architecture.md does not name {missing}"
+
+
+def test_benchmarks_are_grouped_thin_callers_and_every_cited_script_exists():
+    """benchmarks/<group>/ only (a codec, or speed, vision, face_prior, ...), no sys.path patches (lamina is
+    installed), and every benchmarks/ path the docs, README or package cite exists."""
+    import re
+    root = LAMINA.parent
+    scripts = [p for p in (root / "benchmarks").rglob("*") if p.suffix in (".py", ".sh")]
+    assert scripts and all(p.parent.parent == root / "benchmarks" for p in scripts), "scripts belong in a group folder"
+    assert [p.name for p in scripts if "sys.path" in p.read_text()] == []
+    cited = set()
+    for doc in [root / "README.md", *(root / "docs").rglob("*.md"), *LAMINA.rglob("*.py")]:
+        cited |= set(re.findall(r"benchmarks/[\w./-]+?\.(?:py|sh)\b", doc.read_text()))
+    missing = sorted(c for c in cited if not (root / c).exists() and "merge_summary" not in c)
+    assert missing == [], missing

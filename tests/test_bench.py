@@ -189,3 +189,22 @@ def test_bench_merge_puts_earlier_runs_beside_a_new_one(tmp_path, data_root, cap
     assert config["merged_from"][str(tmp_path / "old")] == ["webp"] and config["anchors"] == ["jpeg"]
     assert "avif" in capsys.readouterr().out
     assert main(["bench", "merge", str(tmp_path / "m2"), str(tmp_path / "new"), str(tmp_path / "nothing")]) == 2
+
+
+def test_bench_codec_specs_pick_settings_and_options(tmp_path, data_root):
+    config = BenchConfig(dataset="landmarks-helen-test", codecs=["codebook-svr:1", "codebook-svr:1@alpha=0", "jpeg:30"],
+                         out=tmp_path, metrics=["psnr"], limit=1, data_root=str(data_root), progress=False)
+    run_bench(config)
+    rows = {(r["codec"], r["layer"]): r for r in read_rows(tmp_path / "results.jsonl")}
+    assert sorted(rows) == [("codebook-svr", 1), ("codebook-svr", 2), ("codebook-svr@alpha=0", 1),
+                            ("codebook-svr@alpha=0", 2), ("jpeg", 1)]
+    assert rows[("jpeg", 1)]["quality"] == 30 and rows[("codebook-svr@alpha=0", 2)]["options"] == {"alpha": 0.0}
+    full, codebook_only = rows[("codebook-svr", 2)], rows[("codebook-svr@alpha=0", 2)]
+    assert full["bytes"] == codebook_only["bytes"] and full["psnr"] != codebook_only["psnr"]
+    assert "codebook-svr@alpha=0" in (tmp_path / "summary.csv").read_text()
+    with pytest.raises(InputError, match="has no option 'gop'"):
+        run_bench(BenchConfig(dataset="landmarks-helen-test", codecs=["codebook-svr@gop=2"], out=tmp_path / "bad",
+                              data_root=str(data_root)))
+    with pytest.raises(InputError, match="alpha needs a float"):
+        run_bench(BenchConfig(dataset="landmarks-helen-test", codecs=["codebook-svr@alpha=x"], out=tmp_path / "bad",
+                              data_root=str(data_root)))

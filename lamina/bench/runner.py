@@ -50,15 +50,12 @@ def _key(row) -> tuple:
     return (row["image"], row["codec"], int(row["quality"]), int(row["layer"]))
 
 
-def _grid(config: BenchConfig) -> list[tuple[str, int]]:
+def _grid(config: BenchConfig) -> list:
+    """The Settings of every codec spec `name[:q1,q2][@key=value,...]` (lamina.bench.specs)."""
     from ..registry import codec_class
-    grid = []
-    for name in config.codecs:
-        cls = codec_class(name)
-        qualities = config.qualities or list(cls.bench_grid())
-        for quality in qualities:
-            grid.append((name, quality))
-    return grid
+    from .specs import parse
+    return [setting for spec in config.codecs
+            for setting in parse(spec, config.qualities, lambda n: codec_class(n).bench_grid(), codec_class)]
 
 
 _worker_state: dict = {}
@@ -82,10 +79,11 @@ def _process_image(task) -> list[dict]:
     ref = evaluator.reference(image, item)
     h, w = image.shape[:2]
     rows = []
-    for name, quality in todo:
-        key = (name, quality)
+    for setting in todo:
+        name, quality = setting.label, setting.quality
+        key = (setting.codec, quality, tuple(sorted(setting.encode.items())))
         if key not in _worker_state["codecs"]:
-            _worker_state["codecs"][key] = load(name, quality=quality)
+            _worker_state["codecs"][key] = load(setting.codec, quality=quality, **setting.encode)
         codec = _worker_state["codecs"][key]
         start = time.perf_counter()
         try:
@@ -99,9 +97,11 @@ def _process_image(task) -> list[dict]:
         for k in range(1, total_layers + 1):
             data = stream.truncate(k).to_bytes()
             start = time.perf_counter()
-            decoded = codec.decode(data, layers=k)
+            decoded = codec.decode(data, layers=k, **setting.decode)
             decode_s = time.perf_counter() - start
-            row = {"dataset": dataset, "image": item.name, "codec": name, "quality": int(codec.quality),
+            row = {"dataset": dataset, "image": item.name, "codec": name, **({"options": setting.options}
+                                                                             if setting.options else {}),
+                   "quality": int(codec.quality),
                    "layer": k, "layer_name": stream.layers[k - 1].name, "layers_total": total_layers,
                    "bytes": len(data), "header_bytes": stream.header_size(k),
                    "payload_bytes": len(data) - stream.header_size(k), "bpp": 8 * len(data) / (h * w),
@@ -136,8 +136,7 @@ def run_bench(config: BenchConfig) -> Path:
     # A (codec, quality) is done for an image once its layer-1 row exists (layers are written together).
     tasks = []
     for item in items:
-        todo = [(name, q) for name, q in grid
-                if q is None or (item.name, name, int(q), 1) not in done]
+        todo = [g for g in grid if g.quality is None or (item.name, g.label, g.quality, 1) not in done]
         if todo:
             tasks.append((config.dataset, item, todo))
     gallery_path = None
@@ -189,10 +188,12 @@ def learned_weights(name: str) -> str:
 
 def _write_config(config: BenchConfig, metrics) -> None:
     from ..codecs.classic import encoder_versions
-    encoders = {k: v for k, v in encoder_versions().items() if k in config.codecs}
-    encoders.update({name: learned_weights(name) for name in config.codecs if name not in encoders})
     from ..registry import codec_class
-    status = {name: codec_class(name).status for name in config.codecs if codec_class(name).status}
+    from .specs import codec_name
+    names = list(dict.fromkeys(codec_name(spec) for spec in config.codecs))
+    encoders = {k: v for k, v in encoder_versions().items() if k in names}
+    encoders.update({name: learned_weights(name) for name in names if name not in encoders})
+    status = {name: codec_class(name).status for name in names if codec_class(name).status}
     info = {"dataset": config.dataset, "codecs": config.codecs, "qualities": config.qualities,
             "metrics": metrics, "limit": config.limit, "every": config.every, "anchors": config.anchors,
             "encoders": encoders, "status": status}

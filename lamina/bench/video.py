@@ -73,44 +73,24 @@ def clips(config: VideoBenchConfig) -> tuple[list[Path], bool]:
     return files, faces if config.align is None else config.align
 
 
-def settings(config: VideoBenchConfig) -> list[tuple[str, str, int, dict]]:
-    """(label, codec, setting, options) for every codec spec `name[:q1,q2][@key=value,...]`: the settings given,
-    else --qualities, else the codec's default grid; options are the codec's own (`lamina encode` options, e.g.
-    latent-flow@gop=5, codebook-svr:3@lq_qp=45) and make their own curve, labelled by the spec's name@options."""
+def settings(config: VideoBenchConfig) -> list:
+    """The Settings (lamina.bench.specs) of every codec spec `name[:q1,q2][@key=value,...]`: the settings given,
+    else --qualities, else the codec's default grid (x265 / vvenc: a QP ladder); options are the codec's own
+    (latent-flow@gop=5, codebook-svr:3@lq_qp=45) and make their own curve."""
     from ..registry import codec_class, names
     from ..codecs.base import VIDEO
+    from .specs import codec_name, parse
     video_codecs = [n for n in names() if VIDEO in codec_class(n).capabilities]
     grid = []
     for spec in config.codecs:
-        head, _, option_text = spec.partition("@")
-        name, _, given = head.partition(":")
-        try:
-            chosen = [int(v) for v in given.split(",")] if given else config.qualities
-        except ValueError:
-            raise InputError(f"video bench: {spec!r}: settings are integers, e.g. x265:51,45") from None
-        label = f"{name}@{option_text}" if option_text else name
+        name = codec_name(spec)
         if name in BASELINE_GRID:
-            if option_text:
-                raise InputError(f"video bench: {name} takes no options (its setting is the QP)")
-            grid += [(label, name, q, {}) for q in (chosen or BASELINE_GRID[name])]
+            grid += parse(spec, config.qualities, BASELINE_GRID.get)
             continue
         if name not in video_codecs:
             raise InputError(f"video bench: {name!r} is not a video codec; video codecs: "
                              f"{', '.join(video_codecs + list(BASELINE_GRID))}")
-        cls = codec_class(name)
-        known = {o.dest: o for o in cls.encode_options}
-        options = {}
-        for pair in filter(None, option_text.split(",")):
-            key, _, value = pair.partition("=")
-            key = key.replace("-", "_")
-            if key not in known:
-                raise InputError(f"video bench: {name} has no option {key!r}; its options: {', '.join(known) or 'none'}")
-            kind = known[key].type
-            try:
-                options[key] = (value.lower() in ("1", "true", "yes")) if kind is bool else (kind or str)(value)
-            except ValueError:
-                raise InputError(f"video bench: {spec!r}: {key} needs a {kind.__name__}") from None
-        grid += [(label, name, int(q), options) for q in (chosen or cls.bench_grid())]
+        grid += parse(spec, config.qualities, lambda n: codec_class(n).bench_grid(), codec_class)
     return grid
 
 
@@ -136,9 +116,9 @@ def flicker(original: list[np.ndarray], decoded: list[np.ndarray]) -> float:
     return total / (len(original) - 1)
 
 
-def code(name: str, quality, options: dict, frames: list[np.ndarray], fps: float,
-         cache: dict) -> tuple[int, list[np.ndarray], float, float]:
+def code(setting, frames: list[np.ndarray], fps: float, cache: dict) -> tuple[int, list[np.ndarray], float, float]:
     """(bytes, decoded frames, encode s, decode s) of one codec setting on one clip."""
+    name, quality = setting.codec, setting.quality
     if name in BASELINE_GRID:
         from ..video import baseline_video_decode, baseline_video_encode
         start = time.perf_counter()
@@ -148,14 +128,14 @@ def code(name: str, quality, options: dict, frames: list[np.ndarray], fps: float
         decoded = baseline_video_decode(stream, name, h, w, len(frames))
         return len(stream), decoded, middle - start, time.perf_counter() - middle
     from ..registry import load
-    key = (name, quality, tuple(sorted(options.items())))
+    key = (name, quality, tuple(sorted(setting.encode.items())))
     if key not in cache:
-        cache[key] = load(name, quality=quality, **options)
+        cache[key] = load(name, quality=quality, **setting.encode)
     codec = cache[key]
     start = time.perf_counter()
     data = codec.encode_video(frames, fps).to_bytes()
     middle = time.perf_counter()
-    decoded = codec.decode_video(data)
+    decoded = codec.decode_video(data, **setting.decode)
     return len(data), decoded, middle - start, time.perf_counter() - middle
 
 
@@ -170,12 +150,12 @@ def run_clip(config: VideoBenchConfig, path: Path, faces: bool, todo: list, metr
     seconds = len(frames) / fps
     middle = len(frames) // 2
     rows, shown, cache = [], {"original": frames[middle]}, {}
-    for label, name, quality, options in todo:
-        row = {"dataset": config.dataset, "image": path.name, "clip": path.name, "codec": label, "options": options,
-               "quality": int(quality), "layer": 1, "layers_total": 1, "frames": len(frames), "fps": round(fps, 3),
-               "width": w, "height": h}
+    for setting in todo:
+        row = {"dataset": config.dataset, "image": path.name, "clip": path.name, "codec": setting.label,
+               "options": setting.options, "quality": int(setting.quality), "layer": 1, "layers_total": 1,
+               "frames": len(frames), "fps": round(fps, 3), "width": w, "height": h}
         try:
-            nbytes, decoded, encode_s, decode_s = code(name, quality, options, frames, fps, cache)
+            nbytes, decoded, encode_s, decode_s = code(setting, frames, fps, cache)
         except LaminaError as exc:  # e.g. a face codec on a clip without a framed face: recorded, not scored
             rows.append({**row, "refused": str(exc)})
             continue
@@ -190,7 +170,7 @@ def run_clip(config: VideoBenchConfig, path: Path, faces: bool, todo: list, metr
         row["per_frame"] = {"frame": scored, **{k: [None if isinstance(f[k], float) and math.isnan(f[k]) else f[k]
                                                     for f in per_frame] for k in keys}}
         rows.append(row)
-        shown[f"{label} {quality}"] = decoded[middle]
+        shown[f"{setting.label} {setting.quality}"] = decoded[middle]
     return rows, shown
 
 
@@ -217,7 +197,7 @@ def run_video_bench(config: VideoBenchConfig) -> Path:
     done |= {(r["clip"], r["codec"], int(r["quality"])) for r in read_rows(out / "refused.jsonl")}
     jobs = []
     for path in files:
-        todo = [entry for entry in grid if (path.name, entry[0], entry[2]) not in done]
+        todo = [s for s in grid if (path.name, s.label, s.quality) not in done]
         if todo:
             jobs.append((config, path, faces, todo, metrics))
     info = {"dataset": config.dataset, "video": True, "codecs": config.codecs, "qualities": config.qualities,
@@ -270,15 +250,7 @@ def _append(out: Path, rows: list[dict]) -> None:
 
 
 def _frames_picture(path: Path, pictures: dict) -> None:
-    """Each clip's middle frame: original, then every setting coded in this run, one row per clip."""
-    from ..imageio import save_image
-    rows = []
-    for clip, shown in sorted(pictures.items()):
-        tiles = list(shown.values())
-        h, w = tiles[0].shape[:2]
-        rows.append(np.concatenate([t if t.shape == tiles[0].shape else np.zeros_like(tiles[0]) for t in tiles], 1))
-    width = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
-    save_image(np.concatenate(rows, 0), path)
-    names = {clip: list(shown) for clip, shown in pictures.items()}
-    path.with_suffix(".json").write_text(json.dumps({"columns_per_clip": names}, indent=1) + "\n")
+    """Each clip's middle frame: original, then every setting coded in this run, one labelled row per clip."""
+    from ..imageio import labelled_grid
+    labelled_grid([[(f"{clip}: {name}" if not j else name, image) for j, (name, image) in enumerate(shown.items())]
+                   for clip, shown in sorted(pictures.items())], path, height=160)

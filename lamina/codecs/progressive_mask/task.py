@@ -290,7 +290,7 @@ def train(config: TrainConfig) -> Path:
 def export(run: Path, path: Path | None = None, quality: int = 1, card: dict | None = None,
            residual_steps: tuple[float, ...] = (1.5, 1.0)) -> Path:
     """A zoo file (the quality's, or `path`) from a run's checkpoint; residual_steps are the quantisation steps of
-    the two residual layers (benchmarks/progressive_mask_residual_steps.py)."""
+    the two residual layers (benchmarks/progressive_mask/residual_steps.py)."""
     state = torch.load(Path(run) / "checkpoint.pt", weights_only=True)
     config = dict(state["config"], residual_steps=[float(v) for v in residual_steps])
     model = PMModel(**config)
