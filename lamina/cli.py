@@ -213,7 +213,7 @@ def _cmd_bench(args) -> None:
     from .bench.runner import BenchConfig, run_bench
     config = BenchConfig(dataset=args.dataset, codecs=args.codecs, qualities=args.qualities,
                          metrics=args.metrics, out=Path(args.out), limit=args.limit, every=args.every,
-                         workers=args.workers,
+                         workers=args.workers, scheduler=args.scheduler,
                          anchors=args.anchor, data_root=args.data_root)
     out = run_bench(config)
     _print_bench_summary(out)
@@ -322,6 +322,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="first N images (clips) only")
     p.add_argument("--every", type=int, default=1, help="every N-th image of the set only (a fixed subset)")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the images on a Dask distributed cluster (e.g. tcp://10.0.0.5:8786); its workers need "
+                        "lamina installed and the shared data at the same path")
     p.add_argument("--anchor", nargs="+", default=None, help="anchor codec(s) for BD-rate tables (default vvc)")
     p.add_argument("--data-root", default=None, help="shared data folder (default ../shared/data)")
     p.set_defaults(func=_cmd_bench)

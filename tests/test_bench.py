@@ -208,3 +208,25 @@ def test_bench_codec_specs_pick_settings_and_options(tmp_path, data_root):
     with pytest.raises(InputError, match="alpha needs a float"):
         run_bench(BenchConfig(dataset="landmarks-helen-test", codecs=["codebook-svr@alpha=x"], out=tmp_path / "bad",
                               data_root=str(data_root)))
+
+
+def test_bench_on_a_local_two_worker_dask_cluster_gives_the_local_rows(tmp_path, data_root):
+    """`--scheduler ADDRESS`: the images run on a Dask distributed cluster (here two local worker processes
+    started by the test); the rows equal a local run's, and a stopped run resumes."""
+    from distributed import LocalCluster
+    timing = {"encode_s", "decode_s"}
+
+    def rows_of(folder):
+        return sorted((tuple(sorted((k, v) for k, v in r.items() if k not in timing))
+                       for r in read_rows(folder / "results.jsonl")), key=repr)
+    common = dict(dataset="landmarks-helen-test", codecs=["jpeg:20,60", "webp:30"], metrics=["psnr", "landmarks_dlib"],
+                  data_root=str(data_root), progress=False)
+    run_bench(BenchConfig(out=tmp_path / "local", limit=4, **common))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        run_bench(BenchConfig(out=tmp_path / "dask", limit=2, scheduler=cluster.scheduler_address, **common))
+        assert len(read_rows(tmp_path / "dask" / "results.jsonl")) == 2 * 3
+        run_bench(BenchConfig(out=tmp_path / "dask", limit=4, scheduler=cluster.scheduler_address, **common))
+    assert rows_of(tmp_path / "dask") == rows_of(tmp_path / "local")
+    assert (tmp_path / "dask" / "summary.csv").read_text() != ""
+    with pytest.raises(InputError, match="no Dask scheduler"):
+        run_bench(BenchConfig(out=tmp_path / "none", limit=1, scheduler="tcp://127.0.0.1:9", **common))

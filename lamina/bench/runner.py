@@ -1,7 +1,9 @@
 """`lamina bench`: dataset x codec x quality (x layer) -> results.jsonl, summary.csv, plots, report.md.
 
 Resumable: rows already in results.jsonl (same image, codec, quality, layer) are skipped. Work is split
-by image across `workers` processes; each worker encodes, decodes every layer and scores.
+by image across `workers` processes, or across the workers of a Dask distributed cluster (`scheduler`: its
+address; every worker needs lamina's environment and the shared data at the same path); each worker encodes,
+decodes every layer and scores one image at a time, and the rows come back to this process, which writes them.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ class BenchConfig:
     anchors: list[str] | None = None
     data_root: str | None = None
     progress: bool = True
+    scheduler: str | None = None  # a Dask distributed scheduler's address (tcp://host:8786): run the images there
     extra: dict = field(default_factory=dict)
 
     def metric_list(self) -> list[str]:
@@ -74,6 +77,8 @@ def _process_image(task) -> list[dict]:
     """All rows of one image: reference once, then every (codec, quality) and layer."""
     from ..registry import load
     dataset, item, todo = task
+    if "evaluator" not in _worker_state:
+        raise RuntimeError("bench worker not initialised")
     evaluator = _worker_state["evaluator"]
     image = item.image()
     ref = evaluator.reference(image, item)
@@ -149,7 +154,11 @@ def run_bench(config: BenchConfig) -> Path:
         from tqdm import tqdm
         bar = tqdm(total=len(tasks), desc=f"bench {config.dataset}", unit="img", disable=not config.progress)
         with open(results, "a") as sink:
-            if config.workers > 1:
+            if config.scheduler:
+                for rows in _on_cluster(config.scheduler, tasks, (metrics, gallery_path, config.data_root)):
+                    _append(sink, rows)
+                    bar.update()
+            elif config.workers > 1:
                 import multiprocessing as mp
                 ctx = mp.get_context("spawn")
                 with ctx.Pool(config.workers, _init_worker, (metrics, gallery_path, config.data_root)) as pool:
@@ -164,6 +173,37 @@ def run_bench(config: BenchConfig) -> Path:
         bar.close()
     write_report(config.out, anchors=config.anchors)
     return config.out
+
+
+def _dask_task(task, init_args) -> list[dict]:
+    """One image on a Dask worker: its worker process is initialised once (evaluators, gallery), like a pool's."""
+    if _worker_state.get("init") != init_args:
+        _init_worker(*init_args)
+        _worker_state["init"] = init_args
+    return _process_image(task)
+
+
+def _on_cluster(address: str, tasks: list, init_args: tuple):
+    """Rows of every task, computed on the Dask distributed cluster at address, as they finish."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover - a dependency of lamina
+        raise InputError("--scheduler needs the `distributed` package") from exc
+    if address.startswith("tcp://"):  # nothing listening: say so at once, not after the client's timeout
+        import socket
+        host, _, port = address[len("tcp://"):].rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+        except (OSError, ValueError) as exc:
+            raise InputError(f"no Dask scheduler answers at {address}: {exc}") from None
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"no Dask scheduler answers at {address}: {exc}") from None
+    with client:
+        futures = client.map(_dask_task, tasks, init_args=init_args, pure=False)
+        for future in as_completed(futures):
+            yield future.result()
 
 
 def _append(sink, rows) -> None:
