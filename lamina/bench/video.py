@@ -139,8 +139,10 @@ def code(setting, frames: list[np.ndarray], fps: float, cache: dict) -> tuple[in
     return len(data), decoded, middle - start, time.perf_counter() - middle
 
 
-def run_clip(config: VideoBenchConfig, path: Path, faces: bool, todo: list, metrics: list[str]) -> tuple[list, dict]:
-    """Rows of one clip (every setting in todo) and its middle frames for the picture."""
+def run_clip(config: VideoBenchConfig, path: Path, faces: bool, todo: list, metrics: list[str],
+             sink=None) -> tuple[list, dict]:
+    """Rows of one clip (every setting in todo) and its middle frames for the picture; sink(rows), when given,
+    receives each setting's row as soon as it is scored (a stopped run keeps them)."""
     from ..vision.evaluators import Evaluator
     evaluator = Evaluator(metrics)
     frames, fps = load_clip(path, config.frames, faces)
@@ -158,6 +160,8 @@ def run_clip(config: VideoBenchConfig, path: Path, faces: bool, todo: list, metr
             nbytes, decoded, encode_s, decode_s = code(setting, frames, fps, cache)
         except LaminaError as exc:  # e.g. a face codec on a clip without a framed face: recorded, not scored
             rows.append({**row, "refused": str(exc)})
+            if sink:
+                sink(rows[-1:])
             continue
         per_frame = [evaluator.score(refs[i], decoded[i]) for i in scored]
         keys = [k for k in per_frame[0] if k != "nme_dlib_gt"]
@@ -170,6 +174,8 @@ def run_clip(config: VideoBenchConfig, path: Path, faces: bool, todo: list, metr
         row["per_frame"] = {"frame": scored, **{k: [None if isinstance(f[k], float) and math.isnan(f[k]) else f[k]
                                                     for f in per_frame] for k in keys}}
         rows.append(row)
+        if sink:
+            sink(rows[-1:])
         shown[f"{setting.label} {setting.quality}"] = decoded[middle]
     return rows, shown
 
@@ -219,8 +225,7 @@ def run_video_bench(config: VideoBenchConfig) -> Path:
                     bar.update()
         else:
             for job in jobs:
-                rows, shown = run_clip(*job)
-                _append(out, rows)
+                _, shown = run_clip(*job, sink=lambda rows: _append(out, rows))
                 pictures[job[1].name] = shown
                 bar.update()
         bar.close()

@@ -116,11 +116,11 @@ class CodebookSVR(ZooCodec):
     def render(self, indices: torch.Tensor, lq: np.ndarray | None, alpha: float, height: int,
                width: int) -> np.ndarray:
         """TAEF2 decoder of Y_q (lq None) or of the CFT-modulated Y_mod, cropped to height x width."""
-        from ...nn.taef2 import load_decoder
+        from ...nn.taef2 import decode
         y = self.model.lookup(indices.to(self.device))
         if lq is not None and alpha > 0:
             y = self.model.modulate(y, to_tensor(lq).to(self.device), alpha)
-        return to_uint8(load_decoder(self.device)(y), height, width)
+        return to_uint8(decode(y), height, width)
 
     def upsample_lq(self, lq: np.ndarray, height: int, width: int) -> np.ndarray:
         x = F.interpolate(to_tensor(lq), scale_factor=self.factor, mode="bicubic", align_corners=False)

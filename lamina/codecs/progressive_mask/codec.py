@@ -308,10 +308,10 @@ class ProgressiveMask(ZooCodec):
 
     @torch.no_grad()
     def _decode(self, stream: Bitstream, layers: int) -> np.ndarray:
-        from ...nn.taef2 import load_decoder
+        from ...nn.taef2 import decode
         zq, u = self.decode_latent(stream, min(layers, 3))
         t = self.model.decode_latent(zq, u)
         if layers >= 4:
             t = t + self.residual(stream, layers, *zq.shape[2:])
-        x = load_decoder()(t)
+        x = decode(t)
         return to_uint8(x, stream.height, stream.width)

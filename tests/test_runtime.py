@@ -1,0 +1,42 @@
+"""The decoders' inference runtime (lamina.nn.taef2.decode): ONNX Runtime by default for CPU decoding without
+gradients, PyTorch as the reference (LAMINA_RUNTIME=torch). Coded bytes never depend on it; decoded pixels agree
+with the reference far inside the cross-CPU tolerance."""
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina.errors import InputError
+from lamina.nn import taef2
+
+
+def test_onnx_decoder_matches_the_torch_reference_at_any_size():
+    torch.manual_seed(0)
+    for shape in ((1, 32, 16, 16), (2, 32, 12, 20)):
+        z = torch.randn(shape)
+        with torch.no_grad():
+            fast, reference = taef2.decode(z), taef2.load_decoder()(z)
+        assert fast.shape == reference.shape == (shape[0], 3, 8 * shape[2], 8 * shape[3])
+        assert float((fast - reference).abs().max()) < 1e-4
+
+
+def test_gradients_and_the_switch_take_the_torch_module(monkeypatch):
+    z = torch.randn(1, 32, 8, 8, requires_grad=True)
+    taef2.decode(z).mean().backward()  # grad enabled: the PyTorch module, so gradients flow
+    assert z.grad is not None and float(z.grad.abs().sum()) > 0
+    monkeypatch.setenv("LAMINA_RUNTIME", "tensorrt")
+    with pytest.raises(InputError, match="LAMINA_RUNTIME"):
+        with torch.no_grad():
+            taef2.decode(z)
+
+
+@pytest.mark.parametrize("name,quality", [("stylegan-scalable", 1), ("codebook-svr", 1), ("progressive-mask", 1)])
+def test_bytes_do_not_depend_on_the_runtime_and_pixels_agree(name, quality, face, monkeypatch):
+    codec = lamina.load(name, quality=quality)
+    data = codec.encode(face).to_bytes()
+    fast = codec.decode(data)
+    monkeypatch.setenv("LAMINA_RUNTIME", "torch")
+    assert codec.encode(face).to_bytes() == data
+    reference = codec.decode(data)
+    difference = np.abs(fast.astype(int) - reference.astype(int))
+    assert difference.max() <= 1 and (difference > 0).mean() < 0.01
