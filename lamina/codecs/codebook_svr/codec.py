@@ -76,7 +76,10 @@ class CodebookSVR(ZooCodec):
         Option("--lq-quality", "lq_quality", type=int,
                help="codebook-svr: its quality (VVC QP, mean-scale quality; default: the model's)"),
         Option("--lq-qp", "lq_qp", type=int,
-               help="codebook-svr video: x265 QP of the low-quality frames (default 40)"),
+               help="codebook-svr video: x265 QP of the low-quality frames (default: the quality's, VIDEO_LQ_QP)"),
+        Option("--stable", "stable", type=float,
+               help="codebook-svr video: keep the previous frame's index where its codeword is within this "
+                    "relative distance of the nearest (0 = always the nearest; default STABLE)"),
     )
     decode_options = (
         Option("--alpha", "alpha", type=float,
@@ -86,7 +89,8 @@ class CodebookSVR(ZooCodec):
     )
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
-                 lq_codec: str | None = None, lq_quality: int | None = None, lq_qp: int | None = None):
+                 lq_codec: str | None = None, lq_quality: int | None = None, lq_qp: int | None = None,
+                 stable: float | None = None):
         if weights is None:
             quality, weights = zoo.find(CODEC, quality)
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
@@ -97,7 +101,13 @@ class CodebookSVR(ZooCodec):
             raise InputError(f"codebook-svr: LQ codec must be one of {', '.join(LQ_CODECS)}, got {self.lq_codec!r}")
         self.lq_quality = int(config["lq_quality"] if lq_quality is None else lq_quality)
         _lq_codec(self.lq_codec, self.lq_quality)  # range check now, not after the latent is computed
-        self.lq_qp = 40 if lq_qp is None else int(lq_qp)
+        from .video import STABLE, VIDEO_LQ_QP
+        self.lq_qp = VIDEO_LQ_QP.get(self.quality, 40) if lq_qp is None else int(lq_qp)
+        if not 0 <= self.lq_qp <= 51:
+            raise InputError(f"codebook-svr: --lq-qp is an x265 QP, 0..51, got {self.lq_qp}")
+        self.stable = STABLE if stable is None else float(stable)
+        if not 0 <= self.stable <= 1:
+            raise InputError(f"codebook-svr: --stable must be in [0, 1], got {self.stable:g}")
         self.factor, self.grid = int(config["factor"]), int(config["grid"])
 
     @property

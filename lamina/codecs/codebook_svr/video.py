@@ -25,6 +25,12 @@ from .indexcoding import decode_adaptive, encode_adaptive
 
 LQ_ENCODER = "x265"
 MASK_PRIOR = np.array([0.5, 0.5])
+# The low-quality frames' x265 QP per committed quality (--lq-qp overrides): the image ladder's VVC QP carried
+# over, so the quality knob changes a video's rate (it did not before: every quality used QP 40).
+VIDEO_LQ_QP = {1: 47, 2: 42, 3: 37, 6: 42, 7: 42}
+# Encoder-side index stability (--stable): a block keeps the previous frame's index when that codeword is within
+# this relative squared distance of the nearest; the decoder is unchanged. 0 = the nearest codeword always.
+STABLE = 0.0
 
 
 def video_header(stream: Bitstream) -> dict:
@@ -36,6 +42,27 @@ def video_header(stream: Bitstream) -> dict:
         raise BitstreamError("codebook-svr video codec header is corrupted")
     check_video_size(stream, frames)
     return {"quality": quality, "frames": frames, "fps": fps / 1000, "lq_qp": qp}
+
+
+def stable_index_maps(codec, padded: list[np.ndarray], tolerance: float) -> list[np.ndarray]:
+    """Each frame's index map: the nearest codewords (as for images); with tolerance > 0, a block keeps the previous
+    frame's index when |v - c_prev|² <= (1 + tolerance) |v - c_nearest|², so small motion and noise do not flip
+    near-equal indices (fewer changed indices to code)."""
+    maps = []
+    for frame in padded:
+        latent = codec.latent_of(frame)
+        indices = codec.model.quantize(latent)[0].numpy()
+        if maps and tolerance > 0:
+            vectors = codec.model.blocks(latent)[0].reshape(-1, codec.model.codebook.shape[1]).float()
+            book = codec.model.codebook.float()
+            previous = torch.from_numpy(maps[-1].ravel())
+            nearest = torch.from_numpy(indices.ravel())
+            d_previous = ((vectors - book[previous]) ** 2).sum(1)
+            d_nearest = ((vectors - book[nearest]) ** 2).sum(1)
+            keep = (d_previous <= (1 + tolerance) * d_nearest).numpy()
+            indices = np.where(keep, maps[-1].ravel(), indices.ravel()).reshape(indices.shape)
+        maps.append(indices)
+    return maps
 
 
 def code_index_maps(maps: list[np.ndarray], prior: np.ndarray) -> tuple[list[bytes], float]:
@@ -75,7 +102,7 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, stats: dict | None
     if min(h, w) < codec.multiple:
         raise InputError(f"codebook-svr needs frames of at least {codec.multiple}x{codec.multiple}, got {w}x{h}")
     padded = [pad_to(frame, codec.multiple) for frame in frames]
-    maps = [codec.indices_of(frame)[0].numpy() for frame in padded]
+    maps = stable_index_maps(codec, padded, codec.stable)
     payloads, unchanged = code_index_maps(maps, codec.model.index_probabilities())
     lq = baseline_video_encode([downsample(frame, codec.factor) for frame in padded], fps, LQ_ENCODER, codec.lq_qp)
     if stats is not None:
