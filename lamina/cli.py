@@ -206,7 +206,7 @@ def _cmd_bench(args) -> None:
             raise InputError("--every is for images; with --video use --limit (clips) and --frame-every")
         out = run_video_bench(VideoBenchConfig(
             dataset=args.dataset, codecs=args.codecs, out=Path(args.out), qualities=args.qualities,
-            metrics=args.metrics, frames=args.frames, frame_every=args.frame_every, limit=args.limit,
+            metrics=args.metrics, frames=args.frames, frame_every=args.frame_every, limit=args.limit, align=args.align,
             workers=args.workers, anchors=args.anchor, data_root=args.data_root))
         _print_bench_summary(out)
         return
@@ -314,6 +314,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                                         "video mode; x265 and vvenc at constant QP)")
     p.add_argument("--frames", type=int, default=30, help="--video: first N frames of each clip")
     p.add_argument("--frame-every", type=int, default=3, help="--video: score every N-th frame")
+    p.add_argument("--align", action="store_true", default=None,
+                   help="--video on a folder: the clips are one-face clips, crop them into the face framing (256)")
     p.add_argument("--codecs", nargs="+", required=True)
     p.add_argument("--qualities", nargs="*", type=int, default=None,
                    help="quality grid (default: each codec's bench grid)")

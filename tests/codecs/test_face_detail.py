@@ -69,3 +69,35 @@ def test_detail_step_and_header_errors(codecs, utk_faces):
                           codec_header=encode_varint(3) + encode_varint(0))
     with pytest.raises(BitstreamError):
         plain.decode(zero_step.to_bytes())
+
+
+def test_stylegan_video_key_frames_carry_a_detail_layer_that_their_group_reuses(codecs, utk_faces):
+    from lamina.codecs.stylegan_scalable.video import video_header
+    plain_codec, codec = codecs
+    frames = [utk_faces[i % 3] for i in range(5)]
+    stream = Bitstream.parse(codec.encode_video(frames, 25.0, keyframe_interval=2).to_bytes())
+    assert stream.available_layers == 4 and video_header(stream)[3] == codec.detail_step
+    full, styles_only = codec.decode_video(stream), codec.decode_video(stream, layers=3)
+    # a key frame decodes exactly as the same face coded as an image, with and without its detail layer
+    image = codec.encode(frames[2]).to_bytes()
+    assert np.array_equal(full[2], codec.decode(image)) and np.array_equal(styles_only[2], codec.decode(image, layers=3))
+    # the other frames of the group change with the key frame's offset
+    assert not np.array_equal(full[3], styles_only[3])
+    plain = plain_codec.encode_video(frames, 25.0, keyframe_interval=2)
+    assert plain.available_layers == 3 and len(plain.to_bytes()) < len(stream.to_bytes())
+    assert all(np.array_equal(a, b) for a, b in zip(codec.decode_video(plain.to_bytes()), styles_only))
+
+
+def test_latent_flow_video_key_frames_carry_a_detail_layer(utk_faces):
+    from lamina.codecs.latent_flow.video import video_header
+    codec, plain = lamina.load("latent-flow", quality=2), lamina.load("latent-flow", quality=2, detail_step=0)
+    frames = [utk_faces[i % 3] for i in range(5)]
+    for loop in ("open", "closed"):
+        stream = Bitstream.parse(codec.encode_video(frames, 25.0, gop=2, loop=loop).to_bytes())
+        assert stream.available_layers == 4 and video_header(stream).detail_step == codec.detail_step
+        styles_only = plain.encode_video(frames, 25.0, gop=2, loop=loop)
+        assert [l.payload for l in stream.layers[:3]] == [l.payload for l in styles_only.layers]
+        full, three = codec.decode_video(stream), codec.decode_video(stream, layers=3)
+        assert all(np.array_equal(a, b) for a, b in zip(three, codec.decode_video(styles_only.to_bytes())))
+        assert np.array_equal(full[0], codec.decode(codec.encode(frames[0]).to_bytes()))  # frame 0 = the image
+        assert not any(np.array_equal(a, b) for a, b in zip(full, three))

@@ -95,4 +95,5 @@ class LatentFlow(FaceCodec):
     def video_info(cls, stream: Bitstream) -> dict:
         from .video import video_header
         header = video_header(stream)
-        return {"frames": header.frames, "fps": header.fps, "gop": header.gop, "loop": header.loop}
+        info = {"frames": header.frames, "fps": header.fps, "gop": header.gop, "loop": header.loop}
+        return info if header.detail_step is None else {**info, "detail step": header.detail_step}

@@ -8,10 +8,16 @@
   Irwin-Hall(n = g + 2) pmf (lamina.codecs.latent_flow.irwin_hall), ŷ_t += r_t. Closed loop has no drift
   and sends no residual.
 
+- detail (with the codec's detail step, as for images): every g-th frame from 0 (a key frame) codes the coarse
+  TAEF2-latent residual against the latent its decoded styles generate (lamina.priors.detail); every frame of its
+  group adds that offset to the latent its own styles generate, so the identity-bearing texture costs one detail
+  payload per g frames (the clip's framing is fixed by the first frame's alignment).
+
 Container: kind 1 (video); layer k (basic / middle / enhanced) packs every frame's payload of style group k
-(groups are coded independently, so the first k layers decode frames from the first k groups). A frame's
-payload: varint length of the intra / difference bytes, those bytes, then (anchor frames) the residual bytes.
-Codec header: varint quality, frames, g, loop (0 open, 1 closed), fps x 1000.
+(groups are coded independently, so the first k layers decode frames from the first k groups); layer 4, detail,
+packs the key frames' detail payloads. A frame's payload: varint length of the intra / difference bytes, those
+bytes, then (anchor frames) the residual bytes. Codec header: varint quality, frames, g, loop (0 open, 1 closed),
+fps x 1000[, detail step / detail.STEP_UNIT when the detail layer is present].
 """
 from __future__ import annotations
 
@@ -23,7 +29,10 @@ import torch
 from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size, encode_varint, pack_payloads,
                           unpack_payloads)
 from ...errors import BitstreamError, InputError
+from ...priors.face import render
+from ..base import model_output_to_image
 from ...vision.face import require_framed_face
+from ...priors import detail
 from .irwin_hall import decode_residual, encode_residual
 from .model import LAYER_NAMES
 
@@ -37,6 +46,7 @@ class VideoHeader:
     gop: int
     loop: str
     fps: float
+    detail_step: float | None = None
 
 
 def video_header(stream: Bitstream) -> VideoHeader:
@@ -45,10 +55,13 @@ def video_header(stream: Bitstream) -> VideoHeader:
     reader = Reader(stream.codec_header)
     quality, frames, gop = reader.varint("quality"), reader.varint("frames"), reader.varint("gop")
     loop, fps = reader.varint("loop"), reader.varint("fps")
-    if reader.pos != len(stream.codec_header) or frames < 1 or gop < 1 or loop >= len(LOOPS):
+    step = reader.varint("detail step") * detail.STEP_UNIT if reader.pos < len(stream.codec_header) else None
+    if reader.pos != len(stream.codec_header) or frames < 1 or gop < 1 or loop >= len(LOOPS) or step == 0:
         raise BitstreamError("latent-flow video codec header is corrupted")
+    if (step is None) != (len(stream.declared_layers) <= len(LAYER_NAMES)):
+        raise BitstreamError("latent-flow video codec header and layer count disagree about the detail layer")
     check_video_size(stream, frames)
-    return VideoHeader(quality, frames, gop, LOOPS[loop], fps / 1000)
+    return VideoHeader(quality, frames, gop, LOOPS[loop], fps / 1000, step)
 
 
 def is_anchor(t: int, gop: int, loop: str) -> bool:
@@ -145,10 +158,21 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: st
     h, w = check_frames(frames)
     if codec.check_face:  # one framing for the clip: the first frame must hold a framed face
         require_framed_face(frames[0])
-    payloads, _, _ = code_proxies(codec.model, clip_proxies(codec, frames), gop, loop)
+    payloads, decoded, _ = code_proxies(codec.model, clip_proxies(codec, frames), gop, loop)
     header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(gop)
               + encode_varint(LOOPS.index(loop)) + encode_varint(int(round(fps * 1000))))
-    layers = tuple(Layer(name, pack_payloads(p)) for name, p in zip(LAYER_NAMES, payloads))
+    names = LAYER_NAMES
+    if codec.detail_step:
+        details = []
+        with torch.no_grad():
+            for t in range(0, len(frames), gop):
+                generated = codec.generated_latent(codec.model.from_proxy(decoded[t]))
+                target = detail.target_latent(codec.model.prior, codec.model_input(frames[t]))
+                details.append(detail.encode(target, generated, codec.detail_step))
+        payloads = payloads + [details]
+        names = LAYER_NAMES + ("detail",)
+        header += encode_varint(detail.step_code(codec.detail_step))
+    layers = tuple(Layer(name, pack_payloads(p)) for name, p in zip(names, payloads))
     return Bitstream(codec.name, h, w, layers, model_id=codec.model_id, kind=KIND_VIDEO, codec_header=header)
 
 
@@ -159,7 +183,19 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np
     k = stream.available_layers if layers is None else layers
     if not 1 <= k <= stream.available_layers:
         raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers}")
+    styled = min(k, len(LAYER_NAMES))
     per_group = [unpack_payloads(stream.layers[j].payload, header.frames, f"{LAYER_NAMES[j]} payload")
-                 for j in range(k)]
+                 for j in range(styled)]
     decoded = decode_proxies(codec.model, per_group, header.frames, header.gop, header.loop)
-    return [codec.render(codec.model.from_proxy(ys), k, stream.height, stream.width) for ys in decoded]
+    if k == styled:
+        return [codec.render(codec.model.from_proxy(ys), k, stream.height, stream.width) for ys in decoded]
+    keys = (header.frames + header.gop - 1) // header.gop
+    details = unpack_payloads(stream.layers[styled].payload, keys, "detail payload")
+    frames, offset = [], None
+    for t, ys in enumerate(decoded):
+        generated = codec.generated_latent(codec.model.from_proxy(ys))
+        if t % header.gop == 0:
+            offset = detail.decode(details[t // header.gop], tuple(generated.shape[1:]), header.detail_step)
+        frames.append(model_output_to_image(render(codec.model.prior, generated + offset.to(generated)) * 2 - 1,
+                                            stream.height, stream.width))
+    return frames

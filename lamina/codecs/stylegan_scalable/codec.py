@@ -80,8 +80,9 @@ class StyleganScalable(FaceCodec):
     @classmethod
     def video_info(cls, stream: Bitstream) -> dict:
         from .video import video_header
-        frames, interval, fps = video_header(stream)
-        return {"frames": frames, "fps": fps, "keyframe interval": interval}
+        frames, interval, fps, step = video_header(stream)
+        info = {"frames": frames, "fps": fps, "keyframe interval": interval}
+        return info if step is None else {**info, "detail step": step}
 
     def swap(self, a: Bitstream | bytes, b: Bitstream | bytes) -> Bitstream:
         """A's basic and enhanced layers with B's middle layer, re-coded without decoding pixels (the paper's

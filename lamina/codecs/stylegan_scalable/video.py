@@ -1,6 +1,10 @@
 """stylegan-scalable's key-frame video mode: one container of kind 1 whose `basic` layer packs every frame's
 basic payload and whose `middle` / `enhanced` layers pack the key frames'; a non-key frame decodes with its key
-frame's middle and enhanced styles."""
+frame's middle and enhanced styles. With a detail step (the codec's, as for images), a fourth layer `detail` packs
+each key frame's detail payload (lamina.priors.detail: the coarse TAEF2-latent residual against the latent the
+key frame's three style layers generate), and every frame of the key frame's group adds that offset to the latent
+its own styles generate: the identity-bearing texture is sent once per key frame (the clip's framing is fixed by
+the first frame's alignment, so the offset stays in place while pose and expression change)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +13,10 @@ import torch
 from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size, encode_varint, pack_payloads,
                           unpack_payloads)
 from ...errors import BitstreamError, InputError
+from ...priors.face import render
+from ..base import model_output_to_image
 from ...vision.face import require_framed_face
+from ...priors import detail
 from .model import LAYER_NAMES
 
 
@@ -28,30 +35,40 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, keyframe_interval:
         if frame.shape != frames[0].shape:
             raise InputError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, frame 0 is {w}x{h}: "
                              f"variable frame sizes are not supported")
-    per_layer: list[list[bytes]] = [[], [], []]
+    per_layer: list[list[bytes]] = [[], [], []] + ([[]] if codec.detail_step else [])
     with torch.no_grad():
         for i, frame in enumerate(frames):
             key = i % keyframe_interval == 0
-            payloads = codec.model.entropy.compress(codec.model.encode(codec.model_input(frame)), None if key else 1)
+            x = codec.model_input(frame)
+            payloads = codec.model.entropy.compress(codec.model.encode(x), None if key else 1)
             for k, payload in enumerate(payloads):
                 per_layer[k].append(payload)
+            if key and codec.detail_step:
+                generated = codec.generated_latent(codec.prior_styles(payloads))
+                per_layer[3].append(detail.encode(detail.target_latent(codec.model.prior, x), generated,
+                                                  codec.detail_step))
     header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(keyframe_interval)
               + encode_varint(int(round(fps * 1000))))
-    layers = tuple(Layer(name, pack_payloads(p)) for name, p in zip(LAYER_NAMES, per_layer))
+    if codec.detail_step:
+        header += encode_varint(detail.step_code(codec.detail_step))
+    layers = tuple(Layer(name, pack_payloads(p)) for name, p in zip(LAYER_NAMES + ("detail",), per_layer))
     return Bitstream(codec.name, h, w, layers, model_id=codec.model_id, kind=KIND_VIDEO, codec_header=header)
 
 
-def video_header(stream: Bitstream) -> tuple[int, int, float]:
-    """(frames, keyframe interval, fps) of a video stream."""
+def video_header(stream: Bitstream) -> tuple[int, int, float, float | None]:
+    """(frames, keyframe interval, fps, detail step or None) of a video stream."""
     if stream.kind != KIND_VIDEO:
         raise BitstreamError("not a video stream")
     reader = Reader(stream.codec_header)
     reader.varint("quality")
     frames, interval, fps = reader.varint("frames"), reader.varint("keyframe interval"), reader.varint("fps")
-    if reader.pos != len(stream.codec_header) or frames < 1 or interval < 1:
+    step = reader.varint("detail step") * detail.STEP_UNIT if reader.pos < len(stream.codec_header) else None
+    if reader.pos != len(stream.codec_header) or frames < 1 or interval < 1 or step == 0:
         raise BitstreamError("video codec header is corrupted")
+    if (step is None) != (len(stream.declared_layers) <= len(LAYER_NAMES)):
+        raise BitstreamError("video codec header and layer count disagree about the detail layer")
     check_video_size(stream, frames)
-    return frames, interval, fps / 1000
+    return frames, interval, fps / 1000, step
 
 
 @torch.no_grad()
@@ -59,14 +76,16 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np
     """Frames decoded from the first `layers` layers: frame t uses its own basic styles and, from 2 layers on,
     the middle (and enhanced) styles of its key frame."""
     stream = codec.check_stream(stream)
-    count, interval, _ = video_header(stream)
+    count, interval, _, step = video_header(stream)
     k = stream.available_layers if layers is None else layers
     if not 1 <= k <= stream.available_layers:
         raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers}")
     keys = (count + interval - 1) // interval
+    styled = min(k, len(LAYER_NAMES))
     basic = unpack_payloads(stream.layers[0].payload, count, "basic payload")
-    upper = [unpack_payloads(stream.layers[j].payload, keys, f"{LAYER_NAMES[j]} payload") for j in range(1, k)]
-    frames, key_styles = [], None
+    upper = [unpack_payloads(stream.layers[j].payload, keys, f"{LAYER_NAMES[j]} payload") for j in range(1, styled)]
+    details = unpack_payloads(stream.layers[3].payload, keys, "detail payload") if k > styled else None
+    frames, key_styles, offset = [], None, None
     for t in range(count):
         if t % interval == 0 and k > 1:  # a key frame: its own styles for every layer held
             styles = key_styles = codec.decode_styles([basic[t]] + [layer[t // interval] for layer in upper])
@@ -74,5 +93,12 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np
             styles = codec.decode_styles([basic[t]])
             if k > 1:
                 styles = torch.cat([styles, key_styles[:, styles.shape[1]:]], dim=1)
-        frames.append(codec.render(styles, k, stream.height, stream.width))
+        if details is None:
+            frames.append(codec.render(styles, styled, stream.height, stream.width))
+            continue
+        generated = codec.generated_latent(styles * codec.model.coding_step)
+        if t % interval == 0:
+            offset = detail.decode(details[t // interval], tuple(generated.shape[1:]), step)
+        frames.append(model_output_to_image(render(codec.model.prior, generated + offset.to(generated)) * 2 - 1,
+                                            stream.height, stream.width))
     return frames
