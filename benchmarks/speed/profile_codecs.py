@@ -1,7 +1,8 @@
 """Where each learned codec spends its time on one 256x256 face (one torch thread, lamina's default), beside VVC in
 the same process: median encode/decode of `--repeat` runs after a warm-up (models loaded and cached), decode of the
-first layer alone, and cProfile's top entries (cumulative time, lamina's and torch's own functions) of one warm
-encode and one warm decode.
+first layer alone, decode with the PyTorch reference runtime (LAMINA_RUNTIME=torch) beside the default (ONNX Runtime
+for the TAEF2 decoder), and cProfile's top entries (cumulative time, lamina's and torch's own functions) of one
+warm encode and one warm decode.
 
 Usage: python benchmarks/speed/profile_codecs.py --out docs/results/speed [--repeat 5] [--top 12]
 Writes profile.json (timings and top entries per codec) and profile.md (the table and the top entries).
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import statistics
 import time
@@ -66,6 +68,9 @@ def main() -> None:
         entry = {"codec": name, "quality": quality, "bytes": len(data),
                  "encode_s": timed(lambda: codec.encode(face), args.repeat),
                  "decode_s": timed(lambda: codec.decode(data), args.repeat)}
+        os.environ["LAMINA_RUNTIME"] = "torch"
+        entry["decode_torch_s"] = timed(lambda: codec.decode(data), args.repeat)
+        del os.environ["LAMINA_RUNTIME"]
         layers = lamina.Bitstream.parse(data).available_layers
         if layers > 1:
             entry["decode_layer1_s"] = timed(lambda: codec.decode(data, layers=1), args.repeat)
@@ -81,12 +86,13 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "profile.json").write_text(json.dumps({"face": "celeba-test[0], 256x256", "threads": 1,
                                                   "repeat": args.repeat, "codecs": results}, indent=1) + "\n")
-    lines = ["| codec | q | bytes | encode ms | decode ms | layer 1 ms | decode / VVC | encode / VVC |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| codec | q | bytes | encode ms | decode ms | decode ms, PyTorch runtime | layer 1 ms | decode / VVC | "
+             "encode / VVC |", "|---|---|---|---|---|---|---|---|---|"]
     for e in results:
         layer1 = f"{e['decode_layer1_s'] * 1000:.0f}" if "decode_layer1_s" in e else "-"
         lines.append(f"| {e['codec']} | {e['quality']} | {e['bytes']} | {e['encode_s'] * 1000:.0f} | "
-                     f"{e['decode_s'] * 1000:.0f} | {layer1} | {e['decode_vs_vvc']} | {e['encode_vs_vvc']} |")
+                     f"{e['decode_s'] * 1000:.0f} | {e['decode_torch_s'] * 1000:.0f} | {layer1} | {e['decode_vs_vvc']} | "
+                     f"{e['encode_vs_vvc']} |")
     for e in results[2:]:
         for kind in ("decode", "encode"):
             lines += ["", f"**{e['codec']} q{e['quality']} {kind}** (cumulative s, share of the call)", ""]
