@@ -147,7 +147,7 @@ def test_version_1_streams_decode_as_before(data_root):
         codec = codec_for_stream(old)
         if path.stem.endswith("-video"):
             new = Bitstream.parse(codec.encode_video([face, load_second(data_root), face], 25.0, gop=2).to_bytes())
-            # the same style-layer payloads (video streams now add the key frames' `detail` layer by default)
+            # the same style-layer payloads (video streams add key-frame `detail` payloads only with --detail-step)
             assert [l.payload for l in new.layers[:len(old.layers)]] == [l.payload for l in old.layers]
             for k in range(1, old.available_layers + 1):
                 assert all(np.array_equal(a, b) for a, b in zip(codec.decode_video(old, layers=k),

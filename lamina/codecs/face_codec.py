@@ -45,7 +45,7 @@ def detail_option(codec: str) -> Option:
     return Option("--detail-step", "detail_step", type=float,
                   help=f"{codec} images: quantisation step of the `detail` layer (a TAEF2-latent residual that "
                        f"keeps who the person is), a multiple of 1/16; larger: fewer bytes; 0: the three style "
-                       f"layers only (default {DEFAULT_DETAIL_STEP})")
+                       f"layers only (default {DEFAULT_DETAIL_STEP}; video: only when given, once per key frame)")
 
 
 class FaceCodec(ZooCodec):
@@ -64,9 +64,13 @@ class FaceCodec(ZooCodec):
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
         self.check_face = check_face  # refuse images without a face in the shared framing (NoFaceError)
         self.model, self.model_id = _cached(self.load_weights, str(self.weights), device)
+        given = detail_step is not None
         if detail_step is None:  # models in pixel space (tiny test models, the paper presets) have no detail layer
             detail_step = DEFAULT_DETAIL_STEP if hasattr(self.model, "prior") else 0.0
         self.detail_step = float(detail_step)
+        # Video carries key-frame detail only when asked (--detail-step): by default a clip's rate rises with the
+        # quality (a low quality's larger detail residual would otherwise outweigh its cheaper styles).
+        self.video_detail_step = self.detail_step if given else 0.0
         if self.detail_step < 0:
             raise InputError(f"--detail-step must be >= 0, not {self.detail_step}")
         if self.detail_step:

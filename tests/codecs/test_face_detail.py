@@ -90,11 +90,11 @@ def test_stylegan_video_key_frames_carry_a_detail_layer_that_their_group_reuses(
 
 def test_latent_flow_video_key_frames_carry_a_detail_layer(utk_faces):
     from lamina.codecs.latent_flow.video import video_header
-    codec, plain = lamina.load("latent-flow", quality=2), lamina.load("latent-flow", quality=2, detail_step=0)
+    codec, plain = lamina.load("latent-flow", quality=2, detail_step=1.0), lamina.load("latent-flow", quality=2)
     frames = [utk_faces[i % 3] for i in range(5)]
     for loop in ("open", "closed"):
         stream = Bitstream.parse(codec.encode_video(frames, 25.0, gop=2, loop=loop).to_bytes())
-        assert stream.available_layers == 4 and video_header(stream).detail_step == codec.detail_step
+        assert stream.available_layers == 4 and video_header(stream).detail_step == codec.detail_step == 1.0
         styles_only = plain.encode_video(frames, 25.0, gop=2, loop=loop)
         assert [l.payload for l in stream.layers[:3]] == [l.payload for l in styles_only.layers]
         full, three = codec.decode_video(stream), codec.decode_video(stream, layers=3)

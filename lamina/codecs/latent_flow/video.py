@@ -162,16 +162,16 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: st
     header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(gop)
               + encode_varint(LOOPS.index(loop)) + encode_varint(int(round(fps * 1000))))
     names = LAYER_NAMES
-    if codec.detail_step:
+    if codec.video_detail_step:
         details = []
         with torch.no_grad():
             for t in range(0, len(frames), gop):
                 generated = codec.generated_latent(codec.model.from_proxy(decoded[t]))
                 target = detail.target_latent(codec.model.prior, codec.model_input(frames[t]))
-                details.append(detail.encode(target, generated, codec.detail_step))
+                details.append(detail.encode(target, generated, codec.video_detail_step))
         payloads = payloads + [details]
         names = LAYER_NAMES + ("detail",)
-        header += encode_varint(detail.step_code(codec.detail_step))
+        header += encode_varint(detail.step_code(codec.video_detail_step))
     layers = tuple(Layer(name, pack_payloads(p)) for name, p in zip(names, payloads))
     return Bitstream(codec.name, h, w, layers, model_id=codec.model_id, kind=KIND_VIDEO, codec_header=header)
 

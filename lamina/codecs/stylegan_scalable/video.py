@@ -35,7 +35,7 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, keyframe_interval:
         if frame.shape != frames[0].shape:
             raise InputError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, frame 0 is {w}x{h}: "
                              f"variable frame sizes are not supported")
-    per_layer: list[list[bytes]] = [[], [], []] + ([[]] if codec.detail_step else [])
+    per_layer: list[list[bytes]] = [[], [], []] + ([[]] if codec.video_detail_step else [])
     with torch.no_grad():
         for i, frame in enumerate(frames):
             key = i % keyframe_interval == 0
@@ -43,14 +43,14 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, keyframe_interval:
             payloads = codec.model.entropy.compress(codec.model.encode(x), None if key else 1)
             for k, payload in enumerate(payloads):
                 per_layer[k].append(payload)
-            if key and codec.detail_step:
+            if key and codec.video_detail_step:
                 generated = codec.generated_latent(codec.prior_styles(payloads))
                 per_layer[3].append(detail.encode(detail.target_latent(codec.model.prior, x), generated,
-                                                  codec.detail_step))
+                                                  codec.video_detail_step))
     header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(keyframe_interval)
               + encode_varint(int(round(fps * 1000))))
-    if codec.detail_step:
-        header += encode_varint(detail.step_code(codec.detail_step))
+    if codec.video_detail_step:
+        header += encode_varint(detail.step_code(codec.video_detail_step))
     layers = tuple(Layer(name, pack_payloads(p)) for name, p in zip(LAYER_NAMES + ("detail",), per_layer))
     return Bitstream(codec.name, h, w, layers, model_id=codec.model_id, kind=KIND_VIDEO, codec_header=header)
 
