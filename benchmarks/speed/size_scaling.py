@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,18 +22,9 @@ CODECS = [("jpeg", 50), ("webp", 50), ("avif", 30), ("vvc", 51), ("av1", 55), ("
 FACE_CODECS = {"stylegan-scalable", "latent-flow", "feature-texture"}
 
 
-def timed(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     import torch
+    from profile_codecs import timed  # benchmarks/speed/ (the script's folder is on sys.path)
     from PIL import Image
     import lamina
     from lamina.data.datasets import load_dataset

@@ -19,22 +19,13 @@ from ..errors import InputError, NoFaceError
 FACE_DATASETS = {"utk-test", "utk-train", "celeba-test", "celeba-train", "landmarks-helen-test",
                  "landmarks-helen-train", "landmarks-afw"}
 
+from .specs import RunConfig
 from .report import read_rows  # noqa: F401  (results.jsonl rows; tests and callers read them from here)
 
 
 @dataclass
-class BenchConfig:
-    dataset: str
-    codecs: list[str]
-    out: Path
-    qualities: list[int] | None = None
-    metrics: list[str] | None = None
-    limit: int | None = None
+class BenchConfig(RunConfig):
     every: int = 1            # every N-th image of the set (a fixed subset), before limit
-    workers: int = 1
-    anchors: list[str] | None = None
-    data_root: str | None = None
-    progress: bool = True
     scheduler: str | None = None  # a Dask distributed scheduler's address (tcp://host:8786): run the images there
     extra: dict = field(default_factory=dict)
 

@@ -8,9 +8,26 @@ labelled `name@options` in every row, table and plot; without options the label 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError
+
+
+@dataclass
+class RunConfig:
+    """What every `lamina bench` run names (images: runner.BenchConfig, clips: video.VideoBenchConfig)."""
+
+    dataset: str
+    codecs: list[str]             # codec specs (parse)
+    out: Path
+    qualities: list[int] | None = None
+    metrics: list[str] | None = None
+    limit: int | None = None      # first N images (clips)
+    workers: int = 1
+    anchors: list[str] | None = None
+    data_root: str | None = None
+    progress: bool = True
 
 
 @dataclass(frozen=True)

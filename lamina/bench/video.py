@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, LaminaError
+from .specs import RunConfig
 
 CLIP_SETS = {"talking-faces": ("video", True), "talking-faces-all": ("video", True),
              "video-natural": ("video-natural", False)}
@@ -36,20 +37,10 @@ NATURAL_METRICS = ("psnr", "lpips_alex", "dists")
 
 
 @dataclass
-class VideoBenchConfig:
-    dataset: str
-    codecs: list[str]
-    out: Path
-    qualities: list[int] | None = None
-    metrics: list[str] | None = None
+class VideoBenchConfig(RunConfig):
     frames: int = 30              # first N frames of each clip
     frame_every: int = 3          # score every N-th frame (3: coprime with the usual GOPs, so every GOP position)
-    limit: int | None = None      # first N clips
     align: bool | None = None     # crop into the face framing (default: talking-faces yes, others no)
-    workers: int = 1
-    anchors: list[str] | None = None
-    data_root: str | None = None
-    progress: bool = True
 
 
 def clips(config: VideoBenchConfig) -> tuple[list[Path], bool]:
