@@ -5,7 +5,9 @@ resized likewise (they code the face at their model's resolution and resize the 
 warm runs; VVC in the same run as the reference.
 
 Usage: python benchmarks/speed/size_scaling.py --out docs/results/speed [--repeat 3]
-Writes size_scaling.json and size_scaling.png (decode and encode ms vs megapixels, log-log).
+Writes size_scaling.jsonl (a row per codec and size, as measured: a rerun skips the rows it holds),
+size_scaling.json and size_scaling.png (decode and encode ms vs megapixels, log-log). The face codecs code square
+face crops only: their 768x512 row records the refusal.
 """
 from __future__ import annotations
 
@@ -36,20 +38,32 @@ def main() -> None:
     torch.set_num_threads(1)
     natural = Image.open(data_root() / "kodak" / "kodim23.png").convert("RGB")
     face = Image.fromarray(load_dataset("utk-test", limit=1)[0].image())
-    rows = []
+    from lamina.errors import LaminaError
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "size_scaling.jsonl"
+    rows = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    done = {(r["codec"], r["width"], r["height"]) for r in rows}
     for name, quality in CODECS:
         codec = lamina.load(name, quality=quality)
         for w, h in SIZES:
+            if (name, w, h) in done:
+                continue
             source = face if name in FACE_CODECS else natural
             image = np.asarray(source.resize((w, h), Image.BICUBIC))
-            data = codec.encode(image).to_bytes()
-            row = {"codec": name, "quality": quality, "width": w, "height": h, "megapixels": w * h / 1e6,
-                   "bytes": len(data), "encode_ms": 1000 * timed(lambda: codec.encode(image), args.repeat),
-                   "decode_ms": 1000 * timed(lambda: codec.decode(data), args.repeat)}
+            row = {"codec": name, "quality": quality, "width": w, "height": h, "megapixels": w * h / 1e6}
+            try:
+                data = codec.encode(image).to_bytes()
+            except LaminaError as exc:
+                row["refused"] = str(exc).split(":")[0]
+            else:
+                row.update(bytes=len(data), encode_ms=1000 * timed(lambda: codec.encode(image), args.repeat),
+                           decode_ms=1000 * timed(lambda: codec.decode(data), args.repeat))
             rows.append(row)
+            with log.open("a") as handle:
+                handle.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    rows = [r for r in rows if "refused" not in r]
     (out / "size_scaling.json").write_text(json.dumps({"threads": 1, "rows": rows}, indent=1) + "\n")
     import matplotlib
     matplotlib.use("Agg")
