@@ -2,7 +2,7 @@
 residual histogram against the Irwin-Hall assumption and the open- vs closed-loop drift over a GOP.
 
 Each clip is cropped into the shared face framing at 256x256 with its first frame's alignment
-(lamina.vision.align.align_clip), as in benchmarks/stylegan_scalable/video.py; that aligned clip is the reference for
+(lamina.vision.align.align_clip), as `lamina bench --video` does; that aligned clip is the reference for
 every codec. latent-flow codes it with `encode_video` (open loop with Irwin-Hall residuals every g frames, and
 closed loop); x265 and VVenC code the same frames at a QP ladder. Rates: the whole lamina file (container
 included) / the elementary stream, kbit/s at the clip's frame rate. Metrics on every `--every`-th frame (default 3, coprime with every GOP measured) against
@@ -13,6 +13,8 @@ Usage: python benchmarks/latent_flow/video.py --out runs/latent-flow/video [--fr
 Writes results.json, summary.csv, residuals.json (histogram of the real open-loop residuals vs the
 Irwin-Hall pmf, per g), drift.csv (mean squared proxy error by position in the GOP, open vs closed loop) and
 frames.png (original / projection / latent-flow / x265 at the nearest rate).
+The rate/quality comparison itself is `lamina bench --video` now (docs/results/video/); this script stays for what
+the bench does not do: the Irwin-Hall residual histogram, the open/closed-loop drift and the projection reference.
 """
 from __future__ import annotations
 

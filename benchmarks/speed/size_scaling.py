@@ -26,7 +26,7 @@ FACE_CODECS = {"stylegan-scalable", "latent-flow", "feature-texture"}
 
 def main() -> None:
     import torch
-    from profile_codecs import timed  # benchmarks/speed/ (the script's folder is on sys.path)
+    from profile_codecs import timed  # the sibling script in benchmarks/speed/
     from PIL import Image
     import lamina
     from lamina.data.datasets import load_dataset

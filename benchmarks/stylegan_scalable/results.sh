@@ -45,8 +45,8 @@ $PY benchmarks/stylegan_scalable/table.py "$OUT/utk-test" "$OUT/landmarks-helen-
 $PY benchmarks/stylegan_scalable/pictures.py "$OUT/pictures" --quality 3 --faces 8
 OMP_NUM_THREADS=1 $PY benchmarks/stylegan_scalable/entropy_ablation.py --quality 3 --steps "${ABLATION_STEPS:-800}" \
     --out "$OUT/ablation"
-$PY benchmarks/stylegan_scalable/video.py --out "$OUT/video" --frames 50 --keyframe-interval 25 --qualities 3 \
-    --clips WDA_KatieHill_000.mp4 RD_Radio34_000.mp4 lp_d0.mp4
+$L bench --video --dataset talking-faces --frames 50 --codecs "stylegan-scalable:3@keyframe_interval=25" x265 vvenc \
+    --out "$OUT/video"   # the clips WDA_KatieHill_000, RD_Radio34_000, lp_d0 (was benchmarks' stylegan video script)
 # 6. stylegan-scalable on all 500 utk-test faces (the bench resumes the 200 above), beside the learned-baselines
 #    run's means over the same 500 (docs/results/learned-baselines/utk-test-learned/summary.csv)
 $L bench --dataset utk-test --codecs stylegan-scalable --metrics $METRICS --limit 500 --workers 2 \
