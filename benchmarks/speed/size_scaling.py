@@ -70,9 +70,10 @@ def main() -> None:
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), dpi=110)
     for ax, key in zip(axes, ("decode_ms", "encode_ms")):
-        for name, _ in CODECS:
+        for index, (name, _) in enumerate(CODECS):
             points = [(r["megapixels"], r[key]) for r in rows if r["codec"] == name]
-            ax.plot(*zip(*points), marker="o", markersize=3, label=name)
+            ax.plot(*zip(*points), marker="o", markersize=3, label=name, color=plt.cm.tab20(index),
+                    linestyle="-" if name in FACE_CODECS or index < 5 else "--")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("megapixels (256², 512², 768x512, 1024²)")
