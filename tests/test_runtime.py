@@ -40,3 +40,16 @@ def test_bytes_do_not_depend_on_the_runtime_and_pixels_agree(name, quality, face
     reference = codec.decode(data)
     difference = np.abs(fast.astype(int) - reference.astype(int))
     assert difference.max() <= 1 and (difference > 0).mean() < 0.01
+
+
+def test_without_a_writable_cache_decoding_falls_back_to_the_reference(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("LAMINA_CACHE", str(blocked / "cache"))
+    taef2._session.cache_clear()
+    try:
+        z = torch.randn(1, 32, 8, 8)
+        with torch.no_grad():
+            assert torch.equal(taef2.decode(z), taef2.load_decoder()(z))
+    finally:
+        taef2._session.cache_clear()

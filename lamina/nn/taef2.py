@@ -138,6 +138,15 @@ def _onnx_file() -> Path:
 
 @lru_cache(maxsize=4)
 def _session(threads: int):
+    """The ONNX Runtime session, or None where it cannot be made (no writable cache folder, no onnxruntime /
+    onnx installed, an export failure): decoding then runs on the PyTorch reference, with the same pixels."""
+    try:
+        return _new_session(threads)
+    except (OSError, ImportError, RuntimeError):
+        return None
+
+
+def _new_session(threads: int):
     import onnxruntime
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
@@ -149,8 +158,10 @@ def _session(threads: int):
 def decode(z: torch.Tensor) -> torch.Tensor:
     """Latent N x 32 x h x w -> image N x 3 x 8h x 8w: ONNX Runtime when decoding on CPU without gradients (same
     thread count as torch), else the PyTorch reference module."""
-    if torch.is_grad_enabled() or z.device.type != "cpu" or runtime() == "torch":
+    session = None
+    if not torch.is_grad_enabled() and z.device.type == "cpu" and runtime() == "onnxruntime":
+        session = _session(torch.get_num_threads())
+    if session is None:
         return load_decoder(str(z.device))(z)
-    session = _session(torch.get_num_threads())
     out = session.run(None, {"z": z.detach().float().contiguous().numpy()})[0]
     return torch.from_numpy(out)
