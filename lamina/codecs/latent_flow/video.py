@@ -8,7 +8,7 @@
   Irwin-Hall(n = g + 2) pmf (lamina.codecs.latent_flow.irwin_hall), ŷ_t += r_t. Closed loop has no drift
   and sends no residual.
 
-- detail (with the codec's detail step, as for images): every g-th frame from 0 (a key frame) codes the coarse
+- detail (with --detail-step given; video: off by default): every g-th frame from 0 (a key frame) codes the coarse
   TAEF2-latent residual against the latent its decoded styles generate (lamina.priors.detail); every frame of its
   group adds that offset to the latent its own styles generate, so the identity-bearing texture costs one detail
   payload per g frames (the clip's framing is fixed by the first frame's alignment).

@@ -1,6 +1,6 @@
 """stylegan-scalable's key-frame video mode: one container of kind 1 whose `basic` layer packs every frame's
 basic payload and whose `middle` / `enhanced` layers pack the key frames'; a non-key frame decodes with its key
-frame's middle and enhanced styles. With a detail step (the codec's, as for images), a fourth layer `detail` packs
+frame's middle and enhanced styles. With --detail-step given (video: off by default), a fourth layer `detail` packs
 each key frame's detail payload (lamina.priors.detail: the coarse TAEF2-latent residual against the latent the
 key frame's three style layers generate), and every frame of the key frame's group adds that offset to the latent
 its own styles generate: the identity-bearing texture is sent once per key frame (the clip's framing is fixed by
