@@ -442,6 +442,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.func(args)
+    except BrokenPipeError:  # the reader went away (`lamina info x.lmn | head`): not an error of ours
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 0
     except LaminaError as exc:
         print(f"lamina: error: {exc}", file=sys.stderr)
         return 2

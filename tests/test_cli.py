@@ -225,3 +225,16 @@ def test_codecs_lists_the_default_quality_each_codec_uses(capsys):
         if codec_class(name).learned:
             i = [k for k, line in enumerate(lines) if line.startswith(name + " ")][0]
             assert lines[i + 1].strip().startswith("looks like: "), name
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path, face):
+    """`lamina info x.lmn | head -1`: the reader leaves early; lamina exits quietly."""
+    import subprocess
+    import sys
+    from lamina import load
+    path = tmp_path / "f.lmn"
+    path.write_bytes(load("jpeg", quality=50).encode(face).to_bytes())
+    # the reader closes its end at once (then lingers), so every write of lamina's meets a closed pipe
+    run = subprocess.run(f"{sys.executable} -m lamina.cli info {path} | sh -c 'exec 0<&-; sleep 2'", shell=True,
+                         capture_output=True, text=True)
+    assert run.stderr == "" and run.stdout == ""
