@@ -102,9 +102,7 @@ class FaceCodec(ZooCodec):
         x = self.model_input(image)
         payloads, header = self.code_styles(x), encode_varint(self.quality)
         if self.detail_step:
-            generated = self.generated_latent(self.prior_styles(payloads))
-            payloads = payloads + [detail.encode(detail.target_latent(self.model.prior, x), generated,
-                                                 self.detail_step)]
+            payloads = payloads + [self.detail_payload(x, self.prior_styles(payloads), self.detail_step)]
             header += encode_varint(detail.step_code(self.detail_step))
         layers = tuple(Layer(spec.name, payload) for spec, payload in zip(self.layers, payloads))
         return Bitstream(self.name, h, w, layers, model_id=self.model_id, codec_header=header)
@@ -115,15 +113,23 @@ class FaceCodec(ZooCodec):
         payloads = [layer.payload for layer in stream.layers[:min(layers, STYLE_LAYERS)]]
         if layers <= STYLE_LAYERS:
             return self.render_layers(payloads, layers, stream.height, stream.width)
-        from ..priors.face import render
         generated = self.generated_latent(self.prior_styles(payloads))
         offset = detail.decode(stream.layers[STYLE_LAYERS].payload, tuple(generated.shape[1:]), step)
-        return model_output_to_image(render(self.model.prior, generated + offset.to(generated)) * 2 - 1,
-                                     stream.height, stream.width)
+        return self.render_with_detail(generated, offset, stream.height, stream.width)
 
     def generated_latent(self, styles: torch.Tensor) -> torch.Tensor:
         """The prior's TAEF2 latent of all three style layers (styles in the prior's units)."""
         return self.model.prior.synthesize(styles, STYLE_LAYERS)
+
+    def detail_payload(self, x: torch.Tensor, styles: torch.Tensor, step: float) -> bytes:
+        """The `detail` payload of the model input x, coded against the latent its decoded styles (prior units)
+        generate: the encoder computes exactly what the decoder will (images and video key frames)."""
+        return detail.encode(detail.target_latent(self.model.prior, x), self.generated_latent(styles), step)
+
+    def render_with_detail(self, generated: torch.Tensor, offset: torch.Tensor, height: int, width: int) -> np.ndarray:
+        """The image of a generated latent plus a decoded detail offset, at height x width, uint8."""
+        from ..priors.face import render
+        return model_output_to_image(render(self.model.prior, generated + offset.to(generated)) * 2 - 1, height, width)
 
     def read_header(self, stream: Bitstream) -> tuple[int, float | None]:
         """(quality, detail step or None) of an image stream's codec header; BitstreamError when corrupted."""

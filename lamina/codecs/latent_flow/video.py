@@ -29,8 +29,6 @@ import torch
 from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size, encode_varint, pack_payloads,
                           unpack_payloads)
 from ...errors import BitstreamError, InputError
-from ...priors.face import render
-from ..base import model_output_to_image
 from ...vision.face import require_framed_face
 from ...priors import detail
 from .irwin_hall import decode_residual, encode_residual
@@ -166,9 +164,8 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: st
         details = []
         with torch.no_grad():
             for t in range(0, len(frames), gop):
-                generated = codec.generated_latent(codec.model.from_proxy(decoded[t]))
-                target = detail.target_latent(codec.model.prior, codec.model_input(frames[t]))
-                details.append(detail.encode(target, generated, codec.video_detail_step))
+                details.append(codec.detail_payload(codec.model_input(frames[t]), codec.model.from_proxy(decoded[t]),
+                                                    codec.video_detail_step))
         payloads = payloads + [details]
         names = LAYER_NAMES + ("detail",)
         header += encode_varint(detail.step_code(codec.video_detail_step))
@@ -196,6 +193,5 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np
         generated = codec.generated_latent(codec.model.from_proxy(ys))
         if t % header.gop == 0:
             offset = detail.decode(details[t // header.gop], tuple(generated.shape[1:]), header.detail_step)
-        frames.append(model_output_to_image(render(codec.model.prior, generated + offset.to(generated)) * 2 - 1,
-                                            stream.height, stream.width))
+        frames.append(codec.render_with_detail(generated, offset, stream.height, stream.width))
     return frames

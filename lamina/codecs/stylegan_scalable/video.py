@@ -13,8 +13,6 @@ import torch
 from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size, encode_varint, pack_payloads,
                           unpack_payloads)
 from ...errors import BitstreamError, InputError
-from ...priors.face import render
-from ..base import model_output_to_image
 from ...vision.face import require_framed_face
 from ...priors import detail
 from .model import LAYER_NAMES
@@ -44,9 +42,7 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, keyframe_interval:
             for k, payload in enumerate(payloads):
                 per_layer[k].append(payload)
             if key and codec.video_detail_step:
-                generated = codec.generated_latent(codec.prior_styles(payloads))
-                per_layer[3].append(detail.encode(detail.target_latent(codec.model.prior, x), generated,
-                                                  codec.video_detail_step))
+                per_layer[3].append(codec.detail_payload(x, codec.prior_styles(payloads), codec.video_detail_step))
     header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(keyframe_interval)
               + encode_varint(int(round(fps * 1000))))
     if codec.video_detail_step:
@@ -99,6 +95,5 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np
         generated = codec.generated_latent(styles * codec.model.coding_step)
         if t % interval == 0:
             offset = detail.decode(details[t // interval], tuple(generated.shape[1:]), step)
-        frames.append(model_output_to_image(render(codec.model.prior, generated + offset.to(generated)) * 2 - 1,
-                                            stream.height, stream.width))
+        frames.append(codec.render_with_detail(generated, offset, stream.height, stream.width))
     return frames
