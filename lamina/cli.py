@@ -225,8 +225,9 @@ def _print_bench_summary(out: Path) -> None:
     from .vision.evaluators import label
     with open(out / "summary.csv") as handle:
         rows = [r for r in csv.DictReader(handle) if r["layer"] == r["layers_total"]]
+    from .bench.video import CLIP_COLUMNS
     skip = {"codec", "quality", "layer", "layer_name", "layers_total", "images", "bytes", "bpp", "encode_s",
-            "decode_s", "header_bytes", "payload_bytes", "frames", "fps", "kbps", "width", "height"}
+            "decode_s", "header_bytes", "payload_bytes"} | CLIP_COLUMNS
     metrics = [k for k in (rows[0] if rows else {}) if k not in skip and any(r[k] for r in rows)][:3]
     print(f"report: {out / 'report.md'} (summary.csv, bd_rates.json, plots/)")
     rate = "kbps" if rows and "kbps" in rows[0] else "bpp"  # video runs: kbit/s

@@ -8,7 +8,6 @@ decodes every layer and scores one image at a time, and the rows come back to th
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ FACE_DATASETS = {"utk-test", "utk-train", "celeba-test", "celeba-train", "landma
                  "landmarks-helen-train", "landmarks-afw"}
 
 from .specs import RunConfig
-from .report import read_rows  # noqa: F401  (results.jsonl rows; tests and callers read them from here)
+from .report import number_or_none, read_rows  # noqa: F401  (read_rows: tests and callers read rows from here)
 
 
 @dataclass
@@ -103,7 +102,7 @@ def _process_image(task) -> list[dict]:
                    "payload_bytes": len(data) - stream.header_size(k), "bpp": 8 * len(data) / (h * w),
                    "width": w, "height": h,
                    "encode_s": round(encode_s, 5), "decode_s": round(decode_s, 5)}
-            row.update({m: (None if isinstance(v, float) and math.isnan(v) else v)
+            row.update({m: number_or_none(v)
                         for m, v in evaluator.score(ref, decoded).items()})
             rows.append(row)
     return rows

@@ -1,8 +1,8 @@
 """`lamina bench --video`: clip x codec x setting -> results.jsonl, summary.csv, plots, BD-rates, report.md, frames.
 
 Clip sets: `talking-faces` (../shared/data/video/*.mp4 less the clips latent-flow trains on,
-lamina.data.datasets.VIDEO_TRAIN_CLIPS; `talking-faces-all` keeps them; each cropped into the shared face framing at 256x256 with
-its first frame's alignment, the clip every codec codes and is scored against), `video-natural`
+lamina.data.datasets.VIDEO_TRAIN_CLIPS; `talking-faces-all` keeps them; each cropped into the shared face framing
+at 256x256 with its first frame's alignment, the clip every codec codes and is scored against), `video-natural`
 (../shared/data/video-natural/*.mp4, as they are, cropped to even sides), or a folder of video files
 (`--dataset DIR`, as natural clips; `--align` treats them as one-face clips). Codecs: every lamina codec that
 declares the VIDEO capability (its `encode_video` / `decode_video`, quality = the codec's quality) and the classic
@@ -18,7 +18,6 @@ Resumable: a (clip, codec, quality) already in results.jsonl is skipped.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, LaminaError
+from .report import number_or_none
 from .specs import RunConfig
 
 CLIP_SETS = {"talking-faces": ("video", True), "talking-faces-all": ("video", True),
@@ -34,6 +34,7 @@ VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".y4m")
 BASELINE_GRID = {"x265": (51, 48, 45, 42, 38), "vvenc": (63, 59, 55, 51, 47)}
 FACE_METRICS = ("psnr", "lpips_alex", "dists", "landmarks_dlib", "identity_dlib")
 NATURAL_METRICS = ("psnr", "lpips_alex", "dists")
+CLIP_COLUMNS = {"kbps", "frames", "fps", "width", "height"}  # numeric columns of a clip row that are not metrics
 
 
 @dataclass
@@ -158,12 +159,12 @@ def run_clip(config: VideoBenchConfig, path: Path, faces: bool, todo: list, metr
         keys = [k for k in per_frame[0] if k != "nme_dlib_gt"]
         row.update({"bytes": nbytes, "kbps": nbytes * 8 / seconds / 1000, "bpp": nbytes * 8 / (len(frames) * h * w),
                     "encode_s": round(encode_s, 3), "decode_s": round(decode_s, 3)})
-        for k in keys:
-            values = [f[k] for f in per_frame if not (isinstance(f[k], float) and math.isnan(f[k]))]
-            row[k] = float(np.mean(values)) if values else None
+        series = {k: [number_or_none(f[k]) for f in per_frame] for k in keys}
+        for k, values in series.items():
+            present = [v for v in values if v is not None]
+            row[k] = float(np.mean(present)) if present else None
         row["flicker"] = flicker(frames, decoded)
-        row["per_frame"] = {"frame": scored, **{k: [None if isinstance(f[k], float) and math.isnan(f[k]) else f[k]
-                                                    for f in per_frame] for k in keys}}
+        row["per_frame"] = {"frame": scored, **series}
         rows.append(row)
         if sink:
             sink(rows[-1:])
@@ -179,7 +180,7 @@ def _job(args):
 
 def run_video_bench(config: VideoBenchConfig) -> Path:
     """Run (or resume) a video benchmark and write its report; returns the output folder."""
-    from .report import read_rows, write_summary_report, summarise
+    from .report import read_rows, summarise, write_summary_report
     from ..vision.evaluators import GROUPS
     files, faces = clips(config)
     metrics = list(config.metrics or (FACE_METRICS if faces else NATURAL_METRICS))
@@ -226,23 +227,19 @@ def run_video_bench(config: VideoBenchConfig) -> Path:
         first = refused[0]["refused"].splitlines()[0] if refused else "no clips"
         raise InputError(f"video bench: nothing was scored ({len(refused)} settings refused; refused.jsonl); "
                          f"first: {first}")
-    if rows:
-        anchors = config.anchors or [a for a in ("x265", "vvenc") if any(r["codec"] == a for r in rows)]
-        write_summary_report(out, summarise(rows), rows, info, anchors,
-                             rate_label="bits per pixel per frame (whole stream, log scale)",
-                             not_metrics={"kbps", "frames", "fps", "width", "height"})
+    anchors = config.anchors or [a for a in ("x265", "vvenc") if any(r["codec"] == a for r in rows)]
+    write_summary_report(out, summarise(rows), rows, info, anchors,
+                         rate_label="bits per pixel per frame (whole stream, log scale)", not_metrics=CLIP_COLUMNS)
     if pictures:
         _frames_picture(out / "frames.png", pictures)
     return out
 
 
 def _append(out: Path, rows: list[dict]) -> None:
+    """Rows to results.jsonl, refusals to refused.jsonl beside it (the image bench's writer)."""
+    from .runner import _append as append_rows
     with open(out / "results.jsonl", "a") as sink:
-        sink.writelines(json.dumps(r) + "\n" for r in rows if "refused" not in r)
-    refused = [r for r in rows if "refused" in r]
-    if refused:
-        with open(out / "refused.jsonl", "a") as sink:
-            sink.writelines(json.dumps(r) + "\n" for r in refused)
+        append_rows(sink, rows)
 
 
 def _frames_picture(path: Path, pictures: dict) -> None:
