@@ -22,6 +22,7 @@ from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size
 from ...errors import BitstreamError, InputError
 from ...imageio import downsample, pad_to
 from .indexcoding import decode_adaptive, encode_adaptive
+from .model import nearest
 
 LQ_ENCODER = "x265"
 MASK_PRIOR = np.array([0.5, 0.5])
@@ -30,7 +31,7 @@ MASK_PRIOR = np.array([0.5, 0.5])
 VIDEO_LQ_QP = {1: 47, 2: 42, 3: 37, 6: 42, 7: 42}
 # Encoder-side index stability (--stable): a block keeps the previous frame's index when that codeword is within
 # this relative squared distance of the nearest; the decoder is unchanged. 0 = the nearest codeword always.
-# Chosen on latent-flow's training clips (lp_d3, lp_d6; 50 aligned frames; docs/results/codebook-svr/video-stable/):
+# Chosen on latent-flow's training clips (lp_d3, lp_d6; 50 aligned frames; docs/results/video/probe-codebook-svr-stable/):
 # 0.3 cut q3's rate 36.4 -> 21.3 kbit/s (lp_d3) at LPIPS 0.140 -> 0.144, and lowered the flicker.
 STABLE = 0.3
 
@@ -50,20 +51,18 @@ def stable_index_maps(codec, padded: list[np.ndarray], tolerance: float) -> list
     """Each frame's index map: the nearest codewords (as for images); with tolerance > 0, a block keeps the previous
     frame's index when |v - c_prev|² <= (1 + tolerance) |v - c_nearest|², so small motion and noise do not flip
     near-equal indices (fewer changed indices to code)."""
+    book = codec.model.codebook.float()
     maps = []
     for frame in padded:
-        latent = codec.latent_of(frame)
-        indices = codec.model.quantize(latent)[0].numpy()
+        blocks = codec.model.blocks(codec.latent_of(frame))[0]  # h/g x w/g x 32g², as model.quantize sees them
+        vectors = blocks.reshape(-1, blocks.shape[-1]).float()
+        indices, _ = nearest(vectors, book)  # exactly model.quantize's choice
         if maps and tolerance > 0:
-            vectors = codec.model.blocks(latent)[0].reshape(-1, codec.model.codebook.shape[1]).float()
-            book = codec.model.codebook.float()
             previous = torch.from_numpy(maps[-1].ravel())
-            nearest = torch.from_numpy(indices.ravel())
             d_previous = ((vectors - book[previous]) ** 2).sum(1)
-            d_nearest = ((vectors - book[nearest]) ** 2).sum(1)
-            keep = (d_previous <= (1 + tolerance) * d_nearest).numpy()
-            indices = np.where(keep, maps[-1].ravel(), indices.ravel()).reshape(indices.shape)
-        maps.append(indices)
+            d_nearest = ((vectors - book[indices]) ** 2).sum(1)
+            indices = torch.where(d_previous <= (1 + tolerance) * d_nearest, previous, indices)
+        maps.append(indices.reshape(blocks.shape[:2]).numpy())
     return maps
 
 
