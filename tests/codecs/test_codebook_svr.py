@@ -14,6 +14,7 @@ from lamina.imageio import downsample, pad_to
 from lamina.codecs.codebook_svr.indexcoding import (adaptive_probabilities, decode_adaptive, decode_indices,
                                                     encode_adaptive, encode_indices, fit_gmm, zigzag)
 from lamina.codecs.codebook_svr.model import kmeans
+from lamina.codecs.codebook_svr.temporal import TemporalIndexCoder, codeword_order
 from lamina.codecs.codebook_svr.video import code_index_maps, decode_index_maps
 from lamina.errors import BitstreamError, InputError
 from lamina.metrics.pixel import psnr
@@ -165,6 +166,49 @@ def test_changed_index_coding_round_trips():
     assert len(payloads[-1]) < 8  # an unchanged frame costs its (all-zero) mask only
 
 
+def _moving_maps(rng, codes: int, shape=(6, 8), frames: int = 5) -> list[np.ndarray]:
+    """Index maps of a scene where a patch moves one block right per frame (what the temporal coder's candidates
+    predict), a few other blocks change at random, and the last frame repeats."""
+    maps = [rng.integers(0, codes, shape)]
+    for _ in range(frames - 2):
+        nxt = maps[-1].copy()
+        y, x = rng.integers(0, shape[0] - 4), rng.integers(1, shape[1] - 4)
+        nxt[y:y + 4, x:x + 4] = maps[-1][y:y + 4, x - 1:x + 3]
+        noise = rng.random(shape) < 0.02
+        nxt[noise] = rng.integers(0, codes, int(noise.sum()))
+        maps.append(nxt)
+    maps.append(maps[-1].copy())
+    return maps
+
+
+def test_codeword_order_is_by_distance_with_self_first():
+    book = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 3.0], [1.0, 0.0]])  # codewords 1 and 3 are equal
+    order, place = codeword_order(book)
+    assert order[0].tolist() == [0, 1, 3, 2]
+    assert order[3].tolist() == [3, 1, 0, 2]  # itself first even on a tie at distance 0
+    assert all(place[p, order[p, i]] == i for p in range(4) for i in range(4))
+
+
+def test_temporal_index_coding_round_trips_and_beats_per_frame_coding():
+    rng = np.random.default_rng(3)
+    book = rng.normal(size=(64, 8))
+    prior = np.full(64, 1 / 64)
+    coder = TemporalIndexCoder(book, prior)
+    maps = _moving_maps(rng, 64, (12, 16), frames=8)
+    payload = coder.encode(maps)
+    assert all(np.array_equal(a, b) for a, b in zip(coder.decode(payload, len(maps), (12, 16)), maps))
+    old = sum(len(p) for p in code_index_maps(maps, prior)[0])
+    assert len(payload) < 0.9 * old
+    # one frame only, and every index changing every frame (the largest symbol places)
+    assert np.array_equal(coder.decode(coder.encode(maps[:1]), 1, (12, 16))[0], maps[0])
+    churn = [np.arange(192).reshape(12, 16) % 64, (np.arange(192).reshape(12, 16) + 7) % 64]
+    assert all(np.array_equal(a, b) for a, b in zip(coder.decode(coder.encode(churn), 2, (12, 16)), churn))
+    with pytest.raises(BitstreamError):
+        coder.decode(payload[:-4], len(maps), (12, 16))
+    with pytest.raises(BitstreamError):
+        coder.decode(payload + b"\0", len(maps), (12, 16))
+
+
 def test_video_round_trip_and_variable_frame_size(codec, photo):
     frames = [photo, np.roll(photo, 2, axis=1), np.roll(photo, 4, axis=1)]
     stats: dict = {}
@@ -173,9 +217,27 @@ def test_video_round_trip_and_variable_frame_size(codec, photo):
     assert 0 <= stats["unchanged"] <= 1
     parsed = Bitstream.parse(stream.to_bytes())
     assert codec.video_info(parsed)["frames"] == 3
+    assert codec.video_info(parsed)["index_coding"] == 1
     decoded = codec.decode_video(parsed)
     assert len(decoded) == 3 and all(d.shape == photo.shape for d in decoded)
     only = codec.decode_video(parsed, layers=1)
     assert psnr(frames[1], decoded[1]) > psnr(frames[1], only[1])
     with pytest.raises(InputError, match="variable frame sizes"):
         codec.encode_video([photo, photo[:80]], 25.0)
+
+
+def test_video_streams_of_index_coding_0_still_decode(codec, photo):
+    """Streams written before the temporal index coder (per-frame payloads, a 4-field codec header) decode to
+    the same frames as the stream written now."""
+    from lamina.bitstream import Layer, encode_varint, pack_payloads
+    from lamina.codecs.codebook_svr.video import stable_index_maps
+    frames = [photo, np.roll(photo, 3, axis=1)]
+    new = Bitstream.parse(codec.encode_video(frames, 25.0).to_bytes())
+    maps = stable_index_maps(codec, [pad_to(f, codec.multiple) for f in frames], codec.stable)
+    payloads, _ = code_index_maps(maps, codec.model.index_probabilities())
+    header = b"".join(encode_varint(v) for v in (codec.quality, 2, 25000, codec.lq_qp))
+    old = Bitstream(codec.name, new.height, new.width, (Layer("indices", pack_payloads(payloads)), new.layers[1]),
+                    model_id=new.model_id, kind=new.kind, codec_header=header)
+    old = Bitstream.parse(old.to_bytes())
+    assert codec.video_info(old)["index_coding"] == 0
+    assert all(np.array_equal(a, b) for a, b in zip(codec.decode_video(old), codec.decode_video(new)))
