@@ -12,6 +12,7 @@ import torch
 from lamina.bitstream import Bitstream
 from lamina.codecs.latent_flow.codec import LatentFlow
 from lamina.codecs.latent_flow.flow import RealNVP
+from lamina.codecs.latent_flow import residual as residual_model
 from lamina.codecs.latent_flow.irwin_hall import decode_residual, encode_residual, entropy_bits, residual_pmf
 from lamina.codecs.latent_flow.model import load_model, new_model, save_model, stage_weights
 from lamina.codecs.latent_flow.video import code_proxies, decode_proxies
@@ -83,6 +84,31 @@ def test_residual_coder_round_trips_any_integer():
     assert len(zeros) < 768 * -math.log2(0.394) / 8 + 16
 
 
+def test_adaptive_residual_model_round_trips_and_prices_the_real_peak():
+    rng = np.random.default_rng(1)
+    gop = 10
+    a = residual_model.half_width(gop)
+    assert a == 6
+    peaked = np.where(rng.random(768) < 0.9, 0, rng.choice([-2, -1, 1, 2], 768))  # ~90% zeros, as on real clips
+    spread = rng.integers(-a, a + 1, 768)
+    for values in (peaked, spread, np.zeros(5, dtype=int)):
+        data = residual_model.encode(values, gop, "adaptive")
+        assert np.array_equal(residual_model.decode(data, len(values), gop, "adaptive"), values)
+    # far fewer bytes than the paper's fixed pmf on peaked residuals; not much worse on spread ones
+    assert len(residual_model.encode(peaked, gop, "adaptive")) < 0.5 * len(encode_residual(peaked, gop + 2))
+    assert len(residual_model.encode(spread, gop, "adaptive")) < 1.2 * len(encode_residual(spread, gop + 2))
+    # values beyond what g + 2 roundings can build up are clamped (both sides then use the clamped value)
+    wild = np.array([0, 40, -40, 3])
+    assert residual_model.representable(wild, gop, "adaptive").tolist() == [0, 6, -6, 3]
+    assert residual_model.representable(wild, gop, "irwin-hall").tolist() == wild.tolist()
+    with pytest.raises(ValueError):
+        residual_model.encode(wild, gop, "adaptive")
+    with pytest.raises(BitstreamError):
+        residual_model.decode(residual_model.encode(peaked, gop, "adaptive")[:-4], 768, gop, "adaptive")
+    with pytest.raises(InputError, match="residual model"):
+        residual_model.check("laplace")
+
+
 def test_stage_weights_decay_to_one_hundredth():
     w = stage_weights((2, 2, 2), per_stage=True)
     assert w[:2].tolist() == [1.0, 1.0] and math.isclose(float(w[-1]), 0.01, abs_tol=1e-6)
@@ -144,17 +170,19 @@ def test_per_stage_model_round_trips(tmp_path, face):
     assert codec.decode(codec.encode(face).to_bytes()).shape == face.shape
 
 
-@pytest.mark.parametrize("loop", ["open", "closed"])
-def test_video_round_trip(codec, utk_faces, loop):
+@pytest.mark.parametrize("loop,residual", [("open", "adaptive"), ("open", "irwin-hall"), ("closed", "adaptive")])
+def test_video_round_trip(codec, utk_faces, loop, residual):
     frames = [utk_faces[i % 2] for i in range(7)]  # two alternating faces: large differences
-    stream = codec.encode_video(frames, 25.0, gop=3, loop=loop)
+    stream = codec.encode_video(frames, 25.0, gop=3, loop=loop, residual=residual)
     data = stream.to_bytes()
+    info = codec.video_info(Bitstream.parse(data))
+    assert info["loop"] == loop and info.get("residual") == (residual if loop == "open" else None)
     decoded = codec.decode_video(data)
     assert len(decoded) == 7 and decoded[0].shape == frames[0].shape
     # the decoder rebuilds exactly the encoder's latents
     proxies = [codec.model.to_proxy(codec.styles_of(f)) for f in frames]
-    payloads, expected, residuals = code_proxies(codec.model, proxies, 3, loop)
-    rebuilt = decode_proxies(codec.model, payloads, 7, 3, loop)
+    payloads, expected, residuals = code_proxies(codec.model, proxies, 3, loop, residual)
+    rebuilt = decode_proxies(codec.model, payloads, 7, 3, loop, residual)
     assert all(torch.equal(a, b) for ea, eb in zip(expected, rebuilt) for a, b in zip(ea, eb))
     assert len(residuals) == (2 if loop == "open" else 0)  # anchors at frames 3 and 6
     if loop == "closed":  # no drift: every frame within rounding of its own latent

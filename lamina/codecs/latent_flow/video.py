@@ -4,9 +4,9 @@
 - frame t > 0: v_t = round(y_t - y_{t-1}) (open loop, the paper's: differences of the encoder's latents) or
   v_t = round(y_t - ŷ_{t-1}) (closed loop: against the decoded latent), coded with the learned difference
   model; the decoder accumulates ŷ_t = ŷ_{t-1} + v_t;
-- open loop, every g-th frame (t ≡ 0 mod g): the residual r_t = round(y_t - ŷ_t), coded with the fixed
-  Irwin-Hall(n = g + 2) pmf (lamina.codecs.latent_flow.irwin_hall), ŷ_t += r_t. Closed loop has no drift
-  and sends no residual.
+- open loop, every g-th frame (t ≡ 0 mod g): the residual r_t = round(y_t - ŷ_t), coded with the residual
+  model (lamina.codecs.latent_flow.residual: `adaptive`, the default, or the paper's fixed Irwin-Hall(n = g + 2)
+  pmf), ŷ_t += r_t. Closed loop has no drift and sends no residual.
 
 - detail (with --detail-step given; video: off by default): every g-th frame from 0 (a key frame) codes the coarse
   TAEF2-latent residual against the latent its decoded styles generate (lamina.priors.detail); every frame of its
@@ -16,8 +16,9 @@
 Container: kind 1 (video); layer k (basic / middle / enhanced) packs every frame's payload of style group k
 (groups are coded independently, so the first k layers decode frames from the first k groups); layer 4, detail,
 packs the key frames' detail payloads. A frame's payload: varint length of the intra / difference bytes, those
-bytes, then (anchor frames) the residual bytes. Codec header: varint quality, frames, g, loop (0 open, 1 closed),
-fps x 1000[, detail step / detail.STEP_UNIT when the detail layer is present].
+bytes, then (anchor frames) the residual bytes. Codec header: varint quality, frames, g, mode (0 open loop with
+Irwin-Hall residuals, 1 closed loop, 2 open loop with adaptive residuals), fps x 1000[, detail step /
+detail.STEP_UNIT when the detail layer is present].
 """
 from __future__ import annotations
 
@@ -31,10 +32,12 @@ from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size
 from ...errors import BitstreamError, InputError
 from ...vision.face import require_framed_face
 from ...priors import detail
-from .irwin_hall import decode_residual, encode_residual
+from . import residual as residual_model
 from .model import LAYER_NAMES
 
 LOOPS = ("open", "closed")
+# The header's mode field: (loop, residual model); streams written before issue 26 carry 0 or 1.
+MODES = (("open", "irwin-hall"), ("closed", None), ("open", "adaptive"))
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class VideoHeader:
     loop: str
     fps: float
     detail_step: float | None = None
+    residual: str | None = "irwin-hall"   # None: closed loop (no residuals)
 
 
 def video_header(stream: Bitstream) -> VideoHeader:
@@ -52,18 +56,23 @@ def video_header(stream: Bitstream) -> VideoHeader:
         raise BitstreamError("not a video stream")
     reader = Reader(stream.codec_header)
     quality, frames, gop = reader.varint("quality"), reader.varint("frames"), reader.varint("gop")
-    loop, fps = reader.varint("loop"), reader.varint("fps")
+    mode, fps = reader.varint("mode"), reader.varint("fps")
     step = reader.varint("detail step") * detail.STEP_UNIT if reader.pos < len(stream.codec_header) else None
-    if reader.pos != len(stream.codec_header) or frames < 1 or gop < 1 or loop >= len(LOOPS) or step == 0:
+    if reader.pos != len(stream.codec_header) or frames < 1 or gop < 1 or mode >= len(MODES) or step == 0:
         raise BitstreamError("latent-flow video codec header is corrupted")
     if (step is None) != (len(stream.declared_layers) <= len(LAYER_NAMES)):
         raise BitstreamError("latent-flow video codec header and layer count disagree about the detail layer")
     check_video_size(stream, frames)
-    return VideoHeader(quality, frames, gop, LOOPS[loop], fps / 1000, step)
+    loop, residual = MODES[mode]
+    return VideoHeader(quality, frames, gop, loop, fps / 1000, step, residual)
+
+
+def mode_code(loop: str, residual: str) -> int:
+    return MODES.index(("closed", None) if loop == "closed" else (loop, residual_model.check(residual)))
 
 
 def is_anchor(t: int, gop: int, loop: str) -> bool:
-    """Whether frame t carries an Irwin-Hall residual."""
+    """Whether frame t carries a residual."""
     return loop == "open" and t > 0 and t % gop == 0
 
 
@@ -72,7 +81,7 @@ def _delta_medians(eb, like: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def code_proxies(model, proxies: list[list[torch.Tensor]], gop: int, loop: str):
+def code_proxies(model, proxies: list[list[torch.Tensor]], gop: int, loop: str, residual: str = "adaptive"):
     """Code a clip's proxies (per frame, per group 1 x C x 1). Returns (per group the frames' payloads,
     per frame the decoded proxies, per anchor frame the residual integers (all groups) for analysis)."""
     if gop < 1:
@@ -96,8 +105,9 @@ def code_proxies(model, proxies: list[list[torch.Tensor]], gop: int, loop: str):
                 y_hat = previous[k] + v
             tail = b""
             if is_anchor(t, gop, loop):
-                r = torch.round(y - y_hat)
-                tail = encode_residual(r.reshape(-1).long().numpy(), gop + 2)
+                r = residual_model.representable(torch.round(y - y_hat).reshape(-1).long().numpy(), gop, residual)
+                tail = residual_model.encode(r, gop, residual)
+                r = torch.from_numpy(r).to(y_hat).reshape(y_hat.shape)
                 y_hat = y_hat + r
                 anchor_values.append(r.reshape(-1))
             payloads[k].append(encode_varint(len(body)) + body + tail)
@@ -110,7 +120,8 @@ def code_proxies(model, proxies: list[list[torch.Tensor]], gop: int, loop: str):
 
 
 @torch.no_grad()
-def decode_proxies(model, per_group: list[list[bytes]], count: int, gop: int, loop: str) -> list[list[torch.Tensor]]:
+def decode_proxies(model, per_group: list[list[bytes]], count: int, gop: int, loop: str,
+                   residual: str | None = "adaptive") -> list[list[torch.Tensor]]:
     """Per frame the decoded proxies of the groups in `per_group` (the inverse of code_proxies)."""
     decoded, previous = [], None
     for t in range(count):
@@ -129,7 +140,7 @@ def decode_proxies(model, per_group: list[list[bytes]], count: int, gop: int, lo
             except Exception as exc:
                 raise BitstreamError(f"latent-flow frame {t} cannot be decoded: {exc}") from exc
             if is_anchor(t, gop, loop):
-                r = decode_residual(tail, y_hat.numel(), gop + 2)
+                r = residual_model.decode(tail, y_hat.numel(), gop, residual)
                 y_hat = y_hat + torch.from_numpy(r).to(y_hat).reshape(y_hat.shape)
             elif tail:
                 raise BitstreamError(f"latent-flow frame {t} has trailing bytes: stream is corrupted")
@@ -147,7 +158,8 @@ def clip_proxies(codec, frames: list[np.ndarray]) -> list[list[torch.Tensor]]:
         return [codec.model.to_proxy(codec.styles_of(frame)) for frame in frames]
 
 
-def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: str) -> Bitstream:
+def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: str,
+                 residual: str = "adaptive") -> Bitstream:
     if gop < 1:
         raise InputError(f"GOP must be >= 1, got {gop}")
     if loop not in LOOPS:
@@ -156,9 +168,10 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: st
     h, w = check_frames(frames)
     if codec.check_face:  # one framing for the clip: the first frame must hold a framed face
         require_framed_face(frames[0])
-    payloads, decoded, _ = code_proxies(codec.model, clip_proxies(codec, frames), gop, loop)
+    mode = mode_code(loop, residual)
+    payloads, decoded, _ = code_proxies(codec.model, clip_proxies(codec, frames), gop, loop, residual)
     header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(gop)
-              + encode_varint(LOOPS.index(loop)) + encode_varint(int(round(fps * 1000))))
+              + encode_varint(mode) + encode_varint(int(round(fps * 1000))))
     names = LAYER_NAMES
     if codec.video_detail_step:
         details = []
@@ -183,7 +196,7 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np
     styled = min(k, len(LAYER_NAMES))
     per_group = [unpack_payloads(stream.layers[j].payload, header.frames, f"{LAYER_NAMES[j]} payload")
                  for j in range(styled)]
-    decoded = decode_proxies(codec.model, per_group, header.frames, header.gop, header.loop)
+    decoded = decode_proxies(codec.model, per_group, header.frames, header.gop, header.loop, header.residual)
     if k == styled:
         return [codec.render(codec.model.from_proxy(ys), k, stream.height, stream.width) for ys in decoded]
     keys = (header.frames + header.gop - 1) // header.gop
