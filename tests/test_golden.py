@@ -148,7 +148,7 @@ def test_version_1_streams_decode_as_before(data_root):
         if path.stem.endswith("-video"):
             # written with the paper's Irwin-Hall residuals (lamina 0.1's only model; `adaptive` is the default now)
             new = Bitstream.parse(codec.encode_video([face, load_second(data_root), face], 25.0, gop=2,
-                                                     residual="irwin-hall").to_bytes())
+                                                     residual_model="irwin-hall").to_bytes())
             # the same style-layer payloads (video streams add key-frame `detail` payloads only with --detail-step)
             assert [l.payload for l in new.layers[:len(old.layers)]] == [l.payload for l in old.layers]
             for k in range(1, old.available_layers + 1):

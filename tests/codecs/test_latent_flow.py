@@ -173,7 +173,7 @@ def test_per_stage_model_round_trips(tmp_path, face):
 @pytest.mark.parametrize("loop,residual", [("open", "adaptive"), ("open", "irwin-hall"), ("closed", "adaptive")])
 def test_video_round_trip(codec, utk_faces, loop, residual):
     frames = [utk_faces[i % 2] for i in range(7)]  # two alternating faces: large differences
-    stream = codec.encode_video(frames, 25.0, gop=3, loop=loop, residual=residual)
+    stream = codec.encode_video(frames, 25.0, gop=3, loop=loop, residual_model=residual)
     data = stream.to_bytes()
     info = codec.video_info(Bitstream.parse(data))
     assert info["loop"] == loop and info.get("residual") == (residual if loop == "open" else None)

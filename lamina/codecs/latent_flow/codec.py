@@ -11,8 +11,8 @@ detail step in 1/16]. Model id: the weights file's (lamina.zoo; it names the pri
 
 Video (`--gop g`, lamina.codecs.latent_flow.video): frame 0 intra; later frames the rounded latent
 difference coded with the learned difference model; every g-th frame a residual (open loop, the paper's), coded
-with an adaptive discrete Laplace (`--residual adaptive`, the default) or the paper's fixed Irwin-Hall pmf
-(`--residual irwin-hall`); or closed-loop differences without residuals (`--loop closed`).
+with an adaptive discrete Laplace (`--residual-model adaptive`, the default) or the paper's fixed Irwin-Hall pmf
+(`--residual-model irwin-hall`); or closed-loop differences without residuals (`--loop closed`).
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class LatentFlow(FaceCodec):
         Option("--loop", "loop", choices=("open", "closed"), help="latent-flow video: 'open' (the paper's: "
                "differences of the encoder's latents + residuals) or 'closed' (differences against the decoded "
                "latent, no residuals)"),
-        Option("--residual", "residual", choices=("adaptive", "irwin-hall"), help="latent-flow video: the "
+        Option("--residual-model", "residual_model", choices=("adaptive", "irwin-hall"), help="latent-flow video: the "
                "open loop's residual model: 'adaptive' (default; a discrete Laplace whose scale the encoder "
                "picks and whose counts adapt: 27-78%% fewer residual bytes on the training clips) or "
                "'irwin-hall' (the paper's fixed pmf)"),
@@ -50,11 +50,11 @@ class LatentFlow(FaceCodec):
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, gop: int | None = None, loop: str | None = None,
-                 detail_step: float | None = None, residual: str | None = None):
+                 detail_step: float | None = None, residual_model: str | None = None):
         from .residual import check
         self.gop = 10 if gop is None else int(gop)
         self.loop = loop or "open"
-        self.residual = check(residual or "adaptive")
+        self.residual_model = check(residual_model or "adaptive")
         if self.gop < 1:
             raise InputError(f"GOP must be >= 1, got {self.gop}")
         if self.loop not in ("open", "closed"):
@@ -94,9 +94,9 @@ class LatentFlow(FaceCodec):
         return model_output_to_image(self.model.synthesize(styles, layers), height, width)
 
     def encode_video(self, frames: list[np.ndarray], fps: float, gop: int | None = None,
-                     loop: str | None = None, residual: str | None = None) -> Bitstream:
+                     loop: str | None = None, residual_model: str | None = None) -> Bitstream:
         return self.video().encode_video(self, frames, fps, self.gop if gop is None else gop, loop or self.loop,
-                                         residual or self.residual)
+                                         residual_model or self.residual_model)
 
     @classmethod
     def video_info(cls, stream: Bitstream) -> dict:
