@@ -422,13 +422,20 @@ def bench_merge_parser() -> argparse.ArgumentParser:
     p.add_argument("--anchor", nargs="+", default=None, help="anchor codec(s) for BD-rates (default: the new "
                                                               "run's, else vvc)")
     p.add_argument("--codecs", nargs="+", default=None, help="codecs to take from the sources (default all)")
+    p.add_argument("--ladder", nargs="+", action="append", default=None, metavar="NAME_OR_ITEM",
+                   help="NAME LABEL:Q1,Q2 [LABEL:Q ...]: one more curve NAME made of these settings of other "
+                        "curves, in this order (a codec's chosen configuration at each rate); repeatable")
     p.set_defaults(func=_cmd_bench_merge)
     return p
 
 
 def _cmd_bench_merge(args) -> None:
     from .bench.merge import merge
-    count, codecs = merge(Path(args.out), Path(args.new), [Path(s) for s in args.sources], args.anchor, args.codecs)
+    for ladder in args.ladder or []:
+        if len(ladder) < 2:
+            raise InputError("--ladder needs a name and at least one LABEL:Q1,Q2 item")
+    count, codecs = merge(Path(args.out), Path(args.new), [Path(s) for s in args.sources], args.anchor, args.codecs,
+                          args.ladder)
     print(f"{count} curve points, codecs: {', '.join(codecs)} -> {args.out}")
     _print_bench_summary(Path(args.out))
 

@@ -189,6 +189,20 @@ def test_bench_merge_puts_earlier_runs_beside_a_new_one(tmp_path, data_root, cap
     assert config["merged_from"][str(tmp_path / "old")] == ["webp"] and config["anchors"] == ["jpeg"]
     assert "avif" in capsys.readouterr().out
     assert main(["bench", "merge", str(tmp_path / "m2"), str(tmp_path / "new"), str(tmp_path / "nothing")]) == 2
+    # a ladder: one curve from settings of two codecs, the originals kept
+    jq = sorted({r["quality"] for r in rows if r["codec"] == "jpeg"})
+    wq = sorted({r["quality"] for r in rows if r["codec"] == "webp"})
+    assert main(["bench", "merge", str(tmp_path / "m3"), str(tmp_path / "new"), str(tmp_path / "old"),
+                 "--ladder", "mix", f"jpeg:{jq[0]}", f"webp:{wq[-1]},{wq[0]}"]) == 0
+    mixed = [r for r in read_rows(tmp_path / "m3" / "results.jsonl") if r["codec"] == "mix"]
+    assert [(r["quality"], r["ladder_of"]) for r in mixed] == (
+        [(1, f"jpeg:{jq[0]}")] * 2 + [(2, f"webp:{wq[-1]}")] * 2 + [(3, f"webp:{wq[0]}")] * 2)
+    assert "mix" in (tmp_path / "m3" / "summary.csv").read_text()
+    assert json.loads((tmp_path / "m3" / "config.json").read_text())["ladders"]["mix"][0] == f"jpeg:{jq[0]}"
+    capsys.readouterr()
+    assert main(["bench", "merge", str(tmp_path / "m4"), str(tmp_path / "new"), str(tmp_path / "old"),
+                 "--ladder", "mix", "jpeg:999"]) == 2
+    assert "no rows of jpeg at quality 999" in capsys.readouterr().err
 
 
 def test_bench_codec_specs_pick_settings_and_options(tmp_path, data_root):

@@ -8,6 +8,11 @@ images). Codecs NEW holds are never taken from a source; an earlier source wins 
 what is taken. An image any codec of NEW refused (refused.jsonl) is left out of NEW's rows for every codec. OUT gets
 results.jsonl (the rows), config.json (naming every source) and the usual report (summary.csv, bd_rates.json,
 plots/, report.md).
+
+`--ladder NAME ITEM [ITEM ...]` adds one more curve, NAME, made of settings of different curves (ITEM =
+`label:q1,q2`, e.g. `codebook-svr:1,2,3 codebook-svr@lq_qp=32:3`): a codec's chosen configuration at each rate,
+which one spec cannot express. Its rows are copies of those settings' per-image rows with quality = the setting's
+place in the ladder (1, 2, ...) and `ladder_of` naming the setting; the original curves stay.
 """
 from __future__ import annotations
 
@@ -37,8 +42,28 @@ def read_summary(path: Path) -> list[dict]:
     return entries
 
 
+def ladder_rows(rows: list[dict], name: str, items: list[str]) -> list[dict]:
+    """Copies of the rows of each `label:q1,q2` setting, as curve `name` with quality = place in the ladder."""
+    out, place = [], 0
+    for item in items:
+        label, _, qualities = item.rpartition(":")
+        if not label or not qualities:
+            raise InputError(f"bench merge: ladder item {item!r} is not LABEL:Q1,Q2")
+        try:
+            wanted = [int(q) for q in qualities.split(",")]
+        except ValueError:
+            raise InputError(f"bench merge: ladder item {item!r}: qualities must be integers") from None
+        for quality in wanted:
+            taken = [r for r in rows if r["codec"] == label and int(r["quality"]) == quality]
+            if not taken:
+                raise InputError(f"bench merge: ladder {name!r}: no rows of {label} at quality {quality}")
+            place += 1
+            out += [{**r, "codec": name, "quality": place, "ladder_of": f"{label}:{quality}"} for r in taken]
+    return out
+
+
 def merge(out: Path, new: Path, sources: list[Path], anchors: list[str] | None = None,
-          codecs: list[str] | None = None) -> tuple[int, list[str]]:
+          codecs: list[str] | None = None, ladders: list[list[str]] | None = None) -> tuple[int, list[str]]:
     """Write the merged report to out; returns (rows or curve points, codecs)."""
     out, new = Path(out), Path(new)
     if not (new / "results.jsonl").exists():
@@ -67,6 +92,12 @@ def merge(out: Path, new: Path, sources: list[Path], anchors: list[str] | None =
         got = sorted({e["codec"] for e in taken})
         config["merged_from"][str(source)] = got
         have |= set(got)
+    for name, *items in ladders or []:
+        if name in have:
+            raise InputError(f"bench merge: ladder name {name!r} is already a curve")
+        rows += ladder_rows(rows, name, items)
+        config.setdefault("ladders", {})[name] = items
+        have.add(name)
     config["anchors"] = anchors or config.get("anchors") or ["vvc"]
     config["codecs"] = sorted(have)
     out.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 META = {"dataset", "image", "clip", "options", "codec", "quality", "layer", "layer_name", "layers_total", "width",
-        "height", "per_frame"}
+        "height", "per_frame", "ladder_of"}
 
 
 def number_or_none(value):
