@@ -50,6 +50,18 @@ def encode_adaptive(indices: np.ndarray, prior: np.ndarray) -> bytes:
     return coder.get_compressed().astype("<u4").tobytes()
 
 
+def take_adaptive(coder, family, count: int, prior: np.ndarray) -> np.ndarray:
+    """`count` ranks from an ANS coder under the adaptive categorical (the model updated after each): the
+    decoding side of adaptive_probabilities."""
+    counts = initial_counts(prior)
+    out = np.empty(int(count), dtype=np.int64)
+    for i in range(int(count)):
+        symbol = int(coder.decode(family, (counts / counts.sum())[None])[0])
+        out[i] = symbol
+        counts[symbol] += COUNT_UNIT
+    return out
+
+
 def decode_adaptive(payload: bytes, count: int, prior: np.ndarray) -> np.ndarray:
     """Inverse of encode_adaptive (index by index, the model updated after each); BitstreamError when the
     payload is not a whole stream of `count` ranks."""
@@ -58,13 +70,8 @@ def decode_adaptive(payload: bytes, count: int, prior: np.ndarray) -> np.ndarray
         raise BitstreamError("codebook-svr: index payload is not a whole number of 32-bit words: stream is corrupted")
     coder = constriction.stream.stack.AnsCoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32))
     family = constriction.stream.model.Categorical(perfect=False)
-    counts = initial_counts(prior)
-    out = np.empty(int(count), dtype=np.int64)
     try:
-        for i in range(int(count)):
-            symbol = int(coder.decode(family, (counts / counts.sum())[None])[0])
-            out[i] = symbol
-            counts[symbol] += COUNT_UNIT
+        out = take_adaptive(coder, family, count, prior)
     except Exception as exc:
         raise BitstreamError(f"codebook-svr: index payload cannot be decoded: {exc}") from exc
     if not coder.is_empty():

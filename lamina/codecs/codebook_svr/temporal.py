@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import BitstreamError
-from .indexcoding import COUNT_UNIT, adaptive_probabilities, initial_counts
+from .indexcoding import COUNT_UNIT, adaptive_probabilities, take_adaptive
 
 MASK_CONTEXTS = 5 * 4
 MASK_INIT = np.array([4, 4], dtype=np.int64)   # pseudo-counts of each binary context (in COUNT_UNIT/4)
@@ -155,12 +155,7 @@ class TemporalIndexCoder:
             return int(coder.decode(family, probabilities[None])[0])
 
         try:
-            counts = initial_counts(self.prior)
-            first = np.empty(h * w, dtype=np.int64)
-            for i in range(h * w):
-                first[i] = take(counts / counts.sum())
-                counts[first[i]] += COUNT_UNIT
-            maps = [first.reshape(h, w)]
+            maps = [take_adaptive(coder, family, h * w, self.prior).reshape(h, w)]
             mask_counts = np.tile(MASK_INIT, (MASK_CONTEXTS, 1))
             counts = place_counts(self.codes)
             previous_changed = np.zeros(shape, dtype=bool)
