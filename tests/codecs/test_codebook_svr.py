@@ -241,3 +241,22 @@ def test_video_streams_of_index_coding_0_still_decode(codec, photo):
     old = Bitstream.parse(old.to_bytes())
     assert codec.video_info(old)["index_coding"] == 0
     assert all(np.array_equal(a, b) for a, b in zip(codec.decode_video(old), codec.decode_video(new)))
+
+
+def test_temporal_index_decoder_on_forged_payloads_fails_cleanly():
+    """Arbitrary bytes either decode to index maps in range or raise BitstreamError, never anything else."""
+    rng = np.random.default_rng(5)
+    coder = TemporalIndexCoder(rng.normal(size=(16, 4)), np.full(16, 1 / 16))
+    real = coder.encode(_moving_maps(rng, 16, (6, 8), frames=4))
+    for trial in range(300):
+        if trial % 2:
+            payload = rng.integers(0, 256, 4 * int(rng.integers(0, 12)), dtype=np.uint8).tobytes()
+        else:
+            forged = bytearray(real)
+            forged[int(rng.integers(0, len(forged)))] ^= 1 << int(rng.integers(0, 8))
+            payload = bytes(forged)
+        try:
+            maps = coder.decode(payload, 4, (6, 8))
+        except BitstreamError:
+            continue
+        assert len(maps) == 4 and all(m.shape == (6, 8) and 0 <= m.min() and m.max() < 16 for m in maps)

@@ -222,3 +222,17 @@ def test_cli_video_with_gop_and_bad_gop(weights, utk_faces, tmp_path, monkeypatc
     for bad in (["--gop", "0"], ["--gop", "-1"]):
         assert main(["encode", str(clip), "-o", str(tmp_path / "bad.lmn"), "--codec", "latent-flow", *bad]) == 2
         assert not (tmp_path / "bad.lmn").exists()
+
+
+def test_adaptive_residual_decoder_on_forged_payloads_fails_cleanly():
+    rng = np.random.default_rng(6)
+    real = residual_model.encode(np.where(rng.random(256) < 0.9, 0, 1), 10, "adaptive")
+    for trial in range(200):
+        forged = bytearray(real if trial % 2 else rng.integers(0, 256, 4 * int(rng.integers(0, 8)), dtype=np.uint8))
+        if forged and trial % 2:
+            forged[int(rng.integers(0, len(forged)))] ^= 1 << int(rng.integers(0, 8))
+        try:
+            values = residual_model.decode(bytes(forged), 256, 10, "adaptive")
+        except BitstreamError:
+            continue
+        assert len(values) == 256 and np.abs(values).max() <= residual_model.half_width(10)
