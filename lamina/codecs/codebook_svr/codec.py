@@ -76,7 +76,9 @@ class CodebookSVR(ZooCodec):
         Option("--lq-quality", "lq_quality", type=int,
                help="codebook-svr: its quality (VVC QP, mean-scale quality; default: the model's)"),
         Option("--lq-qp", "lq_qp", type=int,
-               help="codebook-svr video: x265 QP of the low-quality frames (default: the quality's, VIDEO_LQ_QP)"),
+               help="codebook-svr video: QP of the low-quality frames (default: the quality's, VIDEO_LQ_QP)"),
+        Option("--lq-video", "lq_video", choices=("x265", "vvenc"),
+               help="codebook-svr video: encoder of the low-quality frames (default x265)"),
         Option("--stable", "stable", type=float,
                help="codebook-svr video: keep the previous frame's index where its codeword is within this "
                     "relative distance of the nearest (0 = always the nearest; default STABLE)"),
@@ -90,7 +92,7 @@ class CodebookSVR(ZooCodec):
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  lq_codec: str | None = None, lq_quality: int | None = None, lq_qp: int | None = None,
-                 stable: float | None = None):
+                 stable: float | None = None, lq_video: str | None = None):
         if weights is None:
             quality, weights = zoo.find(CODEC, quality)
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
@@ -101,10 +103,14 @@ class CodebookSVR(ZooCodec):
             raise InputError(f"codebook-svr: LQ codec must be one of {', '.join(LQ_CODECS)}, got {self.lq_codec!r}")
         self.lq_quality = int(config["lq_quality"] if lq_quality is None else lq_quality)
         _lq_codec(self.lq_codec, self.lq_quality)  # range check now, not after the latent is computed
-        from .video import STABLE, VIDEO_LQ_QP
+        from .video import LQ_ENCODERS, STABLE, VIDEO_LQ_QP
+        self.lq_video = lq_video or LQ_ENCODERS[0]
+        if self.lq_video not in LQ_ENCODERS:
+            raise InputError(f"codebook-svr: --lq-video must be one of {', '.join(LQ_ENCODERS)}, got {self.lq_video!r}")
         self.lq_qp = VIDEO_LQ_QP.get(self.quality, 40) if lq_qp is None else int(lq_qp)
-        if not 0 <= self.lq_qp <= 51:
-            raise InputError(f"codebook-svr: --lq-qp is an x265 QP, 0..51, got {self.lq_qp}")
+        top = 51 if self.lq_video == "x265" else 63
+        if not 0 <= self.lq_qp <= top:
+            raise InputError(f"codebook-svr: --lq-qp is a {self.lq_video} QP, 0..{top}, got {self.lq_qp}")
         self.stable = STABLE if stable is None else float(stable)
         if not 0 <= self.stable <= 1:
             raise InputError(f"codebook-svr: --stable must be in [0, 1], got {self.stable:g}")

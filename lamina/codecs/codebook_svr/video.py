@@ -26,7 +26,7 @@ from .indexcoding import decode_adaptive, encode_adaptive
 from .model import nearest
 from .temporal import TemporalIndexCoder
 
-LQ_ENCODER = "x265"
+LQ_ENCODERS = ("x265", "vvenc")  # --lq-video; the header's LQ encoder field is its index (absent = x265)
 MASK_PRIOR = np.array([0.5, 0.5])
 # The low-quality frames' x265 QP per committed quality (--lq-qp overrides): the image ladder's VVC QP carried
 # over, so the quality knob changes a video's rate (it did not before: every quality used QP 40).
@@ -45,10 +45,13 @@ def video_header(stream: Bitstream) -> dict:
     reader = Reader(stream.codec_header)
     quality, frames, fps, qp = (reader.varint(what) for what in ("quality", "frames", "fps", "LQ QP"))
     coding = reader.varint("index coding") if reader.pos < len(stream.codec_header) else 0
-    if reader.pos != len(stream.codec_header) or frames < 1 or fps < 1 or coding > INDEX_CODING:
+    encoder = reader.varint("LQ encoder") if reader.pos < len(stream.codec_header) else 0
+    if (reader.pos != len(stream.codec_header) or frames < 1 or fps < 1 or coding > INDEX_CODING
+            or encoder >= len(LQ_ENCODERS)):
         raise BitstreamError("codebook-svr video codec header is corrupted")
     check_video_size(stream, frames)
-    return {"quality": quality, "frames": frames, "fps": fps / 1000, "lq_qp": qp, "index_coding": coding}
+    return {"quality": quality, "frames": frames, "fps": fps / 1000, "lq_qp": qp, "index_coding": coding,
+            "lq_video": LQ_ENCODERS[encoder]}
 
 
 def temporal_coder(codec) -> TemporalIndexCoder:
@@ -116,13 +119,15 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, stats: dict | None
     padded = [pad_to(frame, codec.multiple) for frame in frames]
     maps = stable_index_maps(codec, padded, codec.stable)
     indices = temporal_coder(codec).encode(maps)
-    lq = baseline_video_encode([downsample(frame, codec.factor) for frame in padded], fps, LQ_ENCODER, codec.lq_qp)
+    lq = baseline_video_encode([downsample(frame, codec.factor) for frame in padded], fps, codec.lq_video, codec.lq_qp)
     if stats is not None:
         changed = sum(int((a != b).sum()) for a, b in zip(maps, maps[1:]))
         total = sum(m.size for m in maps[1:])
         stats.update(unchanged=1 - changed / total if total else 1.0, index_bytes=len(indices), lq_bytes=len(lq))
-    header = b"".join(encode_varint(v) for v in (codec.quality, len(frames), round(fps * 1000), codec.lq_qp,
-                                                 INDEX_CODING))
+    fields = [codec.quality, len(frames), round(fps * 1000), codec.lq_qp, INDEX_CODING]
+    if codec.lq_video != LQ_ENCODERS[0]:
+        fields.append(LQ_ENCODERS.index(codec.lq_video))
+    header = b"".join(encode_varint(v) for v in fields)
     return Bitstream(codec.name, h, w, (Layer("indices", indices), Layer("fidelity", lq)),
                      model_id=codec.model_id, kind=KIND_VIDEO, codec_header=header)
 
@@ -145,7 +150,8 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None, alpha: flo
     if k >= 2:
         m = codec.multiple // codec.factor
         try:
-            lq_frames = baseline_video_decode(stream.layers[1].payload, LQ_ENCODER, gh * m, gw * m, info["frames"])
+            lq_frames = baseline_video_decode(stream.layers[1].payload, info["lq_video"], gh * m, gw * m,
+                                              info["frames"])
         except InputError as exc:
             raise BitstreamError(f"codebook-svr fidelity video cannot be decoded: {exc}") from exc
         if lq_only:
