@@ -260,3 +260,21 @@ def test_temporal_index_decoder_on_forged_payloads_fails_cleanly():
         except BitstreamError:
             continue
         assert len(maps) == 4 and all(m.shape == (6, 8) and 0 <= m.min() and m.max() < 16 for m in maps)
+
+
+def test_video_low_quality_frames_through_vvenc(codec, photo):
+    """--lq-video vvenc: the header names the encoder (x265 streams keep the 5-field header), frames decode, and
+    the QP range is the encoder's."""
+    frames = [photo, np.roll(photo, 2, axis=1), np.roll(photo, 4, axis=1)]
+    x265 = Bitstream.parse(codec.encode_video(frames, 25.0).to_bytes())
+    vvc_codec = lamina.load("codebook-svr", quality=1, lq_video="vvenc", lq_qp=55)
+    vvc = Bitstream.parse(vvc_codec.encode_video(frames, 25.0).to_bytes())
+    assert codec.video_info(x265)["lq_video"] == "x265" and codec.video_info(vvc)["lq_video"] == "vvenc"
+    assert len(vvc.codec_header) == len(x265.codec_header) + 1
+    assert vvc.layers[0].payload == x265.layers[0].payload  # the same indices, another LQ stream
+    decoded = codec.decode_video(vvc)
+    assert len(decoded) == 3 and psnr(frames[1], decoded[1]) > psnr(frames[1], codec.decode_video(vvc, layers=1)[1])
+    with pytest.raises(InputError, match="0..51"):
+        lamina.load("codebook-svr", quality=1, lq_qp=55)
+    with pytest.raises(InputError, match="lq-video"):
+        lamina.load("codebook-svr", quality=1, lq_video="av1")
