@@ -12,7 +12,8 @@ previous frame, and the low-quality frames as one x265 video.
 
 Container: kind 1 (video); layer `indices` is the temporal stream (index coding 0: every frame's payload packed,
 frame t > 0 = varint length of the mask bytes, mask bytes, index bytes); layer `fidelity` is the x265 elementary
-stream. Codec header: varint quality, frames, fps x 1000, LQ QP, index coding (absent = 0).
+stream (VVenC's with `--lq-video vvenc`). Codec header: varint quality, frames, fps x 1000, LQ QP, index coding
+(absent = 0)[, LQ encoder (1 = VVenC; absent = x265)].
 """
 from __future__ import annotations
 
