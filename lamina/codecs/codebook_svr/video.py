@@ -1,5 +1,5 @@
 """codebook-svr's video mode (SVR §3.4): no motion; per frame only the codebook indices that changed since the
-previous frame, and the low-quality frames as one x265 video.
+previous frame, and the low-quality frames as one x265 (or VVenC) video.
 
 - indices (index coding 1, written since issue 26): one rANS stream for the clip (lamina.codecs.codebook_svr.
   temporal): frame 0's every index as for images, then per frame the change mask with neighbourhood contexts and
@@ -7,8 +7,9 @@ previous frame, and the low-quality frames as one x265 video.
   t-1 (indices are lossless, so nothing drifts). Index coding 0 (older streams, still decoded): one payload per
   frame, frame t > 0 = order-0 adaptive change mask + order-0 adaptive changed indices (34-48% more index bytes
   at q3, 24% at q6 on the training clips);
-- fidelity layer: the padded frames downsampled `factor` x, coded by x265 at constant QP (the paper's VVC at
-  QP 42; lamina's VVenC route is kept for the baseline), decoded and used as x^LQ of each frame.
+- fidelity layer: the padded frames downsampled `factor` x, coded by x265 (or VVenC, `--lq-video vvenc`: better
+  above q3's rate, worse below it on the training clips) at constant QP (the paper's VVC at QP 42), decoded and
+  used as x^LQ of each frame.
 
 Container: kind 1 (video); layer `indices` is the temporal stream (index coding 0: every frame's payload packed,
 frame t > 0 = varint length of the mask bytes, mask bytes, index bytes); layer `fidelity` is the x265 elementary
