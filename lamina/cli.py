@@ -225,9 +225,9 @@ def _print_bench_summary(out: Path) -> None:
     from .vision.evaluators import label
     with open(out / "summary.csv") as handle:
         rows = [r for r in csv.DictReader(handle) if r["layer"] == r["layers_total"]]
+    from .bench.report import SETTING_COLUMNS
     from .bench.video import CLIP_COLUMNS
-    skip = {"codec", "quality", "layer", "layer_name", "layers_total", "images", "bytes", "bpp", "encode_s",
-            "decode_s", "header_bytes", "payload_bytes"} | CLIP_COLUMNS
+    skip = SETTING_COLUMNS | CLIP_COLUMNS
     metrics = [k for k in (rows[0] if rows else {}) if k not in skip and any(r[k] for r in rows)][:3]
     print(f"report: {out / 'report.md'} (summary.csv, bd_rates.json, plots/)")
     rate = "kbps" if rows and "kbps" in rows[0] else "bpp"  # video runs: kbit/s
@@ -431,9 +431,6 @@ def bench_merge_parser() -> argparse.ArgumentParser:
 
 def _cmd_bench_merge(args) -> None:
     from .bench.merge import merge
-    for ladder in args.ladder or []:
-        if len(ladder) < 2:
-            raise InputError("--ladder needs a name and at least one LABEL:Q1,Q2 item")
     count, codecs = merge(Path(args.out), Path(args.new), [Path(s) for s in args.sources], args.anchor, args.codecs,
                           args.ladder)
     print(f"{count} curve points, codecs: {', '.join(codecs)} -> {args.out}")

@@ -44,6 +44,8 @@ def read_summary(path: Path) -> list[dict]:
 
 def ladder_rows(rows: list[dict], name: str, items: list[str]) -> list[dict]:
     """Copies of the rows of each `label:q1,q2` setting, as curve `name` with quality = place in the ladder."""
+    if not items:
+        raise InputError(f"bench merge: ladder {name!r} needs at least one LABEL:Q1,Q2 item")
     out, place = [], 0
     for item in items:
         label, _, qualities = item.rpartition(":")

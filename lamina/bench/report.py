@@ -11,6 +11,9 @@ import numpy as np
 
 META = {"dataset", "image", "clip", "options", "codec", "quality", "layer", "layer_name", "layers_total", "width",
         "height", "per_frame", "ladder_of"}
+# summary.csv columns that describe a setting or its cost rather than a quality metric
+SETTING_COLUMNS = {"codec", "quality", "layer", "layer_name", "images", "bytes", "header_bytes", "payload_bytes", "bpp",
+                   "layers_total", "encode_s", "decode_s"}
 
 
 def number_or_none(value):
@@ -132,8 +135,7 @@ def write_summary_report(out: Path, summary: list[dict], rows: list[dict], confi
         writer.writeheader()
         for entry in summary:
             writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in entry.items()})
-    skip = {"codec", "quality", "layer", "layer_name", "images", "bytes", "header_bytes", "payload_bytes", "bpp",
-            "layers_total", "encode_s", "decode_s"} | set(not_metrics)
+    skip = SETTING_COLUMNS | set(not_metrics)
     metrics = [c for c in columns if c not in skip]
     metrics = [m for m in metrics if any(e.get(m) is not None for e in summary)]
     plots = out / "plots"
