@@ -28,6 +28,7 @@ from ...imageio import downsample, pad_to, to_tensor, to_uint8
 from ..base import VIDEO, LayerSpec, Option, ZooCodec, register
 from .indexcoding import decode_adaptive, encode_adaptive
 from .model import CODEC, load_model
+from .video import LQ_ENCODERS
 
 LQ_CODECS = ("vvc", "mean-scale")
 
@@ -77,7 +78,7 @@ class CodebookSVR(ZooCodec):
                help="codebook-svr: its quality (VVC QP, mean-scale quality; default: the model's)"),
         Option("--lq-qp", "lq_qp", type=int,
                help="codebook-svr video: QP of the low-quality frames (default: the quality's, VIDEO_LQ_QP)"),
-        Option("--lq-video", "lq_video", choices=("x265", "vvenc"),
+        Option("--lq-video", "lq_video", choices=LQ_ENCODERS,
                help="codebook-svr video: encoder of the low-quality frames (default x265)"),
         Option("--stable", "stable", type=float,
                help="codebook-svr video: keep the previous frame's index where its codeword is within this "
@@ -103,14 +104,15 @@ class CodebookSVR(ZooCodec):
             raise InputError(f"codebook-svr: LQ codec must be one of {', '.join(LQ_CODECS)}, got {self.lq_codec!r}")
         self.lq_quality = int(config["lq_quality"] if lq_quality is None else lq_quality)
         _lq_codec(self.lq_codec, self.lq_quality)  # range check now, not after the latent is computed
-        from .video import LQ_ENCODERS, STABLE, VIDEO_LQ_QP
+        from .video import STABLE, VIDEO_LQ_QP
         self.lq_video = lq_video or LQ_ENCODERS[0]
         if self.lq_video not in LQ_ENCODERS:
             raise InputError(f"codebook-svr: --lq-video must be one of {', '.join(LQ_ENCODERS)}, got {self.lq_video!r}")
         self.lq_qp = VIDEO_LQ_QP.get(self.quality, 40) if lq_qp is None else int(lq_qp)
-        top = 51 if self.lq_video == "x265" else 63
-        if not 0 <= self.lq_qp <= top:
-            raise InputError(f"codebook-svr: --lq-qp is a {self.lq_video} QP, 0..{top}, got {self.lq_qp}")
+        from ...video import VIDEO_BASELINES
+        low, top = VIDEO_BASELINES[self.lq_video][3]  # the encoder's QP range, as baseline_video_encode checks it
+        if not low <= self.lq_qp <= top:
+            raise InputError(f"codebook-svr: --lq-qp is a {self.lq_video} QP, {low}..{top}, got {self.lq_qp}")
         self.stable = STABLE if stable is None else float(stable)
         if not 0 <= self.stable <= 1:
             raise InputError(f"codebook-svr: --stable must be in [0, 1], got {self.stable:g}")

@@ -172,11 +172,8 @@ class TemporalIndexCoder:
                 for y, x in zip(*np.nonzero(changed)):
                     symbol = take(counts / counts.sum())
                     counts[symbol] += COUNT_UNIT
-                    value = self._value(symbol, int(previous[y, x]), _candidates(current, previous, y, x))
-                    if value == previous[y, x]:
-                        raise BitstreamError("codebook-svr: a changed index equals the previous one: "
-                                             "stream is corrupted")
-                    current[y, x] = value
+                    # never previous[y, x]: _value skips it (and the candidates exclude it)
+                    current[y, x] = self._value(symbol, int(previous[y, x]), _candidates(current, previous, y, x))
                 maps.append(current)
                 previous_changed = changed
         except BitstreamError:

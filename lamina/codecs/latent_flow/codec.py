@@ -26,6 +26,7 @@ from ...errors import BitstreamError, InputError
 from ..base import VIDEO, Option, model_output_to_image, register
 from ..face_codec import FaceCodec, detail_option
 from .model import CODEC, load_model
+from .residual import DEFAULT as DEFAULT_RESIDUAL, RESIDUALS, check as check_residual
 
 
 @register
@@ -41,7 +42,7 @@ class LatentFlow(FaceCodec):
         Option("--loop", "loop", choices=("open", "closed"), help="latent-flow video: 'open' (the paper's: "
                "differences of the encoder's latents + residuals) or 'closed' (differences against the decoded "
                "latent, no residuals)"),
-        Option("--residual-model", "residual_model", choices=("adaptive", "irwin-hall"), help="latent-flow video: the "
+        Option("--residual-model", "residual_model", choices=RESIDUALS, help="latent-flow video: the "
                "open loop's residual model: 'adaptive' (default; a discrete Laplace whose scale the encoder "
                "picks and whose counts adapt: 27-78%% fewer residual bytes on the training clips) or "
                "'irwin-hall' (the paper's fixed pmf)"),
@@ -51,10 +52,9 @@ class LatentFlow(FaceCodec):
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, gop: int | None = None, loop: str | None = None,
                  detail_step: float | None = None, residual_model: str | None = None):
-        from .residual import check
         self.gop = 10 if gop is None else int(gop)
         self.loop = loop or "open"
-        self.residual_model = check(residual_model or "adaptive")
+        self.residual_model = check_residual(residual_model or DEFAULT_RESIDUAL)
         if self.gop < 1:
             raise InputError(f"GOP must be >= 1, got {self.gop}")
         if self.loop not in ("open", "closed"):

@@ -24,6 +24,7 @@ from ...errors import InputError
 from .irwin_hall import decode_residual, encode_residual
 
 RESIDUALS = ("irwin-hall", "adaptive")
+DEFAULT = "adaptive"
 SCALES = (0.2, 0.35, 0.6, 1.0)   # Laplace scales the encoder picks from (values in proxy rounding steps)
 STRENGTH = 256                   # pseudo-count total of the starting distribution (adaptive.UNIT per value seen)
 

@@ -81,7 +81,8 @@ def _delta_medians(eb, like: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def code_proxies(model, proxies: list[list[torch.Tensor]], gop: int, loop: str, residual: str = "adaptive"):
+def code_proxies(model, proxies: list[list[torch.Tensor]], gop: int, loop: str,
+                 residual: str = residual_model.DEFAULT):
     """Code a clip's proxies (per frame, per group 1 x C x 1). Returns (per group the frames' payloads,
     per frame the decoded proxies, per anchor frame the residual integers (all groups) for analysis)."""
     if gop < 1:
@@ -121,7 +122,7 @@ def code_proxies(model, proxies: list[list[torch.Tensor]], gop: int, loop: str, 
 
 @torch.no_grad()
 def decode_proxies(model, per_group: list[list[bytes]], count: int, gop: int, loop: str,
-                   residual: str | None = "adaptive") -> list[list[torch.Tensor]]:
+                   residual: str | None = residual_model.DEFAULT) -> list[list[torch.Tensor]]:
     """Per frame the decoded proxies of the groups in `per_group` (the inverse of code_proxies)."""
     decoded, previous = [], None
     for t in range(count):
@@ -159,7 +160,7 @@ def clip_proxies(codec, frames: list[np.ndarray]) -> list[list[torch.Tensor]]:
 
 
 def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: str,
-                 residual: str = "adaptive") -> Bitstream:
+                 residual: str = residual_model.DEFAULT) -> Bitstream:
     if gop < 1:
         raise InputError(f"GOP must be >= 1, got {gop}")
     if loop not in LOOPS:
