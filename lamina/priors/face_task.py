@@ -46,7 +46,7 @@ class FacePriorTask(TrainTask):
     def __init__(self, preset: str = "latent128", target_bits: float = 3200.0, pixel_every: int = 4,
                  pixel_batch: int = 4, pixel_weight: float = 1.0, rate_warmup: int = 300, rate_lr: float = 0.01,
                  cache: str | Path = "runs/prior/cache", encoder_gain: float | None = None,
-                 identity_weight: float = 0.0):
+                 identity_weight: float = 0.0, landmark_weight: float = 0.0):
         if preset not in PRESETS:
             raise InputError(f"unknown face prior preset {preset!r}; known: {', '.join(PRESETS)}")
         self.preset = preset
@@ -57,15 +57,18 @@ class FacePriorTask(TrainTask):
         self.pixel_weight, self.rate_warmup, self.rate_lr = float(pixel_weight), int(rate_warmup), float(rate_lr)
         self.cache = Path(cache)
         self.identity_weight = float(identity_weight)
+        self.landmark_weight = float(landmark_weight)
         self.step = 0
         self._lpips = None
         self._identity = None
+        self._heatmap = None
 
     def fingerprint(self) -> dict:
         """What a checkpoint of this task must match to be resumed."""
         return {"task": self.name, "preset": self.preset, "arch": self.arch, "target_bits": self.target_bits,
                 "pixel_every": self.pixel_every, "pixel_batch": self.pixel_batch,
-                "pixel_weight": self.pixel_weight, "identity_weight": self.identity_weight}
+                "pixel_weight": self.pixel_weight, "identity_weight": self.identity_weight,
+                **({"landmark_weight": self.landmark_weight} if self.landmark_weight else {})}
 
     @property
     def lpips(self):
@@ -86,6 +89,16 @@ class FacePriorTask(TrainTask):
         with torch.no_grad():
             reference = embed(image)
         return 1 - (embed(x_hat) * reference).sum(1)
+
+    def landmark_distance(self, image: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        """The seed's landmark distortion (Eq. 17, as stylegan-scalable's objective computes it): the squared norm of
+        each of the 68 heatmaps' difference under lamina's heatmap network (AdaptiveWing's stand-in), averaged."""
+        if self._heatmap is None:
+            from ..vision.heatmap import load_heatmap_net
+            self._heatmap = load_heatmap_net()
+        with torch.no_grad():
+            reference = self._heatmap(image)
+        return (self._heatmap(x_hat) - reference).pow(2).flatten(2).sum(2).mean(1)
 
     def make_data(self, config):
         size = self.arch["size"]
@@ -142,6 +155,10 @@ class FacePriorTask(TrainTask):
                 identity = self.identity_distance(image[:k], pixels).mean()
                 loss = loss + self.identity_weight * identity
                 terms["identity"] = identity
+            if self.landmark_weight:
+                landmarks = self.landmark_distance(image[:k], pixels).mean()
+                loss = loss + self.landmark_weight * landmarks
+                terms["landmarks"] = landmarks
         total_bits = bits.sum(1).mean()
         lam = model.log_lambda.exp() if self.step >= self.rate_warmup else torch.zeros(())
         loss = loss + lam * total_bits / 1000
@@ -195,7 +212,8 @@ def _stage_train(args) -> str:
     from ..train.trainable import run_loop
     task = FacePriorTask(args.preset or "latent128", target_bits=args.target_bits or 3200.0,
                          pixel_every=4 if args.pixel_every is None else args.pixel_every,
-                         identity_weight=args.identity_weight or 0.0, cache=args.cache or "runs/prior/cache")
+                         identity_weight=args.identity_weight or 0.0, landmark_weight=args.landmark_weight or 0.0,
+                         cache=args.cache or "runs/prior/cache")
     return run_loop(task, args)
 
 
@@ -236,6 +254,8 @@ def _register() -> None:
                                                                       "the frozen TAEF2 decoder every N steps (0: never)"),
                Option("--identity-weight", "identity_weight", type=float,
                       help="face prior: weight of the MobileFaceNet identity term on pixel steps"),
+               Option("--landmark-weight", "landmark_weight", type=float,
+                      help="face prior: weight of the heatmap-network landmark term on pixel steps"),
                Option("--dataset", "dataset", help="face prior evaluate: 'validation' or a dataset name"),
                Option("--limit", "limit", type=int, help="evaluate: first N images"))
     add_trainable(Trainable(NAME, "lamina's face prior (StyleGAN2 synthesis of TAEF2 latents + style encoder); "

@@ -29,8 +29,8 @@ def tiny_run(tmp_path_factory, data_root):
     from lamina.train.loop import TrainConfig, train
     root = tmp_path_factory.mktemp("prior")
     build(root / "cache", 128, "faces", root=data_root, limit=12)
-    task = FacePriorTask("tiny", pixel_every=2, pixel_batch=2, identity_weight=0.5, rate_warmup=1,
-                         cache=root / "cache")
+    task = FacePriorTask("tiny", pixel_every=2, pixel_batch=2, identity_weight=0.5, landmark_weight=0.5,
+                         rate_warmup=1, cache=root / "cache")
     config = TrainConfig(out=root / "run", steps=4, batch_size=4, lr=1e-3, val_every=4, checkpoint_every=2,
                          progress=False)
     train(task, config)
@@ -59,6 +59,22 @@ def test_tiny_prior_trains_exports_and_reloads(tiny_run, face):
     assert bits.shape == (2, 3) and bool((bits > 0).all())
     image = reconstruct(model, face, 2)
     assert image.shape == face.shape and image.dtype == np.uint8
+
+
+def test_pixel_steps_carry_identity_and_landmark_terms_with_gradients(tiny_run):
+    """The seed's multi-task terms on the prior (issue 23 probe (a)): on a pixel step the loss has the MobileFaceNet
+    identity and heatmap landmark terms, and they reach the generator."""
+    from lamina.train.loop import TrainConfig
+    root, task, _ = tiny_run
+    train, _ = task.make_data(TrainConfig(out=root / "unused", steps=1))
+    model = task.build_model()
+    task.set_step(0)
+    terms = task.losses(model, train.batch(2, 0, 0, 0))
+    assert {"identity", "landmarks", "lpips"} <= set(terms) and float(terms["landmarks"]) >= 0
+    terms["landmarks"].backward()
+    assert any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in model.generator.parameters())
+    task.set_step(1)  # not a pixel step: latent terms only
+    assert "landmarks" not in task.losses(model, train.batch(2, 0, 0, 1))
 
 
 def test_resume_refuses_another_configuration(tiny_run):

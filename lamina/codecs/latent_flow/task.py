@@ -107,8 +107,10 @@ class LatentFlowTask(TrainTask):
                 "lagrangian": float(out["bits"].sum(1).mean() + self.lmbda * out["distortion"].mean())}
 
     def warm_start(self, model, weights: Path) -> None:
-        loaded, _ = load_model(Path(weights))
-        state = {k: v for k, v in loaded.state_dict().items() if not k.startswith("prior.")
+        # The file's state alone (not load_model): the flow may have been fitted on another prior than the one
+        # committed now (a refit on a new prior starts from the old flow).
+        saved = zoo.load(Path(weights), CODEC).state_dict
+        state = {k: (v.float() if v.is_floating_point() else v) for k, v in saved.items() if not k.startswith("prior.")
                  and not any(t in k for t in ("_quantized_cdf", "_offset", "_cdf_length"))}
         model.load_state_dict(state, strict=False)
 
