@@ -48,6 +48,14 @@ def detail_option(codec: str) -> Option:
                        f"layers only (default {DEFAULT_DETAIL_STEP}; video: only when given, once per key frame)")
 
 
+def detail_fit_option(codec: str) -> Option:
+    return Option("--detail-fit", "detail_fit", type=int,
+                  help=f"{codec}: encoder-side optimiser steps that fit the `detail` layer to the decoded face "
+                       f"(analysis by synthesis, e.g. {detail.FIT_STEPS}: about half the detail bytes and better "
+                       f"LPIPS, identity and landmarks on validation faces, ~20x the encode time; the decoder is the "
+                       f"same, but the bytes then depend on the CPU's float kernels); default 0: the latent residual")
+
+
 class FaceCodec(ZooCodec):
     layers = FACE_LAYERS
     higher_is_better = True
@@ -58,7 +66,7 @@ class FaceCodec(ZooCodec):
         raise NotImplementedError
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
-                 check_face: bool = True, detail_step: float | None = None):
+                 check_face: bool = True, detail_step: float | None = None, detail_fit: int | None = None):
         if weights is None:
             quality, weights = zoo.find(self.name, quality)
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
@@ -73,6 +81,9 @@ class FaceCodec(ZooCodec):
         self.video_detail_step = self.detail_step if given else 0.0
         if self.detail_step < 0:
             raise InputError(f"--detail-step must be >= 0, not {self.detail_step}")
+        self.detail_fit = 0 if detail_fit is None else int(detail_fit)
+        if self.detail_fit < 0:
+            raise InputError(f"--detail-fit must be >= 0, not {self.detail_fit}")
         if self.detail_step:
             detail.step_code(self.detail_step)  # a multiple of 1/16, else InputError
             if not hasattr(self.model, "prior"):
@@ -123,8 +134,10 @@ class FaceCodec(ZooCodec):
 
     def detail_payload(self, x: torch.Tensor, styles: torch.Tensor, step: float) -> bytes:
         """The `detail` payload of the model input x, coded against the latent its decoded styles (prior units)
-        generate: the encoder computes exactly what the decoder will (images and video key frames)."""
-        return detail.encode(detail.target_latent(self.model.prior, x), self.generated_latent(styles), step)
+        generate: the encoder computes exactly what the decoder will (images and video key frames); fitted to the
+        face by `detail_fit` gradient steps (lamina.priors.detail.fit) unless 0."""
+        return detail.encode(detail.target_latent(self.model.prior, x), self.generated_latent(styles), step,
+                             self.detail_fit, x / 2 + 0.5)
 
     def render_with_detail(self, generated: torch.Tensor, offset: torch.Tensor, height: int, width: int) -> np.ndarray:
         """The image of a generated latent plus a decoded detail offset, at height x width, uint8."""

@@ -14,6 +14,8 @@ moves it by ~1e-6, which only moves pixels, never the symbols' decoding). Payloa
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -46,11 +48,53 @@ def target_latent(prior, faces: torch.Tensor) -> torch.Tensor:
     return load_encoder(str(faces.device))(faces / 2 + 0.5)
 
 
-def encode(target: torch.Tensor, generated: torch.Tensor, step: float) -> bytes:
-    """Payload of one face's detail layer (target, generated: 1 x C x h x w latents)."""
+def encode(target: torch.Tensor, generated: torch.Tensor, step: float, fit_steps: int = 0,
+           image: torch.Tensor | None = None) -> bytes:
+    """Payload of one face's detail layer (target, generated: 1 x C x h x w latents). With fit_steps, the pooled
+    offset starts at the residual and is fitted to the face `image` (1 x 3 x H x W in [0, 1]) first (fit())."""
     residual = F.avg_pool2d((target - generated).double(), POOL)
+    if fit_steps:
+        if image is None:
+            raise InputError("a fitted detail layer needs the face image")
+        residual = fit(generated, image, residual.float(), step, fit_steps).double()
     symbols = torch.round(residual / step).clamp(-CLIP, CLIP).to(torch.int64)[0] + CLIP
     return adaptive.encode([(symbols.flatten().numpy(), ALPHABET, INITIAL_COUNTS)])
+
+
+# Analysis by synthesis at the encoder (the decoder is unchanged; --detail-fit N): the pooled offset o starts at
+# the residual and takes N Adam steps (lr FIT_LR) on what the decoder will render, 10 * MSE + LPIPS-alex against
+# the face at the prior's size, plus a rate proxy FIT_RATE * mean|o| / step. Chosen on validation faces
+# (benchmarks/face_prior/detail_fit_probe.py, docs/results/face-prior/probe-v2.md). Its symbols depend on the
+# CPU's float kernels (20 optimiser steps amplify float rounding: measured, every face's symbols differed between
+# AVX-512 and AVX2 kernels, for Adam and for a plain normalised gradient alike), so it is off by default: a fitted
+# stream decodes the same everywhere, but the same face may be coded to other bytes on another CPU.
+FIT_STEPS = 20
+FIT_RATE = 0.5
+FIT_LR = 0.05
+
+
+@lru_cache(maxsize=1)
+def _fit_networks():
+    from ..metrics.perceptual import LPIPS
+    from ..nn.taef2 import load_decoder
+    return load_decoder(), LPIPS("alex").eval().requires_grad_(False)
+
+
+def fit(generated: torch.Tensor, image: torch.Tensor, start: torch.Tensor, step: float, steps: int = FIT_STEPS,
+        rate: float = FIT_RATE, lr: float = FIT_LR) -> torch.Tensor:
+    """The pooled offset (1 x C x h/POOL x w/POOL) fitted so that decode(generated + up(o)) looks like `image`."""
+    decoder, lpips = _fit_networks()
+    generated, image = generated.detach().float(), image.detach().float()
+    o = start.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([o], lr=lr)
+    with torch.enable_grad():
+        for _ in range(steps):
+            optimizer.zero_grad()
+            pixels = decoder(generated + F.interpolate(o, scale_factor=POOL, mode="nearest"))
+            loss = 10 * (pixels - image).pow(2).mean() + lpips(image, pixels).mean() + rate * o.abs().mean() / step
+            loss.backward()
+            optimizer.step()
+    return o.detach()
 
 
 def decode(payload: bytes, shape: tuple[int, int, int], step: float) -> torch.Tensor:

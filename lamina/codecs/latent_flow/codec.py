@@ -24,7 +24,7 @@ import torch
 from ...bitstream import Bitstream
 from ...errors import BitstreamError, InputError
 from ..base import VIDEO, Option, model_output_to_image, register
-from ..face_codec import FaceCodec, detail_option
+from ..face_codec import FaceCodec, detail_fit_option, detail_option
 from .model import CODEC, load_model
 from .residual import DEFAULT as DEFAULT_RESIDUAL, RESIDUALS, check as check_residual
 
@@ -46,12 +46,12 @@ class LatentFlow(FaceCodec):
                "open loop's residual model: 'adaptive' (default; a discrete Laplace whose scale the encoder "
                "picks and whose counts adapt: 27-78%% fewer residual bytes on the training clips) or "
                "'irwin-hall' (the paper's fixed pmf)"),
-        detail_option(CODEC),
+        detail_option(CODEC), detail_fit_option(CODEC),
     )
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, gop: int | None = None, loop: str | None = None,
-                 detail_step: float | None = None, residual_model: str | None = None):
+                 detail_step: float | None = None, residual_model: str | None = None, detail_fit: int | None = None):
         self.gop = 10 if gop is None else int(gop)
         self.loop = loop or "open"
         self.residual_model = check_residual(residual_model or DEFAULT_RESIDUAL)
@@ -59,7 +59,7 @@ class LatentFlow(FaceCodec):
             raise InputError(f"GOP must be >= 1, got {self.gop}")
         if self.loop not in ("open", "closed"):
             raise InputError(f"loop must be 'open' or 'closed', got {self.loop!r}")
-        super().__init__(quality, device, weights, check_face, detail_step)
+        super().__init__(quality, device, weights, check_face, detail_step, detail_fit)
 
     @staticmethod
     def load_weights(path: Path, device: str):

@@ -22,7 +22,7 @@ import torch
 from ...bitstream import Bitstream, Layer, encode_varint
 from ...errors import BitstreamError
 from ..base import SWAP, VIDEO, Option, model_output_to_image, register
-from ..face_codec import FaceCodec, detail_option
+from ..face_codec import FaceCodec, detail_fit_option, detail_option
 from .entropy import swap_layers
 from .model import CODEC, LAYER_NAMES, load_model
 
@@ -38,11 +38,12 @@ class StyleganScalable(FaceCodec):
     encode_options = (Option("--keyframe-interval", "keyframe_interval", type=int,
                              help="stylegan-scalable video: every N-th frame carries all layers, the others the "
                                   "basic layer only (default 10)"),
-                      detail_option(CODEC))
+                      detail_option(CODEC), detail_fit_option(CODEC))
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
-                 check_face: bool = True, keyframe_interval: int | None = None, detail_step: float | None = None):
-        super().__init__(quality, device, weights, check_face, detail_step)
+                 check_face: bool = True, keyframe_interval: int | None = None, detail_step: float | None = None,
+                 detail_fit: int | None = None):
+        super().__init__(quality, device, weights, check_face, detail_step, detail_fit)
         self.keyframe_interval = 10 if keyframe_interval is None else int(keyframe_interval)
 
     @staticmethod
