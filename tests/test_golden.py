@@ -15,6 +15,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from lamina.metrics.pixel import block_difference, block_means
 
@@ -134,16 +135,26 @@ V1_STREAMS = Path(__file__).parent / "golden" / "v1"
 
 def test_version_1_streams_decode_as_before(data_root):
     """Streams written by lamina 0.1 (container v1, tests/golden/v1: the first utk-test face) still decode, and
-    to exactly what the same model's v2 stream of the same face decodes to: the payloads are the same bytes."""
-    import lamina
+    to exactly what the same model's v2 stream of the same face decodes to: the payloads are the same bytes. A
+    stream whose weights lamina has since retired (the face codecs, refitted on the face prior v2) is refused with
+    the lamina commit that still ships them."""
+    from lamina import zoo
     from lamina.bitstream import Bitstream
+    from lamina.errors import BitstreamError
     from lamina.registry import load_for_stream as codec_for_stream
     face = faces(data_root)["utk-test-0"]
     files = sorted(V1_STREAMS.glob("*.lmn"))
     assert len(files) == 10
+    retired = {bytes.fromhex(entry["model_id"]): entry for entry in zoo.retired_models()}
+    decoded = 0
     for path in files:
         old = Bitstream.parse(path.read_bytes())
         assert old.version == 1 and len(old.model_id) == 8
+        if old.model_id in retired:
+            with pytest.raises(BitstreamError, match=retired[old.model_id]["last_shipped_in"]):
+                codec_for_stream(old)
+            continue
+        decoded += 1
         codec = codec_for_stream(old)
         if path.stem.endswith("-video"):
             # written with the paper's Irwin-Hall residuals (lamina 0.1's only model; `adaptive` is the default now)
@@ -164,6 +175,7 @@ def test_version_1_streams_decode_as_before(data_root):
             assert np.array_equal(codec.decode(old, layers=k), codec.decode(new, layers=k)), (path.name, k)
         cut = Bitstream.parse(old.truncate(1).to_bytes())       # lamina truncate keeps a v1 file v1
         assert cut.version == 1 and cut.available_layers == 1
+    assert decoded >= 7  # every classic and non-face learned codec's v1 stream
 
 
 def load_second(data_root) -> np.ndarray:
