@@ -7,10 +7,19 @@ few Adam steps on the decoded 128 px face (10 MSE + LPIPS-alex through the froze
 mu * mean|o| / step), then is quantised exactly as before: same payload format, same decoder.
 
     .venv/bin/python benchmarks/face_prior/detail_fit_probe.py --limit 24 --steps 0 20 --mu 0 0.02
+
+`--kernels N` instead asks whether the fitted symbols are the same under other float kernels: per training face
+(every 997th of the `faces` training split), each optimiser's hash of the fitted symbols and the smallest distance
+of a fitted value to a rounding boundary; run it twice and compare
+(docs/results/face-prior/probe-v2/detail-fit-cross-kernel.txt):
+
+    .venv/bin/python benchmarks/face_prior/detail_fit_probe.py --kernels 8
+    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 .venv/bin/python benchmarks/face_prior/detail_fit_probe.py --kernels 8
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 
 import numpy as np
@@ -37,11 +46,37 @@ def fit_offset(decoder, lpips, generated, target01, start, steps, step, mu, lr=0
     return o.detach()
 
 
+def kernels(count: int) -> None:
+    import lamina
+    from lamina.data.training import split_items
+    from lamina.nn.perceptual import LPIPS
+    from lamina.nn.taef2 import load_decoder
+    from lamina.priors import detail
+    torch.set_num_threads(1)
+    codec = lamina.load("stylegan-scalable", quality=1, detail_fit=0)
+    decoder = load_decoder().requires_grad_(False)
+    lpips = LPIPS("alex").eval().requires_grad_(False)
+    for item in split_items("faces")[0][::997][:count]:
+        image = item.image()
+        payloads = [layer.payload for layer in codec.encode(image).layers[:3]]
+        with torch.no_grad():
+            x = codec.model_input(image)
+            generated = codec.generated_latent(codec.prior_styles(payloads))
+            residual = F.avg_pool2d(detail.target_latent(codec.model.prior, x) - generated, detail.POOL)
+        out = []
+        for optimizer in ("adam", "ngd"):
+            o = fit_offset(decoder, lpips, generated, x / 2 + 0.5, residual, 20, 1.0, 0.5, 0.05, optimizer)
+            symbols = torch.round(o).clamp(-detail.CLIP, detail.CLIP).to(torch.int64)
+            margin = float((0.5 - (o - o.round()).abs()).min())
+            out.append(f"{optimizer}:{hashlib.sha256(symbols.numpy().tobytes()).hexdigest()[:8]}:{margin:.2e}")
+        print(" ".join(out), flush=True)
+
+
 def main() -> None:
     import lamina
     from lamina.data.training import split_items
     from lamina.entropy import adaptive
-    from lamina.metrics.perceptual import LPIPS
+    from lamina.nn.perceptual import LPIPS
     from lamina.nn.taef2 import load_decoder
     from lamina.priors import detail
     from lamina.vision.evaluators import Evaluator
@@ -55,7 +90,10 @@ def main() -> None:
     parser.add_argument("--optimizer", default="adam", choices=("adam", "ngd"))
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--out")
+    parser.add_argument("--kernels", type=int, help="the cross-kernel check on N training faces instead")
     args = parser.parse_args()
+    if args.kernels:
+        return kernels(args.kernels)
     torch.set_num_threads(1)
     codec = lamina.load(args.codec, quality=args.quality, detail_step=args.step)
     decoder = load_decoder().requires_grad_(False)

@@ -75,7 +75,7 @@ FIT_LR = 0.05
 
 @lru_cache(maxsize=1)
 def _fit_networks():
-    from ..metrics.perceptual import LPIPS
+    from ..nn.perceptual import LPIPS
     from ..nn.taef2 import load_decoder
     return load_decoder(), LPIPS("alex").eval().requires_grad_(False)
 

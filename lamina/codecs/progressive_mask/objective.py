@@ -37,7 +37,7 @@ class SFM(nn.Module):
 
     def __init__(self):
         super().__init__()
-        from ...metrics.perceptual import VGG16Features
+        from ...nn.perceptual import VGG16Features
         vgg = VGG16Features()
         self.blocks = vgg.blocks[:4]
         self.requires_grad_(False)
