@@ -28,21 +28,19 @@ import torch.nn.functional as F
 
 
 def fit_offset(decoder, lpips, generated, target01, start, steps, step, mu, lr=0.05, optimizer="adam"):
-    """Adam, or 'ngd': gradient steps scaled by one number (the gradient's RMS), so that float differences between
-    CPUs stay relative instead of being amplified per element as Adam's normalisation does near zero gradients."""
+    """Adam (the codec's own fit, lamina.priors.detail.fit), or 'ngd': gradient steps scaled by one number (the
+    gradient's RMS), so that float differences between CPUs stay relative instead of being amplified per element as
+    Adam's normalisation does near zero gradients."""
+    from lamina.priors import detail
+    if optimizer == "adam":
+        return detail.fit(generated, target01, start, step, steps, mu, lr)
     o = start.clone().requires_grad_(True)
-    opt = torch.optim.Adam([o], lr=lr) if optimizer == "adam" else None
     for _ in range(steps):
-        if o.grad is not None:
-            o.grad = None
-        pixels = decoder(generated + F.interpolate(o, scale_factor=2, mode="nearest"))
+        pixels = decoder(generated + F.interpolate(o, scale_factor=detail.POOL, mode="nearest"))
         loss = 10 * (pixels - target01).pow(2).mean() + lpips(target01, pixels).mean() + mu * o.abs().mean() / step
-        loss.backward()
-        if opt is not None:
-            opt.step()
-        else:
-            with torch.no_grad():
-                o -= lr * o.grad / o.grad.pow(2).mean().sqrt().clamp_min(1e-12)
+        grad, = torch.autograd.grad(loss, o)
+        with torch.no_grad():
+            o -= lr * grad / grad.pow(2).mean().sqrt().clamp_min(1e-12)
     return o.detach()
 
 
