@@ -1,9 +1,18 @@
 """What the two face codecs on lamina's face prior share (stylegan-scalable, latent-flow): one base class,
-FaceCodec, with their layer spec (`basic`, `middle`, `enhanced` style layers, then the optional `detail`), the
-cached weights loader, the constructor's common part, the encode/decode skeleton, the codec header (varint quality
-[+ varint detail step in 1/16 when the stream has a detail layer]) and the `detail` layer (lamina.priors.detail:
-the coarse TAEF2-latent residual between the face and what the three style layers generate, coded against the
-latent the decoder generates, rendered with it).
+FaceCodec, with their layer spec, the cached weights loader, the constructor's common part, the encode/decode
+skeleton, the codec header (varint quality [+ varint detail step in 1/16 when the stream carries detail]) and the
+spatial detail residual (lamina.priors.detail: the coarse TAEF2-latent residual between the face and what the
+style layers generate, coded against the latent the decoder generates, rendered with it).
+
+Image streams have three layers, in one of two layouts that the codec header tells apart:
+- with a detail step (the default): `basic` and `middle` styles, then `enhanced` = the detail residual against the
+  latent of those two style groups; the prior's enhanced styles stay at w̄ and are not sent. Chosen on the prior's
+  validation faces (docs/results/face-prior/probe-v2.md, "enhanced layout"): the enhanced styles added nothing a
+  measure sees (identity, LPIPS, NME within noise) for 34-56 B, and the residual under them was no smaller, so each
+  layer now improves what it serves;
+- `--detail-step 0`: the paper's three style layers `basic`, `middle`, `enhanced` (fine styles).
+Video streams (the codecs' video modules) keep the four names `basic`, `middle`, `enhanced` (styles) and `detail`
+(key-frame detail, when asked for).
 
 A subclass sets `name`, `status`, `training_module`, `capabilities`, `encode_options` (+ detail_option) and
 `load_weights` (path, device -> (model, model id)), and implements:
@@ -29,9 +38,11 @@ from ..priors import detail
 from ..vision.face import require_framed_face
 from .base import LayerSpec, ZooCodec, model_output_to_image
 
-STYLE_LAYERS = 3  # basic, middle, enhanced; `detail` is the fourth
+STYLE_LAYERS = 3  # the prior's style groups: basic, middle, enhanced
+DETAIL_OVER = 2  # image streams with detail: the enhanced layer is the residual against these style groups' latent
+IMAGE_LAYERS = 3
 FACE_LAYERS = (LayerSpec("basic", ("landmarks", "parsing")), LayerSpec("middle", ("identity", "attributes")),
-               LayerSpec("enhanced", ("human",)), LayerSpec("detail", ("human", "identity")))
+               LayerSpec("enhanced", ("human", "identity")), LayerSpec("detail", ("human", "identity")))
 DEFAULT_DETAIL_STEP = 1.0  # chosen on validation faces: docs/results/face-prior/probe-v2.md
 
 
@@ -43,14 +54,15 @@ def _cached(loader, path: str, device: str) -> tuple:
 
 def detail_option(codec: str) -> Option:
     return Option("--detail-step", "detail_step", type=float,
-                  help=f"{codec} images: quantisation step of the `detail` layer (a TAEF2-latent residual that "
-                       f"keeps who the person is), a multiple of 1/16; larger: fewer bytes; 0: the three style "
-                       f"layers only (default {DEFAULT_DETAIL_STEP}; video: only when given, once per key frame)")
+                  help=f"{codec} images: quantisation step of the detail residual (a TAEF2-latent residual that "
+                       f"keeps who the person is, the `enhanced` layer), a multiple of 1/16; larger: fewer bytes; "
+                       f"0: the paper's three style layers (`enhanced` = fine styles) (default "
+                       f"{DEFAULT_DETAIL_STEP}; video: only when given, a `detail` layer once per key frame)")
 
 
 def detail_fit_option(codec: str) -> Option:
     return Option("--detail-fit", "detail_fit", type=int,
-                  help=f"{codec}: encoder-side optimiser steps that fit the `detail` layer to the decoded face "
+                  help=f"{codec}: encoder-side optimiser steps that fit the detail residual to the decoded face "
                        f"(analysis by synthesis, e.g. {detail.FIT_STEPS}: about half the detail bytes and better "
                        f"LPIPS, identity and landmarks on validation faces, ~13x the encode time; the decoder is the "
                        f"same, but the bytes then depend on the CPU's float kernels); default 0: the latent residual")
@@ -112,7 +124,8 @@ class FaceCodec(ZooCodec):
         h, w = image.shape[:2]
         x = self.model_input(image)
         payloads, header = self.code_styles(x), encode_varint(self.quality)
-        if self.detail_step:
+        if self.detail_step:  # basic, middle, then the residual as the enhanced layer
+            payloads = payloads[:DETAIL_OVER]
             payloads = payloads + [self.detail_payload(x, self.prior_styles(payloads), self.detail_step)]
             header += encode_varint(detail.step_code(self.detail_step))
         layers = tuple(Layer(spec.name, payload) for spec, payload in zip(self.layers, payloads))
@@ -121,15 +134,16 @@ class FaceCodec(ZooCodec):
     @torch.no_grad()
     def _decode(self, stream: Bitstream, layers: int) -> np.ndarray:
         _, step = self.read_header(stream)
-        payloads = [layer.payload for layer in stream.layers[:min(layers, STYLE_LAYERS)]]
-        if layers <= STYLE_LAYERS:
+        if step is None or layers <= DETAIL_OVER:  # style layers only
+            payloads = [layer.payload for layer in stream.layers[:layers]]
             return self.render_layers(payloads, layers, stream.height, stream.width)
-        generated = self.generated_latent(self.prior_styles(payloads))
-        offset = detail.decode(stream.layers[STYLE_LAYERS].payload, tuple(generated.shape[1:]), step)
+        generated = self.generated_latent(self.prior_styles([l.payload for l in stream.layers[:DETAIL_OVER]]))
+        offset = detail.decode(stream.layers[DETAIL_OVER].payload, tuple(generated.shape[1:]), step)
         return self.render_with_detail(generated, offset, stream.height, stream.width)
 
     def generated_latent(self, styles: torch.Tensor) -> torch.Tensor:
-        """The prior's TAEF2 latent of all three style layers (styles in the prior's units)."""
+        """The prior's TAEF2 latent of the decoded style groups (styles in the prior's units; groups not given
+        sit at w̄)."""
         return self.model.prior.synthesize(styles, STYLE_LAYERS)
 
     def detail_payload(self, x: torch.Tensor, styles: torch.Tensor, step: float) -> bytes:
@@ -153,8 +167,10 @@ class FaceCodec(ZooCodec):
             step = reader.varint("codec header (detail step)") * detail.STEP_UNIT
         if reader.pos != len(stream.codec_header) or step == 0:
             raise BitstreamError(f"{self.name}: codec header is corrupted")
-        if step is None and len(stream.declared_layers) > STYLE_LAYERS:
-            raise BitstreamError(f"{self.name}: the stream has a detail layer but no detail step")
+        if len(stream.declared_layers) > IMAGE_LAYERS:
+            raise BitstreamError(f"{self.name}: an image stream has at most {IMAGE_LAYERS} layers, this one declares "
+                                 f"{len(stream.declared_layers)} (a stream of the layout before 2026-12-06 with a "
+                                 f"fourth `detail` layer?)")
         return quality, step
 
     # ------------------------------------------------------------------ video (the codec's video module)

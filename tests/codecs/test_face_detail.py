@@ -1,5 +1,6 @@
-"""The face codecs' `detail` layer (lamina.priors.detail) on the committed stylegan-scalable model: a fourth
-layer after the three style layers, which leaves them untouched and moves the decoded face toward the original."""
+"""The face codecs' detail residual (lamina.priors.detail) on the committed stylegan-scalable model: by default the
+`enhanced` layer, coded against the latent of the basic and middle styles, which it leaves untouched, moving the
+decoded face toward the original; `--detail-step 0` gives the paper's three style layers."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,45 +17,45 @@ def codecs(data_root):
             lamina.load("stylegan-scalable", quality=3, detail_step=1.0))
 
 
-def test_detail_layer_is_a_fourth_layer_after_unchanged_style_layers(codecs, utk_faces):
+def test_detail_residual_is_the_enhanced_layer_after_unchanged_style_layers(codecs, utk_faces):
     plain, detailed = codecs
     face = utk_faces[0]
     a, b = plain.encode(face), detailed.encode(face)
-    assert a.declared_layers == ("basic", "middle", "enhanced")
-    assert b.declared_layers == ("basic", "middle", "enhanced", "detail")
-    assert [l.payload for l in b.layers[:3]] == [l.payload for l in a.layers]
+    assert a.declared_layers == b.declared_layers == ("basic", "middle", "enhanced")
+    assert [l.payload for l in b.layers[:2]] == [l.payload for l in a.layers[:2]]
+    assert b.layers[2].payload != a.layers[2].payload
     assert b.codec_header == encode_varint(3) + encode_varint(16)  # quality 3, step 16/16
     data = b.to_bytes()
-    assert len(data) == len(a.to_bytes()) + len(b.layers[3].payload) + (len(b.header_bytes()) - len(a.header_bytes()))
-    for k in (1, 2, 3):  # the style layers decode as without the detail layer, by either codec object
+    assert len(data) == (len(a.to_bytes()) - len(a.layers[2].payload) + len(b.layers[2].payload)
+                         + len(b.header_bytes()) - len(a.header_bytes()))
+    for k in (1, 2):  # the style layers decode as in the paper's layout, by either codec object
         assert np.array_equal(detailed.decode(data, layers=k), plain.decode(a.to_bytes(), layers=k))
         assert np.array_equal(plain.decode(data, layers=k), plain.decode(a.to_bytes(), layers=k))
-    full = plain.decode(data)  # the step comes from the stream, not from the decoding object
+    full = plain.decode(data)  # the layout and step come from the stream, not from the decoding object
     assert np.array_equal(full, detailed.decode(data))
     assert full.shape == face.shape and not np.array_equal(full, plain.decode(a.to_bytes()))
-    cut = Bitstream.parse(data).truncate(3).to_bytes()
-    assert np.array_equal(detailed.decode(cut), plain.decode(a.to_bytes()))
+    cut = Bitstream.parse(data).truncate(2).to_bytes()
+    assert np.array_equal(detailed.decode(cut), plain.decode(a.to_bytes(), layers=2))
 
 
-def test_detail_layer_improves_identity_landmarks_and_lpips(codecs, utk_faces):
-    """On fixed faces the fourth layer brings the face closer to the original (issue 23: every added layer must
-    help): the latent residual (default) in identity and LPIPS; fitted at the encoder (--detail-fit 20) in
-    landmarks too (on the prior v2 the plain residual no longer improves landmarks on these faces:
-    docs/results/face-prior/probe-v2.md)."""
+def test_detail_residual_improves_identity_landmarks_and_lpips(codecs, utk_faces):
+    """On fixed faces the residual layer brings the face closer to the original than the two style layers under
+    it: the latent residual (default) in identity and LPIPS; fitted at the encoder (--detail-fit 20) in landmarks
+    too (docs/results/face-prior/probe-v2.md)."""
     from lamina.vision.evaluators import Evaluator
     evaluator = Evaluator(("lpips_alex", "identity_dlib", "landmarks_dlib"))
     residual = codecs[1]
     fitted = lamina.load("stylegan-scalable", quality=3, detail_step=1.0, detail_fit=20)
     for codec, keys in ((residual, ("lpips_alex", "id_dlib_distance")),
                         (fitted, ("lpips_alex", "id_dlib_distance", "nme_dlib"))):
-        three, four = [], []
+        two, three = [], []
         for face in utk_faces[:4]:
             ref = evaluator.reference(face)
             data = codec.encode(face).to_bytes()
+            two.append(evaluator.score(ref, codec.decode(data, layers=2)))
             three.append(evaluator.score(ref, codec.decode(data, layers=3)))
-            four.append(evaluator.score(ref, codec.decode(data, layers=4)))
         for key in keys:
-            before, after = np.mean([s[key] for s in three]), np.mean([s[key] for s in four])
+            before, after = np.mean([s[key] for s in two]), np.mean([s[key] for s in three])
             assert after < before, (codec.detail_fit, key, before, after)
 
 
@@ -69,9 +70,9 @@ def test_fitted_detail_layer_is_the_encoders_choice_alone(codecs, utk_faces):
     sizes, quality = [], []
     for face in utk_faces[:2]:
         a, b = residual.encode(face), fitted.encode(face)
-        assert [l.payload for l in a.layers[:3]] == [l.payload for l in b.layers[:3]]
-        assert a.codec_header == b.codec_header and a.layers[3].payload != b.layers[3].payload
-        sizes.append((len(a.layers[3].payload), len(b.layers[3].payload)))
+        assert [l.payload for l in a.layers[:2]] == [l.payload for l in b.layers[:2]]
+        assert a.codec_header == b.codec_header and a.layers[2].payload != b.layers[2].payload
+        sizes.append((len(a.layers[2].payload), len(b.layers[2].payload)))
         decoded = [residual.decode(a.to_bytes()), residual.decode(b.to_bytes())]
         assert np.array_equal(decoded[1], fitted.decode(b.to_bytes()))
         quality.append([psnr(face, d) for d in decoded])
@@ -87,13 +88,12 @@ def test_detail_step_and_header_errors(codecs, utk_faces):
     with pytest.raises(InputError):
         lamina.load("stylegan-scalable", quality=3, detail_step=-1.0)
     plain, detailed = codecs
-    stream = detailed.encode(utk_faces[0])
-    no_step = Bitstream.parse(stream.to_bytes())
-    no_step = Bitstream(no_step.codec, no_step.height, no_step.width, no_step.layers, model_id=no_step.model_id,
-                        codec_header=encode_varint(3))
-    with pytest.raises(BitstreamError, match="detail"):
-        plain.decode(no_step.to_bytes())
-    zero_step = Bitstream(no_step.codec, no_step.height, no_step.width, no_step.layers, model_id=no_step.model_id,
+    stream = Bitstream.parse(detailed.encode(utk_faces[0]).to_bytes())
+    four = Bitstream(stream.codec, stream.height, stream.width, stream.layers + stream.layers[2:], model_id=stream.model_id,
+                     codec_header=stream.codec_header)  # the layout before 2026-12-06 had a fourth `detail` layer
+    with pytest.raises(BitstreamError, match="at most 3 layers"):
+        plain.decode(four.to_bytes())
+    zero_step = Bitstream(stream.codec, stream.height, stream.width, stream.layers, model_id=stream.model_id,
                           codec_header=encode_varint(3) + encode_varint(0))
     with pytest.raises(BitstreamError):
         plain.decode(zero_step.to_bytes())
@@ -106,9 +106,10 @@ def test_stylegan_video_key_frames_carry_a_detail_layer_that_their_group_reuses(
     stream = Bitstream.parse(codec.encode_video(frames, 25.0, keyframe_interval=2).to_bytes())
     assert stream.available_layers == 4 and video_header(stream)[3] == codec.detail_step
     full, styles_only = codec.decode_video(stream), codec.decode_video(stream, layers=3)
-    # a key frame decodes exactly as the same face coded as an image, with and without its detail layer
-    image = codec.encode(frames[2]).to_bytes()
-    assert np.array_equal(full[2], codec.decode(image)) and np.array_equal(styles_only[2], codec.decode(image, layers=3))
+    # a key frame's style layers decode exactly as the same face coded as an image in the paper's layout
+    # (video keeps the enhanced styles; its key-frame `detail` layer is coded against all three style groups)
+    image = plain_codec.encode(frames[2]).to_bytes()
+    assert np.array_equal(styles_only[2], plain_codec.decode(image)) and not np.array_equal(full[2], styles_only[2])
     # the other frames of the group change with the key frame's offset
     assert not np.array_equal(full[3], styles_only[3])
     plain = plain_codec.encode_video(frames, 25.0, keyframe_interval=2)
@@ -127,5 +128,6 @@ def test_latent_flow_video_key_frames_carry_a_detail_layer(utk_faces):
         assert [l.payload for l in stream.layers[:3]] == [l.payload for l in styles_only.layers]
         full, three = codec.decode_video(stream), codec.decode_video(stream, layers=3)
         assert all(np.array_equal(a, b) for a, b in zip(three, codec.decode_video(styles_only.to_bytes())))
-        assert np.array_equal(full[0], codec.decode(codec.encode(frames[0]).to_bytes()))  # frame 0 = the image
+        paper = lamina.load("latent-flow", quality=2, detail_step=0)  # frame 0's styles = the image's, paper layout
+        assert np.array_equal(three[0], paper.decode(paper.encode(frames[0]).to_bytes()))
         assert not any(np.array_equal(a, b) for a, b in zip(full, three))

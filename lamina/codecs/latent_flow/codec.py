@@ -2,12 +2,13 @@
 
 Encoding: the frozen prior's style encoder (on the TAEF2 latent of the 128 px face) gives styles s; the flow T
 maps each style vector to the proxy space; the proxies are rounded (around the entropy model's medians) and
-rANS-coded with a factorized model, one payload per style group: `basic`, `middle`, `enhanced`. Decoding
-k layers: T⁻¹ of the first k groups' proxies, the rest of the styles at w̄, the frozen generator, the TAEF2
-decoder, resized to the header's size. Optional fourth layer `detail` (`detail_step`, lamina.priors.detail,
-shared with stylegan-scalable through lamina.codecs.face_codec): the coarse TAEF2-latent residual between the face
-and what the three style layers generate, which carries who the person is. Codec header: varint quality [+ varint
-detail step in 1/16]. Model id: the weights file's (lamina.zoo; it names the prior it was fitted on).
+rANS-coded with a factorized model, one payload per style group. Layers `basic`, `middle` (style groups; decoding
+k: T⁻¹ of the first k groups' proxies, the rest of the styles at w̄, the frozen generator, the TAEF2 decoder,
+resized to the header's size), then `enhanced`: by default the detail residual (`detail_step`,
+lamina.priors.detail, shared with stylegan-scalable through lamina.codecs.face_codec: the coarse TAEF2-latent
+residual between the face and what the basic and middle styles generate, which carries who the person is); with
+`--detail-step 0` the third style group. Codec header: varint quality [+ varint detail step in 1/16]. Model id:
+the weights file's (lamina.zoo; it names the prior it was fitted on).
 
 Video (`--gop g`, lamina.codecs.latent_flow.video): frame 0 intra; later frames the rounded latent
 difference coded with the learned difference model; every g-th frame a residual (open loop, the paper's), coded

@@ -5,11 +5,12 @@ The codec runs from a weights file (encoder, entropy model, generator, w̄): the
 tests also use tiny randomly initialised models written by `save_model`. Encoding refuses images without a
 face in the shared framing (NoFaceError).
 
-Layers `basic`, `middle`, `enhanced`: each payload holds that layer's hyper-latents and style symbols
-(lamina.codecs.stylegan_scalable.entropy), so k layers decode from the first k payloads: x̂_k = G({L1..Lk, 0..} + w̄)
-(Eqs. 4-6). Optional fourth layer `detail` (`detail_step`, lamina.priors.detail): the coarse TAEF2-latent
-residual between the face and what the three style layers generate, which carries who the person is.
-Codec header: varint quality [+ varint detail step in 1/16 when the stream has a detail layer]. Model id: the
+Layers `basic`, `middle` (style layers: each payload holds that layer's hyper-latents and style symbols,
+lamina.codecs.stylegan_scalable.entropy, so k layers decode from the first k payloads: x̂_k = G({L1..Lk, 0..} + w̄),
+Eqs. 4-6), then `enhanced`: by default the detail residual (`detail_step`, lamina.priors.detail: the coarse
+TAEF2-latent residual between the face and what the basic and middle styles generate, which carries who the person
+is); with `--detail-step 0` the paper's fine styles (lamina.codecs.face_codec says why the default differs).
+Codec header: varint quality [+ varint detail step in 1/16 when the enhanced layer is the residual]. Model id: the
 weights file's (lamina.zoo).
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch
 from ...bitstream import Bitstream, Layer, encode_varint
 from ...errors import BitstreamError
 from ..base import SWAP, VIDEO, Option, model_output_to_image, register
-from ..face_codec import FaceCodec, detail_fit_option, detail_option
+from ..face_codec import DETAIL_OVER, IMAGE_LAYERS, STYLE_LAYERS, FaceCodec, detail_fit_option, detail_option
 from .entropy import swap_layers
 from .model import CODEC, LAYER_NAMES, load_model
 
@@ -86,21 +87,24 @@ class StyleganScalable(FaceCodec):
         return info if step is None else {**info, "detail step": step}
 
     def swap(self, a: Bitstream | bytes, b: Bitstream | bytes) -> Bitstream:
-        """A's basic and enhanced layers with B's middle layer, re-coded without decoding pixels (the paper's
-        face swap). Both streams must be complete and coded by this model."""
+        """A's style layers with B's middle layer, re-coded without decoding pixels (the paper's face swap): A's
+        basic and enhanced styles with B's middle styles, or, for A in the default layout (its enhanced layer is
+        the detail residual, which belongs to A's face), A's basic and B's middle. Both streams must be complete
+        and coded by this model; the swapped stream has style layers only."""
         checked = []
         for label, stream in (("first", a), ("second", b)):
             try:  # codec name, model id and layer names, as for decoding
                 stream = self.check_stream(stream)
+                _, step = self.read_header(stream)
             except BitstreamError as exc:
                 raise BitstreamError(f"swap: the {label} stream: {exc}") from exc
-            checked.append(stream)
-            if stream.available_layers < len(LAYER_NAMES):
-                raise BitstreamError(f"swap: the {label} stream holds {stream.available_layers} of 3 style layers")
-        a, b = checked
-        payloads = swap_layers(self.model.entropy, [l.payload for l in a.layers[:3]], [l.payload for l in b.layers[:3]],
-                               (1,))
+            if stream.available_layers < IMAGE_LAYERS:
+                raise BitstreamError(f"swap: the {label} stream holds {stream.available_layers} of {IMAGE_LAYERS} "
+                                     f"layers")
+            checked.append((stream, STYLE_LAYERS if step is None else DETAIL_OVER))
+        (a, styles_a), (b, styles_b) = checked
+        payloads = swap_layers(self.model.entropy, [l.payload for l in a.layers[:styles_a]],
+                               [l.payload for l in b.layers[:styles_b]], (1,))
         layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
-        # The detail layers belong to the original faces: the swapped stream has the three style layers.
         return Bitstream(self.name, a.height, a.width, layers, model_id=self.model_id,
                          codec_header=encode_varint(self.read_header(a)[0]))

@@ -50,14 +50,21 @@ def quantize_styles(w: torch.Tensor, training: bool) -> torch.Tensor:
 
 def swap_layers(model: LayerwiseEntropyModel, payloads_a: list[bytes], payloads_b: list[bytes],
                 take_from_b: tuple[int, ...] = (1,)) -> list[bytes]:
-    """Payloads of a stream whose layers `take_from_b` come from B and the rest from A, without any pixels:
-    entropy-decode both, assemble the styles, re-code. Exact: decoded styles sit on the integer grid."""
-    styles_a, styles_b = model.decompress(payloads_a), model.decompress(payloads_b)
+    """Payloads of a stream whose layers `take_from_b` come from B and the rest from A (as many layers as A
+    gives; layers a stream lacks count as 0, i.e. w̄), without any pixels: entropy-decode both, assemble the
+    styles, re-code. Exact: decoded styles sit on the integer grid."""
     parts = model.layer_slices()
+    full = parts[-1].stop
+
+    def styles(payloads):  # the decoded layers, later ones at 0 (w̄)
+        decoded = model.decompress(payloads)
+        return F.pad(decoded, (0, 0, 0, full - decoded.shape[1]))
+
+    styles_a, styles_b = styles(payloads_a), styles(payloads_b)
     mixed = styles_a.clone()
     for k in take_from_b:
         mixed[:, parts[k]] = styles_b[:, parts[k]]
-    return model.compress(mixed)
+    return model.compress(mixed, layers=len(payloads_a))
 
 
 class StyleTransformerBlock(nn.Module):
