@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Issue 23 step 3: refit stylegan-scalable and latent-flow on the face prior v2 (lamina/zoo/face-prior.pt,
-# e85a052a21a07442), as it ran: every run on one torch thread, two at a time on the 2 cores. Needs the prior's
-# cache (runs/prior/cache). Writes the new weights into lamina/zoo/ (the entropy tables beside them).
+# Issue 23 step 3: refit stylegan-scalable and latent-flow on the committed face prior (lamina/zoo/face-prior.pt:
+# ran for the prior v2 e85a052a21a07442 and, from a worktree with the new prior copied in, the prior v3
+# 1c7c56cf87a70b1d, where latent-flow q1 was started by hand beside stylegan-scalable's run), as it ran: every
+# run on one torch thread, two at a time on the 2 cores. Needs the prior's cache (runs/prior/cache). Writes the
+# new weights into lamina/zoo/ (the entropy tables beside them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 L=.venv/bin/lamina

@@ -61,22 +61,21 @@ def test_detail_residual_improves_identity_landmarks_and_lpips(codecs, utk_faces
 
 def test_fitted_detail_layer_is_the_encoders_choice_alone(codecs, utk_faces):
     """--detail-fit N fits the detail offset to the face at the encoder: same style layers, same header, a decoder
-    that does not know; the default (0) writes the plain latent residual. On fixed faces the fitted layer costs
-    fewer bytes and decodes closer to the face (docs/results/face-prior/probe-v2.md: on validation faces every
-    measure improves at about half the bytes). Its bytes depend on the CPU's float kernels: properties only here."""
+    that does not know; the default (0) writes the (shrunk) latent residual. On fixed faces the fitted layer decodes
+    closer to the face (docs/results/face-prior/probe-v2.md: on validation faces every
+    measure improves at about half the bytes of the full residual). Its bytes depend on the CPU's float kernels:
+    properties only here."""
     from lamina.metrics.pixel import psnr
     residual, fitted = codecs[1], lamina.load("stylegan-scalable", quality=3, detail_step=1.0, detail_fit=20)
     assert residual.detail_fit == 0
-    sizes, quality = [], []
+    quality = []
     for face in utk_faces[:2]:
         a, b = residual.encode(face), fitted.encode(face)
         assert [l.payload for l in a.layers[:2]] == [l.payload for l in b.layers[:2]]
         assert a.codec_header == b.codec_header and a.layers[2].payload != b.layers[2].payload
-        sizes.append((len(a.layers[2].payload), len(b.layers[2].payload)))
         decoded = [residual.decode(a.to_bytes()), residual.decode(b.to_bytes())]
         assert np.array_equal(decoded[1], fitted.decode(b.to_bytes()))
         quality.append([psnr(face, d) for d in decoded])
-    assert all(fit < plain for plain, fit in sizes), sizes
     assert np.mean([q[1] for q in quality]) > np.mean([q[0] for q in quality]), quality
     with pytest.raises(InputError, match="detail-fit"):
         lamina.load("stylegan-scalable", quality=3, detail_fit=-1)
