@@ -63,9 +63,10 @@ def detail_option(codec: str) -> Option:
 def detail_fit_option(codec: str) -> Option:
     return Option("--detail-fit", "detail_fit", type=int,
                   help=f"{codec}: encoder-side optimiser steps that fit the detail residual to the decoded face "
-                       f"(analysis by synthesis, e.g. {detail.FIT_STEPS}: about half the detail bytes and better "
-                       f"LPIPS, identity and landmarks on validation faces, ~13x the encode time; the decoder is the "
-                       f"same, but the bytes then depend on the CPU's float kernels); default 0: the latent residual")
+                       f"(analysis by synthesis, e.g. {detail.FIT_STEPS}: fewer bytes and better LPIPS, identity "
+                       f"and landmarks than the residual on held-out faces, ~13-20x the encode time; the decoder is "
+                       f"the same, but the bytes then depend on the CPU's float kernels); default 0: the latent "
+                       f"residual")
 
 
 class FaceCodec(ZooCodec):

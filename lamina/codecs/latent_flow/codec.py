@@ -34,7 +34,8 @@ from .residual import DEFAULT as DEFAULT_RESIDUAL, RESIDUALS, check as check_res
 class LatentFlow(FaceCodec):
     name = CODEC
     status = ("preliminary (the same CPU-trained face prior as stylegan-scalable): the style layers give blurry "
-              "faces with the person's pose, colouring and hair, fine identity lost; the detail layer brings "
+              "faces with the person's pose, colouring and hair, fine identity lost; the enhanced layer (the "
+              "detail residual) brings "
               "identity back (docs/results/face-prior/); aligned face crops only")
     training_module = "lamina.codecs.latent_flow.task"
     capabilities = frozenset({VIDEO})

@@ -32,7 +32,8 @@ from .model import CODEC, LAYER_NAMES, load_model
 class StyleganScalable(FaceCodec):
     name = CODEC
     status = ("preliminary (CPU-trained face prior): the style layers show the person's pose, expression, "
-              "colouring and hair, blurry and with fine identity lost; the detail layer brings identity back "
+              "colouring and hair, blurry and with fine identity lost; the enhanced layer (the detail residual) "
+              "brings identity back "
               "(docs/results/face-prior/); aligned face crops only")
     training_module = "lamina.codecs.stylegan_scalable.task"
     capabilities = frozenset({VIDEO, SWAP})
