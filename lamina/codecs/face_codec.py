@@ -7,8 +7,8 @@ style layers generate, coded against the latent the decoder generates, rendered 
 Image streams have three layers, in one of two layouts that the codec header tells apart:
 - with a detail step (the default): `basic` and `middle` styles, then `enhanced` = the detail residual against the
   latent of those two style groups; the prior's enhanced styles stay at w̄ and are not sent. Chosen on the prior's
-  validation faces (docs/results/face-prior/probe-v2.md, "enhanced layout"): the enhanced styles added nothing a
-  measure sees (identity, LPIPS, NME within noise) for 34-56 B, and the residual under them was no smaller, so each
+  validation faces (docs/results/face-prior/probe-v2.md, "The enhanced layer"): the enhanced styles added nothing a
+  measure sees (identity, LPIPS, NME within noise) for 33-56 B, and the residual under them was no smaller, so each
   layer now improves what it serves;
 - `--detail-step 0`: the paper's three style layers `basic`, `middle`, `enhanced` (fine styles).
 Video streams (the codecs' video modules) keep the four names `basic`, `middle`, `enhanced` (styles) and `detail`

@@ -4,6 +4,7 @@ decoded face toward the original; `--detail-step 0` gives the paper's three styl
 from __future__ import annotations
 
 import numpy as np
+import torch
 import pytest
 
 import lamina
@@ -130,3 +131,20 @@ def test_latent_flow_video_key_frames_carry_a_detail_layer(utk_faces):
         paper = lamina.load("latent-flow", quality=2, detail_step=0)  # frame 0's styles = the image's, paper layout
         assert np.array_equal(three[0], paper.decode(paper.encode(frames[0]).to_bytes()))
         assert not any(np.array_equal(a, b) for a, b in zip(full, three))
+
+
+def test_swap_of_default_streams_takes_basic_from_the_first_and_middle_from_the_second(codecs, utk_faces):
+    """In the default layout the enhanced layer is A's detail residual, which belongs to A's face: the swapped
+    stream has A's basic and B's middle styles only, exactly (no pixels decoded)."""
+    _, detailed = codecs
+    a, b = detailed.encode(utk_faces[0]), detailed.encode(utk_faces[1])
+    swapped = detailed.swap(a.to_bytes(), b.to_bytes())
+    assert swapped.declared_layers == ("basic", "middle") and swapped.codec_header == a.codec_header[:1]
+    styles = [detailed.decode_styles([l.payload for l in s.layers[:2]]) for s in (a, b, swapped)]
+    parts = detailed.model.entropy.layer_slices()
+    assert torch.equal(styles[2][:, parts[0]], styles[0][:, parts[0]])
+    assert torch.equal(styles[2][:, parts[1]], styles[1][:, parts[1]])
+    decoded = detailed.decode(swapped.to_bytes())
+    assert decoded.shape == utk_faces[0].shape
+    with pytest.raises(BitstreamError, match="holds 2 of 3"):
+        detailed.swap(a.truncate(2), b)
