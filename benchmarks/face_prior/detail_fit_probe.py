@@ -60,7 +60,7 @@ def kernels(count: int) -> None:
         image = item.image()
         with torch.no_grad():
             x = codec.model_input(image)
-            payloads = codec.code_styles(x)[:DETAIL_OVER]  # the style layers under the residual
+            payloads = codec.code_styles(x, DETAIL_OVER)  # the style layers under the residual
             generated = codec.generated_latent(codec.prior_styles(payloads))
             residual = F.avg_pool2d(detail.target_latent(codec.model.prior, x) - generated, detail.POOL)
         out = []

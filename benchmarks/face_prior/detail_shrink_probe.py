@@ -40,7 +40,7 @@ def main() -> None:
         h, w = image.shape[:2]
         ref = evaluator.reference(image, item)
         x = codec.model_input(image)
-        payloads = codec.code_styles(x)[:DETAIL_OVER]
+        payloads = codec.code_styles(x, DETAIL_OVER)
         style_bytes = sum(len(p) for p in payloads)
         generated = codec.generated_latent(codec.prior_styles(payloads))
         rows.setdefault("styles", []).append(

@@ -16,7 +16,8 @@ Video streams (the codecs' video modules) keep the four names `basic`, `middle`,
 
 A subclass sets `name`, `status`, `training_module`, `capabilities`, `encode_options` (+ detail_option) and
 `load_weights` (path, device -> (model, model id)), and implements:
-- `code_styles(x)`: the style layers' payloads of a face x (model input, 1 x 3 x size x size in [-1, 1]);
+- `code_styles(x, layers)`: the first `layers` style layers' payloads of a face x (model input, 1 x 3 x size x size
+  in [-1, 1]; all when None; a payload never depends on later layers);
 - `prior_styles(payloads)`: the decoded styles of the first payloads, in the prior's units;
 - `render_layers(payloads, k, height, width)`: the face of the first k <= 3 style layers;
 - `video` (its video module: encode_video / decode_video / video_header).
@@ -103,7 +104,7 @@ class FaceCodec(ZooCodec):
                 raise InputError("the detail layer needs a model on the face prior (TAEF2 latents)")
 
     # ------------------------------------------------------------------ what a face codec implements
-    def code_styles(self, x: torch.Tensor) -> list[bytes]:
+    def code_styles(self, x: torch.Tensor, layers: int | None = None) -> list[bytes]:
         raise NotImplementedError
 
     def prior_styles(self, payloads: list[bytes]) -> torch.Tensor:
@@ -124,9 +125,11 @@ class FaceCodec(ZooCodec):
             require_framed_face(image)
         h, w = image.shape[:2]
         x = self.model_input(image)
-        payloads, header = self.code_styles(x), encode_varint(self.quality)
-        if self.detail_step:  # basic, middle, then the residual as the enhanced layer
-            payloads = payloads[:DETAIL_OVER]
+        header = encode_varint(self.quality)
+        if not self.detail_step:  # the paper's three style layers
+            payloads = self.code_styles(x)
+        else:  # basic, middle, then the residual as the enhanced layer (the enhanced styles are not coded)
+            payloads = self.code_styles(x, DETAIL_OVER)
             payloads = payloads + [self.detail_payload(x, self.prior_styles(payloads), self.detail_step)]
             header += encode_varint(detail.step_code(self.detail_step))
         layers = tuple(Layer(spec.name, payload) for spec, payload in zip(self.layers, payloads))

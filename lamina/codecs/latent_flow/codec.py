@@ -71,8 +71,8 @@ class LatentFlow(FaceCodec):
         """The prior's styles (1 x T x dim) of an RGB uint8 face."""
         return self.model.encode(self.model_input(image))
 
-    def code_styles(self, x: torch.Tensor) -> list[bytes]:
-        return self.model.compress(self.model.encode(x))
+    def code_styles(self, x: torch.Tensor, layers: int | None = None) -> list[bytes]:
+        return self.model.compress(self.model.encode(x), layers)
 
     def prior_styles(self, payloads: list[bytes]) -> torch.Tensor:
         return self.model.from_proxy(self.decode_proxies(payloads))

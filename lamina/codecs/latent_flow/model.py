@@ -127,9 +127,10 @@ class LatentFlowModel(nn.Module):
             eb.update(force=True)
 
     @torch.no_grad()
-    def compress(self, styles: torch.Tensor) -> list[bytes]:
-        """One payload per group of one face's styles (1 x T x dim)."""
-        return [eb.compress(y)[0] for eb, y in zip(self.entropy, self.to_proxy(styles))]
+    def compress(self, styles: torch.Tensor, layers: int | None = None) -> list[bytes]:
+        """One payload per group of one face's styles (1 x T x dim); the first `layers` groups only if given (each
+        group is coded on its own)."""
+        return [eb.compress(y)[0] for eb, y in zip(self.entropy[:layers], self.to_proxy(styles))]
 
     @torch.no_grad()
     def decompress_proxies(self, payloads: list[bytes]) -> list[torch.Tensor]:

@@ -52,8 +52,8 @@ class StyleganScalable(FaceCodec):
     def load_weights(path: Path, device: str):
         return load_model(path, device)
 
-    def code_styles(self, x: torch.Tensor) -> list[bytes]:
-        return self.model.entropy.compress(self.model.encode(x))
+    def code_styles(self, x: torch.Tensor, layers: int | None = None) -> list[bytes]:
+        return self.model.entropy.compress(self.model.encode(x), layers)
 
     def prior_styles(self, payloads: list[bytes]) -> torch.Tensor:
         return self.decode_styles(payloads) * self.model.coding_step
