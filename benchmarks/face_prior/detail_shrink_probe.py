@@ -1,10 +1,16 @@
-"""Issue 23 probe: how much of the pooled detail residual the encoder should code (lamina.priors.detail.SHRINK:
-symbols round(a * residual / step), the decoder adds symbol x step and does not know a). On the prior's 64
-validation faces, for a face codec and quality: the basic + middle style layers alone, then + the residual shrunk
-by each a (detail step 1.0): payload bytes, dlib identity kept / distance, dlib NME, LPIPS-alex, PSNR.
+"""Issue 23 probes of the face codecs' detail residual, on the prior's 64 validation faces (the last 64 utk-train
+faces, held out of its training), for a face codec and quality: the first G style groups alone, then + the pooled
+residual against their latent, shrunk by each a (lamina.priors.detail.SHRINK: symbols round(a * residual / step);
+the decoder adds symbol x step and does not know a): payload bytes, dlib identity kept / distance, dlib NME,
+LPIPS-alex, PSNR.
 
+    # how much of the residual to code (probe-v2.md, "Shrinking the residual")
     .venv/bin/python benchmarks/face_prior/detail_shrink_probe.py --codec stylegan-scalable --quality 1 \
         --shrink 0.6 0.7 0.75 0.8 0.9 1.0 --out docs/results/face-prior/probe-v2/detail-shrink-sg-q1.json
+    # the residual under two or three style groups (probe-v2.md, "The enhanced layer": its JSONs were written by
+    # this probe's first form, enhanced_layout_probe.py at commit 8ee2424, with the full residual)
+    .venv/bin/python benchmarks/face_prior/detail_shrink_probe.py --codec stylegan-scalable --quality 1 \
+        --groups 2 3 --shrink 1.0 --out ...
 """
 from __future__ import annotations
 
@@ -28,6 +34,8 @@ def main() -> None:
     parser.add_argument("--codec", required=True)
     parser.add_argument("--quality", type=int, required=True)
     parser.add_argument("--shrink", type=float, nargs="+", required=True)
+    parser.add_argument("--groups", type=int, nargs="+", default=[DETAIL_OVER],
+                        help="style groups under the residual (default: the image layout's)")
     parser.add_argument("--step", type=float, default=1.0)
     parser.add_argument("--limit", type=int, default=64)
     parser.add_argument("--out", required=True)
@@ -40,18 +48,20 @@ def main() -> None:
         h, w = image.shape[:2]
         ref = evaluator.reference(image, item)
         x = codec.model_input(image)
-        payloads = codec.code_styles(x, DETAIL_OVER)
-        style_bytes = sum(len(p) for p in payloads)
-        generated = codec.generated_latent(codec.prior_styles(payloads))
-        rows.setdefault("styles", []).append(
-            {**evaluator.score(ref, codec.render_layers(payloads, DETAIL_OVER, h, w)), "payload_bytes": style_bytes})
+        coded_styles = codec.code_styles(x, max(args.groups))
         target = detail.target_latent(codec.model.prior, x)
-        for a in args.shrink:  # detail.encode codes SHRINK x its residual: scale the target so that it codes a x
-            coded = detail.encode(generated + (a / detail.SHRINK) * (target - generated), generated, args.step)
-            offset = detail.decode(coded, tuple(generated.shape[1:]), args.step)
-            face = codec.render_with_detail(generated, offset, h, w)
-            rows.setdefault(f"shrink {a}", []).append(
-                {**evaluator.score(ref, face), "payload_bytes": style_bytes + len(coded)})
+        for groups in args.groups:
+            payloads = coded_styles[:groups]
+            style_bytes = sum(len(p) for p in payloads)
+            generated = codec.generated_latent(codec.prior_styles(payloads))
+            rows.setdefault(f"{groups} style groups", []).append(
+                {**evaluator.score(ref, codec.render_layers(payloads, groups, h, w)), "payload_bytes": style_bytes})
+            for a in args.shrink:  # detail.encode codes SHRINK x its residual: scale the target so that it codes a x
+                coded = detail.encode(generated + (a / detail.SHRINK) * (target - generated), generated, args.step)
+                offset = detail.decode(coded, tuple(generated.shape[1:]), args.step)
+                face = codec.render_with_detail(generated, offset, h, w)
+                rows.setdefault(f"{groups} style groups + residual x {a}", []).append(
+                    {**evaluator.score(ref, face), "payload_bytes": style_bytes + len(coded)})
     result = {"faces": args.limit, "codec": args.codec, "quality": args.quality, "step": args.step,
               "rows": {name: {key: float(np.nanmean([r[key] for r in v])) for key in KEYS} for name, v in rows.items()}}
     with open(args.out, "w") as handle:
