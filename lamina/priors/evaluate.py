@@ -27,7 +27,14 @@ def prior_input(model: FacePrior, images: np.ndarray) -> torch.Tensor:
 def reconstruct(model: FacePrior, image: np.ndarray, layers: int) -> np.ndarray:
     """Round-trip one face through rounded styles; uint8 at the input's size."""
     styles = torch.round(model.encode(prior_input(model, image[None])))
-    x = render(model, model.synthesize(styles, layers))
+    condition = None
+    if model.condition_dim:  # identity-conditioned: the decoded feature of the face at the prior's size
+        from ..imageio import to_tensor
+        from .identity import identity_condition
+        x = F.interpolate(to_tensor(image[None]), size=(model.size, model.size), mode="bilinear",
+                          align_corners=False, antialias=True)
+        condition = identity_condition(x)
+    x = render(model, model.synthesize(styles, layers, condition))
     x = F.interpolate(x, size=image.shape[:2], mode="bicubic", align_corners=False).clamp(0, 1)
     return (x[0] * 255).round().byte().permute(1, 2, 0).numpy()
 

@@ -120,7 +120,8 @@ class FacePrior(nn.Module):
     """Encoder + generator (+ factorized style entropy model for training) of one preset."""
 
     def __init__(self, space: str = "taef2", size: int = 128, dim: int = 256, groups=(2, 2, 2), n_mlp: int = 4,
-                 channels=None, width: int = 128, encoder_gain: float = 2.0, style_step: float = STYLE_STEP):
+                 channels=None, width: int = 128, encoder_gain: float = 2.0, style_step: float = STYLE_STEP,
+                 condition_dim: int = 0):
         super().__init__()
         from ..compat import import_compressai
         EntropyBottleneck = import_compressai().entropy_models.EntropyBottleneck
@@ -131,7 +132,7 @@ class FacePrior(nn.Module):
         channels = {int(k): int(v) for k, v in channels.items()}
         self.config = {"space": space, "size": size, "dim": dim, "groups": list(groups), "n_mlp": n_mlp,
                        "channels": channels, "width": width, "encoder_gain": encoder_gain,
-                       "style_step": style_step}
+                       "style_step": style_step, **({"condition_dim": condition_dim} if condition_dim else {})}
         self.space, self.size, self.groups = space, size, tuple(groups)
         self.side = size // 8 if space == "taef2" else size  # generator / encoder working side
         out_channels = 32 if space == "taef2" else 3
@@ -143,6 +144,14 @@ class FacePrior(nn.Module):
         self.n_styles = sum(groups)
         self.dim = dim
         self.entropy = EntropyBottleneck(self.n_styles * dim)
+        # Identity conditioning (issue 23 probe (c)): a decoded identity feature (N x condition_dim) moves every
+        # style position by a learned linear offset, present in every layer prefix. Zero-initialised, so a warm
+        # start from an unconditioned prior decodes exactly as that prior did.
+        self.condition_dim = int(condition_dim)
+        if self.condition_dim:
+            self.condition = nn.Linear(self.condition_dim, self.n_styles * dim)
+            nn.init.zeros_(self.condition.weight)
+            nn.init.zeros_(self.condition.bias)
         self.register_buffer("w_avg", torch.zeros(1, dim))
         self.register_buffer("log_lambda", torch.tensor(-6.0))  # the rate controller's multiplier (log)
 
@@ -155,13 +164,19 @@ class FacePrior(nn.Module):
         """Encoder input (latent, or pixels in [-1, 1]) -> styles in symbol units (N x T x dim)."""
         return self.encoder(x)
 
-    def synthesize(self, styles: torch.Tensor, layers: torch.Tensor | int = 3) -> torch.Tensor:
-        """Generator output (TAEF2 latent or pixels in about [-1, 1]) from the first `layers` layers' styles."""
+    def synthesize(self, styles: torch.Tensor, layers: torch.Tensor | int = 3,
+                   condition: torch.Tensor | None = None) -> torch.Tensor:
+        """Generator output (TAEF2 latent or pixels in about [-1, 1]) from the first `layers` layers' styles (and,
+        for a conditioned prior, the decoded identity feature `condition`, N x condition_dim)."""
         if styles.shape[1] < self.n_styles:  # only the first layers were decoded: the rest sit at w̄
             styles = F.pad(styles, (0, 0, 0, self.n_styles - styles.shape[1]))
         if isinstance(layers, int):
             layers = torch.full((styles.shape[0],), layers, device=styles.device)
         w = self.w_avg[:, None] + self.style_step * styles * self.layer_mask(layers)
+        if self.condition_dim:
+            if condition is None:
+                raise InputError("this face prior is identity-conditioned: synthesize needs the identity feature")
+            w = w + self.condition(condition).view(len(w), self.n_styles, self.dim)
         return self.generator(w)
 
     def style_bits(self, styles: torch.Tensor) -> torch.Tensor:

@@ -20,22 +20,41 @@ class CachedFaces:
     batches that are a function of (seed, rank, step) (no flips: a flipped latent is not the latent of the
     flipped face)."""
 
-    def __init__(self, path: Path, limit: int | None = None):
+    def __init__(self, path: Path, limit: int | None = None, condition: bool = False):
         if not Path(path).exists():
             raise InputError(f"face prior cache not found: {path} (lamina train face-prior --stage cache)")
         data = torch.load(path, weights_only=True)
         self.images, self.latents = data["images"][:limit], data["latents"][:limit]
+        self.conditions = identity_cache(Path(path), self.images) if condition else None
 
     def __len__(self) -> int:
         return len(self.images)
 
     def take(self, index) -> dict[str, torch.Tensor]:
         images = self.images[index].permute(0, 3, 1, 2).float() / 255
-        return {"image": images, "latent": self.latents[index].float()}
+        batch = {"image": images, "latent": self.latents[index].float()}
+        if self.conditions is not None:
+            batch["condition"] = self.conditions[index].float()
+        return batch
 
     def batch(self, size: int, seed: int, rank: int, step: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([seed, rank, step])
         return self.take(torch.from_numpy(rng.integers(len(self), size=size)))
+
+
+def identity_cache(path: Path, images: torch.Tensor) -> torch.Tensor:
+    """The decoded identity features (lamina.priors.identity) of a cache file's faces, computed once and kept beside
+    it as identity-<name> (fp16)."""
+    out = path.with_name(f"identity-{path.name}")
+    if out.exists():
+        features = torch.load(out, weights_only=True)
+        if len(features) >= len(images):
+            return features[:len(images)]
+    from .identity import identity_condition
+    features = torch.cat([identity_condition(images[i:i + 512].permute(0, 3, 1, 2).float() / 255)
+                          for i in range(0, len(images), 512)]).half()
+    torch.save(features, out)
+    return features
 
 
 class FacePriorTask(TrainTask):
@@ -46,13 +65,17 @@ class FacePriorTask(TrainTask):
     def __init__(self, preset: str = "latent128", target_bits: float = 3200.0, pixel_every: int = 4,
                  pixel_batch: int = 4, pixel_weight: float = 1.0, rate_warmup: int = 300, rate_lr: float = 0.01,
                  cache: str | Path = "runs/prior/cache", encoder_gain: float | None = None,
-                 identity_weight: float = 0.0, landmark_weight: float = 0.0):
+                 identity_weight: float = 0.0, landmark_weight: float = 0.0, condition: str | None = None):
         if preset not in PRESETS:
             raise InputError(f"unknown face prior preset {preset!r}; known: {', '.join(PRESETS)}")
         self.preset = preset
         self.arch = dict(PRESETS[preset])
         if encoder_gain is not None:
             self.arch["encoder_gain"] = encoder_gain
+        if condition not in (None, "identity"):
+            raise InputError(f"face prior condition must be 'identity', got {condition!r}")
+        if condition:
+            self.arch["condition_dim"] = 128
         self.target_bits, self.pixel_every, self.pixel_batch = float(target_bits), int(pixel_every), int(pixel_batch)
         self.pixel_weight, self.rate_warmup, self.rate_lr = float(pixel_weight), int(rate_warmup), float(rate_lr)
         self.cache = Path(cache)
@@ -103,8 +126,9 @@ class FacePriorTask(TrainTask):
     def make_data(self, config):
         size = self.arch["size"]
         cache_size = 128 if self.arch["space"] == "pixel" else size
-        train = CachedFaces(self.cache / f"train-{cache_size}.pt", config.max_train_images)
-        validation = CachedFaces(self.cache / f"validation-{cache_size}.pt").take(slice(None))
+        condition = bool(self.arch.get("condition_dim"))
+        train = CachedFaces(self.cache / f"train-{cache_size}.pt", config.max_train_images, condition)
+        validation = CachedFaces(self.cache / f"validation-{cache_size}.pt", condition=condition).take(slice(None))
         return train, validation
 
     def build_model(self) -> FacePrior:
@@ -136,7 +160,7 @@ class FacePriorTask(TrainTask):
         bits = model.style_bits(noisy)
         n = styles.shape[0]
         layers = torch.multinomial(torch.tensor(LAYER_PROBS), n, replacement=True).to(styles.device) + 1
-        out = model.synthesize(noisy, layers)
+        out = model.synthesize(noisy, layers, batch.get("condition"))
         if model.space == "taef2":
             distortion = (out - batch["latent"]).pow(2).flatten(1).mean(1)
         else:
@@ -178,7 +202,7 @@ class FacePriorTask(TrainTask):
         result = {"bits_per_layer": [round(float(b), 1) for b in bits.mean(0)],
                   "style_std": float(model.encode(x_in).std())}
         for k in (1, 2, 3):
-            out = model.synthesize(styles, k)
+            out = model.synthesize(styles, k, batch.get("condition"))
             if model.space == "taef2":
                 result[f"latent_mse_{k}"] = float((out - batch["latent"]).pow(2).mean())
             pixels = torch.cat([render(model, out[i:i + 16]) for i in range(0, len(out), 16)]).clamp(0, 1)
@@ -213,6 +237,7 @@ def _stage_train(args) -> str:
     task = FacePriorTask(args.preset or "latent128", target_bits=args.target_bits or 3200.0,
                          pixel_every=4 if args.pixel_every is None else args.pixel_every,
                          identity_weight=args.identity_weight or 0.0, landmark_weight=args.landmark_weight or 0.0,
+                         condition=args.condition,
                          cache=args.cache or "runs/prior/cache")
     return run_loop(task, args)
 
@@ -256,6 +281,8 @@ def _register() -> None:
                       help="face prior: weight of the MobileFaceNet identity term on pixel steps"),
                Option("--landmark-weight", "landmark_weight", type=float,
                       help="face prior: weight of the heatmap-network landmark term on pixel steps"),
+               Option("--condition", "condition", help="face prior: 'identity' conditions the generator on "
+                                                        "feature-texture's decoded identity feature (probe (c))"),
                Option("--dataset", "dataset", help="face prior evaluate: 'validation' or a dataset name"),
                Option("--limit", "limit", type=int, help="evaluate: first N images"))
     add_trainable(Trainable(NAME, "lamina's face prior (StyleGAN2 synthesis of TAEF2 latents + style encoder); "
