@@ -77,6 +77,43 @@ def test_pixel_steps_carry_identity_and_landmark_terms_with_gradients(tiny_run):
     assert "landmarks" not in task.losses(model, train.batch(2, 0, 0, 1))
 
 
+def test_identity_condition_starts_as_the_unconditioned_prior_and_learns_from_the_feature(tiny_run, face, tmp_path):
+    """Probe (c): a conditioned prior warm-started from an unconditioned one decodes exactly as it (zero-initialised
+    map); the decoded feature-texture identity feature is cached beside the faces and reaches the generator; the
+    condition survives export, and synthesis without it is refused."""
+    from lamina.priors.evaluate import reconstruct
+    from lamina.priors.face import load_prior, save_prior
+    from lamina.priors.face_task import FacePriorTask
+    from lamina.train.loop import TrainConfig
+    root, _, _ = tiny_run
+    base = load_prior(root / "run" / "face-prior-tiny.pt")
+    task = FacePriorTask("tiny", pixel_every=0, condition="identity", cache=root / "cache")
+    train, validation = task.make_data(TrainConfig(out=root / "unused", steps=1))
+    assert (root / "cache" / "identity-train-128.pt").exists()
+    assert validation["condition"].shape == (len(validation["image"]), 128)
+    assert torch.allclose(validation["condition"].norm(dim=1), torch.ones(1), atol=1e-2)  # unit norm, fp16
+    model = task.build_model()
+    task.warm_start(model, root / "run" / "face-prior-tiny.pt")
+    model.eval()
+    styles = torch.round(torch.randn(2, model.n_styles, model.dim) * 3)
+    condition = validation["condition"][:2]
+    with torch.no_grad():
+        assert torch.equal(model.synthesize(styles, 2, condition), base.synthesize(styles, 2))
+        model.condition.weight.normal_()
+        moved = model.synthesize(styles, 2, condition)
+        assert not torch.equal(moved, base.synthesize(styles, 2))
+    with pytest.raises(InputError, match="identity"):
+        model.synthesize(styles, 2)
+    save_prior(model, tmp_path / "conditioned.pt")
+    again = load_prior(tmp_path / "conditioned.pt")
+    assert again.condition_dim == 128
+    with torch.no_grad():
+        assert torch.allclose(again.synthesize(styles, 2, condition), moved, atol=1e-2)  # fp16 file
+    assert reconstruct(again, face, 3).shape == face.shape
+    with pytest.raises(InputError, match="condition"):
+        FacePriorTask("tiny", condition="age")
+
+
 def test_resume_refuses_another_configuration(tiny_run):
     from lamina.priors.face_task import FacePriorTask
     from lamina.train.loop import train
