@@ -2,7 +2,8 @@
 # Issue 23 step 3: refit stylegan-scalable and latent-flow on the committed face prior (lamina/zoo/face-prior.pt:
 # ran for the prior v2 e85a052a21a07442 and, from a worktree with the new prior copied in, the prior v3
 # 1c7c56cf87a70b1d, where latent-flow q1 diverged at lr 1e-3 seed 0 and was rerun by hand at lr 5e-4 seed 1, and
-# the prior v4 590124ce2cde5260, where q1 ran that way from the start), as it ran: every
+# the prior v4 590124ce2cde5260, where q1 ran that way from the start, spiked, and was rerun by hand at lr 2e-4 seed 1
+# for 6 minutes from the prior v3's q1 flow, then its --stage video: refit-v4/README.md), as it ran: every
 # run on one torch thread, two at a time on the 2 cores. Needs the prior's cache (runs/prior/cache). Writes the
 # new weights into lamina/zoo/ (the entropy tables beside them).
 set -euo pipefail
