@@ -12,27 +12,34 @@ import torch.nn.functional as F
 from .face import FacePrior, render
 
 
-def prior_input(model: FacePrior, images: np.ndarray) -> torch.Tensor:
-    """Encoder input for N x H x W x 3 uint8 faces: the TAEF2 latent of the face at the prior's size, or pixels."""
+def model_pixels(model: FacePrior, images: np.ndarray) -> torch.Tensor:
+    """N x H x W x 3 uint8 faces as N x 3 x size x size pixels in [0, 1] at the prior's size."""
     from ..imageio import to_tensor
-    x = to_tensor(images)
-    x = F.interpolate(x, size=(model.size, model.size), mode="bilinear", align_corners=False, antialias=True)
+    return F.interpolate(to_tensor(images), size=(model.size, model.size), mode="bilinear", align_corners=False,
+                         antialias=True)
+
+
+def encoder_input(model: FacePrior, x: torch.Tensor) -> torch.Tensor:
+    """The style encoder's input for pixels in [0, 1] at the prior's size: their TAEF2 latent, or pixels in [-1, 1]."""
     if model.space == "taef2":
         from ..nn.taef2 import load_encoder
         return load_encoder()(x)
     return x * 2 - 1
 
 
+def prior_input(model: FacePrior, images: np.ndarray) -> torch.Tensor:
+    """Encoder input for N x H x W x 3 uint8 faces: the TAEF2 latent of the face at the prior's size, or pixels."""
+    return encoder_input(model, model_pixels(model, images))
+
+
 @torch.no_grad()
 def reconstruct(model: FacePrior, image: np.ndarray, layers: int) -> np.ndarray:
     """Round-trip one face through rounded styles; uint8 at the input's size."""
-    styles = torch.round(model.encode(prior_input(model, image[None])))
+    x = model_pixels(model, image[None])
+    styles = torch.round(model.encode(encoder_input(model, x)))
     condition = None
     if model.condition_dim:  # identity-conditioned: the decoded feature of the face at the prior's size
-        from ..imageio import to_tensor
         from .identity import identity_condition
-        x = F.interpolate(to_tensor(image[None]), size=(model.size, model.size), mode="bilinear",
-                          align_corners=False, antialias=True)
         condition = identity_condition(x)
     x = render(model, model.synthesize(styles, layers, condition))
     x = F.interpolate(x, size=image.shape[:2], mode="bicubic", align_corners=False).clamp(0, 1)
