@@ -356,6 +356,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--betas", nargs=2, type=float, default=None, metavar=("B1", "B2"),
                    help="Adam betas (shared loop default 0.9 0.999; the stylegan-scalable paper: 0 0.99)")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--ema", type=float, default=None, metavar="DECAY",
+                   help="export (and validate) an exponential moving average of the weights with this decay per "
+                        "step, e.g. 0.998 (a run resumed with it starts the average at its current weights)")
     p.add_argument("--val-every", type=int, default=None)
     p.add_argument("--data-root", default=None)
     p.add_argument("--max-train-images", type=int, default=None, help="smoke runs: first N training images")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -84,6 +85,8 @@ class TrainConfig:
     data_root: str | None = None
     max_train_images: int | None = None  # smoke runs and tests: the first N training images only
     init_from: str | None = None  # warm start from a task export (e.g. the neighbouring quality's weights)
+    ema: float | None = None  # decay of an exponential moving average of the weights, updated after every step;
+    #                           validation and the export use the average (log.jsonl also gives the live weights')
     progress: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -137,6 +140,41 @@ def _to(batch, device):
     return batch.to(device)
 
 
+class _Ema:
+    """An exponential moving average of a model's floating-point state (parameters and buffers)."""
+
+    def __init__(self, model: nn.Module, decay: float):
+        if not 0.0 < decay < 1.0:
+            from ..errors import InputError
+            raise InputError(f"the weight average's decay must lie in (0, 1), not {decay}")
+        self.decay = decay
+        self.live = {k: v for k, v in model.state_dict().items() if v.is_floating_point()}
+        self.average = {k: v.detach().clone() for k, v in self.live.items()}
+
+    @torch.no_grad()
+    def update(self) -> None:
+        for key, value in self.live.items():
+            self.average[key].lerp_(value, 1.0 - self.decay)
+
+    def load(self, saved: dict) -> None:
+        for key, value in self.average.items():
+            value.copy_(saved[key])
+
+    @contextmanager
+    def applied(self):
+        """The model holds the average inside the block, its live weights again after it."""
+        backup = {k: v.detach().clone() for k, v in self.live.items()}
+        with torch.no_grad():
+            for key, value in self.live.items():
+                value.copy_(self.average[key])
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for key, value in self.live.items():
+                    value.copy_(backup[key])
+
+
 def _difference(saved, current) -> str:
     if saved is None:
         return "the checkpoint records no configuration"
@@ -184,6 +222,10 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
             optimiser.load_state_dict(state["optimisers"][key])
         start = int(state["step"])
         elapsed_before = float(state.get("elapsed_s", 0.0))
+    # A run resumed with an average it did not have starts the average at its current weights.
+    ema = _Ema(model, config.ema) if config.ema else None
+    if ema is not None and checkpoint_path.exists() and "ema" in state:
+        ema.load(state["ema"])
     wrapped: nn.Module = _LossModule(task, model)
     if world > 1:
         wrapped = nn.parallel.DistributedDataParallel(wrapped, device_ids=[device.index] if device.type == "cuda" else None,
@@ -208,11 +250,16 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
     def log_validation(done: int) -> None:
         """Validate on the held-out batch and append the step's entry to log.jsonl."""
         model.eval()
+        entry = {"step": done, "train": last}
         with torch.no_grad():
-            metrics = task.validate(model, val_images)
+            if ema is not None:
+                entry["val_live"] = task.validate(model, val_images)
+                with ema.applied():
+                    entry["val"] = task.validate(model, val_images)
+            else:
+                entry["val"] = task.validate(model, val_images)
         with open(log_path, "a") as handle:
-            handle.write(json.dumps({"step": done, "train": last, "val": metrics,
-                                     "elapsed_s": round(elapsed(), 1)}) + "\n")
+            handle.write(json.dumps({**entry, "elapsed_s": round(elapsed(), 1)}) + "\n")
 
     from tqdm import tqdm
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=f"train {task.name}",
@@ -248,6 +295,8 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
                 torch.nn.utils.clip_grad_norm_(groups["main"], config.clip_norm)
             for optimiser in main_steps:
                 optimiser.step()
+            if ema is not None:
+                ema.update()
             if "disc" in optimisers:
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
                     d_losses = wrapped(batch, discriminator_step=step)
@@ -276,7 +325,8 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
         if rank == 0 and due:
             _save_atomic({"model": model.state_dict(), "step": done,
                           "optimisers": {k: o.state_dict() for k, o in optimisers.items()},
-                          "elapsed_s": elapsed(), "fingerprint": json.dumps(fingerprint)}, checkpoint_path)
+                          "elapsed_s": elapsed(), "fingerprint": json.dumps(fingerprint),
+                          **({"ema": ema.average} if ema is not None else {})}, checkpoint_path)
             last_checkpoint = time.time()
         if out_of_time:
             break
@@ -291,7 +341,11 @@ def train(task: TrainTask, config: TrainConfig) -> dict:
                 "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
                 "world_size": world, "wall_time_s": round(elapsed(), 1), "steps": done,
                 "train_images": len(data), "validation_images": val_count}
-        task.export(model, out, card)
+        if ema is not None:
+            with ema.applied():
+                task.export(model, out, card)
+        else:
+            task.export(model, out, card)
         result = card
     if world > 1:
         torch.distributed.barrier()

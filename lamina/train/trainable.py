@@ -66,7 +66,7 @@ def loop_config(args, **overrides):
         raise InputError("give --out")
     values = given(args, "steps", "data", "batch_size", "patch", "resize", "lr", "betas", "seed", "val_every",
                    "device", "data_root", "max_train_images", "init_from", "resume", "max_minutes",
-                   "checkpoint_minutes", checkpoint_every="val_every")
+                   "checkpoint_minutes", "ema", checkpoint_every="val_every")
     values.update(out=Path(args.out), progress=not args.quiet)
     if "betas" in values:
         values["betas"] = tuple(values["betas"])

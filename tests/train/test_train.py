@@ -112,3 +112,31 @@ def test_a_non_finite_step_is_skipped_and_never_reaches_the_weights(tmp_path):
 def test_persistent_non_finite_losses_stop_training(tmp_path):
     with pytest.raises(FloatingPointError, match="non-finite losses"):
         train(_Poisoned({"all"}, **TINY), tiny_config(tmp_path, 30))
+
+
+def test_the_weight_average_is_exported_validated_and_resumed_exactly(tmp_path):
+    import torch
+    task = HyperpriorTask("hyperprior", 0.01, quality=1, **TINY)
+    train(task, tiny_config(tmp_path / "live", 6, checkpoint_every=3))
+    train(task, tiny_config(tmp_path / "straight", 6, checkpoint_every=3, ema=0.5))
+    train(task, tiny_config(tmp_path / "resumed", 3, checkpoint_every=3, ema=0.5))
+    train(task, tiny_config(tmp_path / "resumed", 6, checkpoint_every=3, ema=0.5))
+    card = lambda run: json.loads((tmp_path / run / "hyperprior-q1.json").read_text())  # noqa: E731
+    assert card("straight")["model_id"] == card("resumed")["model_id"] != card("live")["model_id"]
+    state = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)
+    live, average = state["model"], state["ema"]
+    assert set(average) == {k for k, v in live.items() if v.is_floating_point()}
+    assert any(not torch.equal(live[k], average[k]) for k in average)
+    # the exported weights are the average, not the live weights the checkpoint resumes from
+    exported = torch.load(tmp_path / "straight" / "hyperprior-q1.pt", weights_only=True)["state_dict"]
+    keys = [k for k in average if k.startswith(("g_a.", "g_s."))]
+    gap = lambda ref: sum(float((exported[k].float() - ref[k].float()).abs().sum()) for k in keys)  # noqa: E731
+    assert gap(average) < 0.2 * gap(live)
+    entry = json.loads((tmp_path / "straight" / "log.jsonl").read_text().splitlines()[-1])
+    assert entry["val"] != entry["val_live"]
+
+
+def test_a_weight_average_decay_outside_0_1_is_an_error(tmp_path):
+    from lamina.errors import InputError
+    with pytest.raises(InputError, match="decay"):
+        train(HyperpriorTask("hyperprior", 0.01, quality=1, **TINY), tiny_config(tmp_path, 2, ema=1.0))
