@@ -40,7 +40,7 @@ def _cmd_encode(args) -> None:
     from .imageio import write_atomic
     from .registry import load
     from .video import is_video_path
-    codec = load(args.codec, quality=args.quality, **_codec_options(args, args.codec))
+    codec = load(args.codec, quality=args.quality, device=args.device, **_codec_options(args, args.codec))
     if is_video_path(args.input):
         if not codec.supports(VIDEO):
             raise InputError(f"{args.codec} codes images only; video needs a codec with a video mode")
@@ -79,7 +79,7 @@ def _cmd_decode(args) -> None:
     from .imageio import save_image
     from .registry import load_for_stream
     stream = read_stream(args.input)
-    codec = load_for_stream(stream)
+    codec = load_for_stream(stream, device=args.device)
     if args.feature:
         if not codec.supports(FEATURE):
             raise InputError(f"{stream.codec} streams have no feature layer; --feature needs a codec with one "
@@ -207,14 +207,14 @@ def _cmd_bench(args) -> None:
         out = run_video_bench(VideoBenchConfig(
             dataset=args.dataset, codecs=args.codecs, out=Path(args.out), qualities=args.qualities,
             metrics=args.metrics, frames=args.frames, frame_every=args.frame_every, limit=args.limit, align=args.align,
-            workers=args.workers, anchors=args.anchor, data_root=args.data_root))
+            workers=args.workers, anchors=args.anchor, data_root=args.data_root, device=args.device))
         _print_bench_summary(out)
         return
     from .bench.runner import BenchConfig, run_bench
     config = BenchConfig(dataset=args.dataset, codecs=args.codecs, qualities=args.qualities,
                          metrics=args.metrics, out=Path(args.out), limit=args.limit, every=args.every,
                          workers=args.workers, scheduler=args.scheduler,
-                         anchors=args.anchor, data_root=args.data_root)
+                         anchors=args.anchor, data_root=args.data_root, device=args.device)
     out = run_bench(config)
     _print_bench_summary(out)
 
@@ -265,6 +265,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--align", type=int, default=None, metavar="SIZE",
                    help="face codecs: first crop the face into the shared framing at SIZE x SIZE (as `lamina "
                         "align`; a clip with its first frame's alignment); the stream codes the crop")
+    p.add_argument("--device", default="cpu", help="where learned codecs run: cpu (default), cuda or cuda:N")
     if command == "encode":
         _add_options(p, [(cls.name, cls.encode_options) for cls in _codec_classes()])
     p.set_defaults(func=_cmd_encode)
@@ -275,6 +276,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=None, help="decode only the first k layers")
     p.add_argument("--feature", action="store_true",
                    help="write the feature layer's decoded vector to OUTPUT.npy (codecs with a feature layer)")
+    p.add_argument("--device", default="cpu", help="where learned codecs run: cpu (default), cuda or cuda:N")
     if command == "decode":
         _add_options(p, [(cls.name, cls.decode_options) for cls in _codec_classes()])
     p.set_defaults(func=_cmd_decode)
@@ -330,6 +332,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                         "lamina installed and the shared data at the same path")
     p.add_argument("--anchor", nargs="+", default=None, help="anchor codec(s) for BD-rate tables (default vvc)")
     p.add_argument("--data-root", default=None, help="shared data folder (default ../shared/data)")
+    p.add_argument("--device", default="cpu", help="where learned codecs run: cpu (default), cuda or cuda:N (the "
+                                                   "scoring networks stay on the CPU)")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("train", help="train a codec, the face prior or an evaluator network (torchrun-compatible)")

@@ -55,17 +55,39 @@ def codec_class(name: str) -> type[Codec]:
     return registered[name]
 
 
+def check_device(device: str) -> str:
+    """A torch device name the learned codecs can run on here ('cpu', 'cuda', 'cuda:N'), normalised; InputError
+    for other names and for CUDA on a machine (or torch build) without it."""
+    if device == "cpu":
+        return device
+    import torch
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        parsed = None
+    if parsed is None or parsed.type not in ("cpu", "cuda"):
+        raise InputError(f"unknown device {device!r}: use cpu, cuda or cuda:N")
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"--device {device}: this machine (or this torch build) has no CUDA device; "
+                             "use --device cpu")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise InputError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    return str(parsed)
+
+
 def load(name: str, quality: int | None = None, device: str = "cpu", **options) -> Codec:
-    """A ready codec by registry name (classic codecs ignore device)."""
+    """A ready codec by registry name on `device` (classic codecs run their encoders on the CPU whatever it is)."""
     cls = codec_class(name)
+    device = check_device(device)
     if cls.accepts_device:
         options["device"] = device
     return cls(quality=quality, **options)
 
 
 def load_for_stream(stream, device: str = "cpu") -> Codec:
-    """The codec (and, for learned codecs, the weights) that decodes this stream."""
-    return codec_class(stream.codec).for_stream(stream, device=device)
+    """The codec (and, for learned codecs, the weights) that decodes this stream, on `device`."""
+    return codec_class(stream.codec).for_stream(stream, device=check_device(device))
 
 
 # ------------------------------------------------------------------------------------------ training

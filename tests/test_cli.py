@@ -238,3 +238,25 @@ def test_a_closed_pipe_is_not_an_error(tmp_path, face):
     run = subprocess.run(f"{sys.executable} -m lamina.cli info {path} | sh -c 'exec 0<&-; sleep 2'", shell=True,
                          capture_output=True, text=True)
     assert run.stderr == "" and run.stdout == ""
+
+
+def test_device_option_runs_on_cpu_and_refuses_devices_this_machine_lacks(tmp_path, face_png, capsys):
+    import torch
+    stream, decoded = tmp_path / "face.lmn", tmp_path / "face.png"
+    code, _, _ = run(["encode", face_png, "-o", stream, "--codec", "mean-scale", "--quality", "1",
+                      "--device", "cpu"], capsys)
+    assert code == 0
+    assert run(["decode", stream, "-o", decoded, "--device", "cpu"], capsys)[0] == 0
+    code, _, err = run(["encode", face_png, "-o", tmp_path / "x.lmn", "--codec", "jpeg", "--device", "tpu"], capsys)
+    assert code == 2 and "unknown device 'tpu'" in err
+    if torch.cuda.is_available():  # a GPU machine: the stream encoded on CUDA decodes on the CPU
+        assert run(["encode", face_png, "-o", tmp_path / "gpu.lmn", "--codec", "mean-scale", "--quality", "1",
+                    "--device", "cuda"], capsys)[0] == 0
+        assert run(["decode", tmp_path / "gpu.lmn", "-o", decoded], capsys)[0] == 0
+        return
+    for args in (["encode", face_png, "-o", tmp_path / "x.lmn", "--codec", "mean-scale", "--device", "cuda"],
+                 ["decode", stream, "-o", decoded, "--device", "cuda:0"],
+                 ["bench", "--dataset", tmp_path, "--codecs", "jpeg", "--out", tmp_path / "b", "--device", "cuda"]):
+        code, _, err = run(args, capsys)
+        assert code == 2 and "no CUDA device" in err, args
+    assert not (tmp_path / "b" / "results.jsonl").exists()

@@ -54,9 +54,10 @@ def _grid(config: BenchConfig) -> list:
 _worker_state: dict = {}
 
 
-def _init_worker(metrics, gallery_path, data_root):
+def _init_worker(metrics, gallery_path, data_root, device="cpu"):
     import torch
     torch.set_num_threads(1)
+    _worker_state["device"] = device
     from ..vision.evaluators import Evaluator, Gallery
     gallery = Gallery.build(root=data_root, cache_path=Path(gallery_path)) if gallery_path else None
     _worker_state["evaluator"] = Evaluator(metrics, gallery=gallery)
@@ -78,7 +79,8 @@ def _process_image(task) -> list[dict]:
         name, quality = setting.label, setting.quality
         key = (setting.codec, quality, tuple(sorted(setting.encode.items())))
         if key not in _worker_state["codecs"]:
-            _worker_state["codecs"][key] = load(setting.codec, quality=quality, **setting.encode)
+            _worker_state["codecs"][key] = load(setting.codec, quality=quality,
+                                                device=_worker_state.get("device", "cpu"), **setting.encode)
         codec = _worker_state["codecs"][key]
         start = time.perf_counter()
         try:
@@ -118,6 +120,8 @@ def run_bench(config: BenchConfig) -> Path:
     bad = [m for m in metrics if m not in GROUPS]  # checked here too, for one clear error before any work
     if bad:
         raise InputError(f"unknown metrics {bad}; known: {', '.join(GROUPS)}")
+    from ..registry import check_device
+    config.device = check_device(config.device)
     items = load_dataset(config.dataset, root=config.data_root)[::max(1, config.every)][:config.limit]
     for item in items:
         if item.user:  # a user's files: every one must be readable under lamina's input policy before any work
@@ -145,18 +149,20 @@ def run_bench(config: BenchConfig) -> Path:
         bar = tqdm(total=len(tasks), desc=f"bench {config.dataset}", unit="img", disable=not config.progress)
         with open(results, "a") as sink:
             if config.scheduler:
-                for rows in _on_cluster(config.scheduler, tasks, (metrics, gallery_path, config.data_root)):
+                init_args = (metrics, gallery_path, config.data_root, config.device)
+                for rows in _on_cluster(config.scheduler, tasks, init_args):
                     _append(sink, rows)
                     bar.update()
             elif config.workers > 1:
                 import multiprocessing as mp
                 ctx = mp.get_context("spawn")
-                with ctx.Pool(config.workers, _init_worker, (metrics, gallery_path, config.data_root)) as pool:
+                init_args = (metrics, gallery_path, config.data_root, config.device)
+                with ctx.Pool(config.workers, _init_worker, init_args) as pool:
                     for rows in pool.imap_unordered(_process_image, tasks):
                         _append(sink, rows)
                         bar.update()
             else:
-                _init_worker(metrics, gallery_path, config.data_root)
+                _init_worker(metrics, gallery_path, config.data_root, config.device)
                 for task in tasks:
                     _append(sink, _process_image(task))
                     bar.update()
@@ -227,4 +233,6 @@ def _write_config(config: BenchConfig, metrics) -> None:
     info = {"dataset": config.dataset, "codecs": config.codecs, "qualities": config.qualities,
             "metrics": metrics, "limit": config.limit, "every": config.every, "anchors": config.anchors,
             "encoders": encoders, "status": status}
+    if config.device != "cpu":  # cpu runs keep the config they always wrote
+        info["device"] = config.device
     (config.out / "config.json").write_text(json.dumps(info, indent=2) + "\n")

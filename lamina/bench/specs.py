@@ -28,6 +28,7 @@ class RunConfig:
     anchors: list[str] | None = None
     data_root: str | None = None
     progress: bool = True
+    device: str = "cpu"           # where the learned codecs run (the evaluators stay on the CPU)
 
 
 @dataclass(frozen=True)

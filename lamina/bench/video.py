@@ -108,8 +108,9 @@ def flicker(original: list[np.ndarray], decoded: list[np.ndarray]) -> float:
     return total / (len(original) - 1)
 
 
-def code(setting, frames: list[np.ndarray], fps: float, cache: dict) -> tuple[int, list[np.ndarray], float, float]:
-    """(bytes, decoded frames, encode s, decode s) of one codec setting on one clip."""
+def code(setting, frames: list[np.ndarray], fps: float, cache: dict,
+         device: str = "cpu") -> tuple[int, list[np.ndarray], float, float]:
+    """(bytes, decoded frames, encode s, decode s) of one codec setting on one clip (learned codecs on device)."""
     name, quality = setting.codec, setting.quality
     if name in BASELINE_GRID:
         from ..video import baseline_video_decode, baseline_video_encode
@@ -122,7 +123,7 @@ def code(setting, frames: list[np.ndarray], fps: float, cache: dict) -> tuple[in
     from ..registry import load
     key = (name, quality, tuple(sorted(setting.encode.items())))
     if key not in cache:
-        cache[key] = load(name, quality=quality, **setting.encode)
+        cache[key] = load(name, quality=quality, device=device, **setting.encode)
     codec = cache[key]
     start = time.perf_counter()
     data = codec.encode_video(frames, fps).to_bytes()
@@ -149,7 +150,7 @@ def run_clip(config: VideoBenchConfig, path: Path, faces: bool, todo: list, metr
                "options": setting.options, "quality": int(setting.quality), "layer": 1, "layers_total": 1,
                "frames": len(frames), "fps": round(fps, 3), "width": w, "height": h}
         try:
-            nbytes, decoded, encode_s, decode_s = code(setting, frames, fps, cache)
+            nbytes, decoded, encode_s, decode_s = code(setting, frames, fps, cache, config.device)
         except LaminaError as exc:  # e.g. a face codec on a clip without a framed face: recorded, not scored
             rows.append({**row, "refused": str(exc)})
             if sink:
@@ -182,6 +183,8 @@ def run_video_bench(config: VideoBenchConfig) -> Path:
     """Run (or resume) a video benchmark and write its report; returns the output folder."""
     from .report import read_rows, summarise, write_summary_report
     from ..vision.evaluators import GROUPS
+    from ..registry import check_device
+    config.device = check_device(config.device)
     files, faces = clips(config)
     metrics = list(config.metrics or (FACE_METRICS if faces else NATURAL_METRICS))
     bad = [m for m in metrics if m not in GROUPS]
@@ -201,6 +204,8 @@ def run_video_bench(config: VideoBenchConfig) -> Path:
     info = {"dataset": config.dataset, "video": True, "codecs": config.codecs, "qualities": config.qualities,
             "metrics": metrics + ["flicker"], "frames": config.frames, "frame_every": config.frame_every,
             "aligned": faces, "clips": [p.name for p in files], "anchors": config.anchors}
+    if config.device != "cpu":
+        info["device"] = config.device
     (out / "config.json").write_text(json.dumps(info, indent=2) + "\n")
     pictures = {}
     if jobs:
