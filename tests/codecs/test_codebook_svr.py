@@ -233,7 +233,7 @@ def test_video_streams_of_index_coding_0_still_decode(codec, photo):
     from lamina.codecs.codebook_svr.video import stable_index_maps
     frames = [photo, np.roll(photo, 3, axis=1)]
     new = Bitstream.parse(codec.encode_video(frames, 25.0).to_bytes())
-    maps = stable_index_maps(codec, [pad_to(f, codec.multiple) for f in frames], codec.stable)
+    maps = stable_index_maps(codec, [pad_to(f, codec.multiple) for f in frames], codec.stable, codec.neighbours)
     payloads, _ = code_index_maps(maps, codec.model.index_probabilities())
     header = b"".join(encode_varint(v) for v in (codec.quality, 2, 25000, codec.lq_qp))
     old = Bitstream(codec.name, new.height, new.width, (Layer("indices", pack_payloads(payloads)), new.layers[1]),
@@ -278,3 +278,27 @@ def test_video_low_quality_frames_through_vvenc(codec, photo):
         lamina.load("codebook-svr", quality=1, lq_qp=55)
     with pytest.raises(InputError, match="lq-video"):
         lamina.load("codebook-svr", quality=1, lq_video="av1")
+
+
+def test_changed_blocks_move_to_a_cheap_candidate_only_within_the_tolerance():
+    from lamina.codecs.codebook_svr.video import prefer_candidates
+    book = torch.tensor([[0.0, 0.0], [1.0, 0.0], [1.2, 0.0], [5.0, 5.0]])
+    previous = np.array([[3, 3]])
+    # block 0 is nearest codeword 1; block 1 (x = 1.25) is nearest codeword 2, with codeword 1 (block 0's, its
+    # causal left neighbour: a coding candidate) at squared distance 0.0625 against 0.0025 for the nearest
+    vectors = torch.tensor([[1.0, 0.0], [1.25, 0.0]])
+    current = np.array([[1, 2]])
+    assert prefer_candidates(vectors, book, current, previous, 1.0).tolist() == [[1, 2]]   # 0.0625 > 2 x 0.0025
+    assert prefer_candidates(vectors, book, current, previous, 30.0).tolist() == [[1, 1]]  # within 31 x 0.0025
+    # an unchanged block stays, whatever the tolerance
+    assert prefer_candidates(vectors, book, np.array([[3, 2]]), previous, 30.0).tolist() == [[3, 2]]
+
+
+def test_stable_neighbours_codes_fewer_bytes_and_is_range_checked(photo):
+    with pytest.raises(InputError, match="stable-neighbours"):
+        lamina.load("codebook-svr", quality=1, neighbours=1.5)
+    frames = [photo, np.roll(photo, 3, axis=1), np.roll(photo, 6, axis=1)]
+    plain = lamina.load("codebook-svr", quality=1, neighbours=0.0).encode_video(frames, 25.0)
+    cheap = lamina.load("codebook-svr", quality=1, neighbours=1.0).encode_video(frames, 25.0)
+    assert len(cheap.layers[0].payload) < len(plain.layers[0].payload)
+    assert cheap.layers[1].payload == plain.layers[1].payload  # the fidelity frames do not change

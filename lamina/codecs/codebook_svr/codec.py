@@ -83,6 +83,10 @@ class CodebookSVR(ZooCodec):
         Option("--stable", "stable", type=float,
                help="codebook-svr video: keep the previous frame's index where its codeword is within this "
                     "relative distance of the nearest (0 = always the nearest; default STABLE)"),
+        Option("--stable-neighbours", "neighbours", type=float,
+               help="codebook-svr video: a block that changes takes its neighbours' index (this frame's causal "
+                    "neighbours, the previous frame's 3x3: cheap to code) where that codeword is within this "
+                    "relative distance of the nearest (0 = off; default NEIGHBOURS)"),
     )
     decode_options = (
         Option("--alpha", "alpha", type=float,
@@ -93,7 +97,7 @@ class CodebookSVR(ZooCodec):
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  lq_codec: str | None = None, lq_quality: int | None = None, lq_qp: int | None = None,
-                 stable: float | None = None, lq_video: str | None = None):
+                 stable: float | None = None, lq_video: str | None = None, neighbours: float | None = None):
         if weights is None:
             quality, weights = zoo.find(CODEC, quality)
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
@@ -104,7 +108,7 @@ class CodebookSVR(ZooCodec):
             raise InputError(f"codebook-svr: LQ codec must be one of {', '.join(LQ_CODECS)}, got {self.lq_codec!r}")
         self.lq_quality = int(config["lq_quality"] if lq_quality is None else lq_quality)
         _lq_codec(self.lq_codec, self.lq_quality)  # range check now, not after the latent is computed
-        from .video import STABLE, VIDEO_LQ_QP
+        from .video import NEIGHBOURS, STABLE, VIDEO_LQ_QP
         self.lq_video = lq_video or LQ_ENCODERS[0]
         if self.lq_video not in LQ_ENCODERS:
             raise InputError(f"codebook-svr: --lq-video must be one of {', '.join(LQ_ENCODERS)}, got {self.lq_video!r}")
@@ -116,6 +120,9 @@ class CodebookSVR(ZooCodec):
         self.stable = STABLE if stable is None else float(stable)
         if not 0 <= self.stable <= 1:
             raise InputError(f"codebook-svr: --stable must be in [0, 1], got {self.stable:g}")
+        self.neighbours = NEIGHBOURS if neighbours is None else float(neighbours)
+        if not 0 <= self.neighbours <= 1:
+            raise InputError(f"codebook-svr: --stable-neighbours must be in [0, 1], got {self.neighbours:g}")
         self.factor, self.grid = int(config["factor"]), int(config["grid"])
 
     @property

@@ -38,6 +38,11 @@ VIDEO_LQ_QP = {1: 47, 2: 42, 3: 37, 6: 42, 7: 42}
 # Chosen on latent-flow's training clips (lp_d3, lp_d6; 50 aligned frames; docs/results/video/probe-codebook-svr-stable/):
 # 0.3 cut q3's rate 36.4 -> 21.3 kbit/s (lp_d3) at LPIPS 0.140 -> 0.144, and lowered the flicker.
 STABLE = 0.3
+# --stable-neighbours (stable_index_maps): a changed block takes its cheapest-to-code neighbour's index within this
+# relative distance. Chosen on the same training clips (docs/results/video/probe-codebook-svr-neighbours/): 0.3 cut
+# q1-q3's rate 3-4% for +0.002-0.004 LPIPS (LPIPS BD-rate -3.1% against 0); 1.0 raised both (+10.6%): a block moved
+# to a neighbour's codeword that is not its own nearest changes again in the next frame.
+NEIGHBOURS = 0.3
 INDEX_CODING = 1  # what encode_video writes: 1 = temporal.TemporalIndexCoder, 0 = per-frame payloads (older)
 
 
@@ -63,10 +68,14 @@ def temporal_coder(codec) -> TemporalIndexCoder:
     return codec._temporal
 
 
-def stable_index_maps(codec, padded: list[np.ndarray], tolerance: float) -> list[np.ndarray]:
+def stable_index_maps(codec, padded: list[np.ndarray], tolerance: float,
+                      neighbours: float = 0.0) -> list[np.ndarray]:
     """Each frame's index map: the nearest codewords (as for images); with tolerance > 0, a block keeps the previous
     frame's index when |v - c_prev|² <= (1 + tolerance) |v - c_nearest|², so small motion and noise do not flip
-    near-equal indices (fewer changed indices to code)."""
+    near-equal indices (fewer changed indices to code); with neighbours > 0, a block that still changes takes the
+    nearest of the index coder's candidates (temporal._candidates: its causal neighbours' indices in this frame,
+    then the previous frame's 3 x 3) when that codeword is within (1 + neighbours) of the nearest's distance: a
+    candidate costs a few bits where any other codeword costs ~8."""
     book = codec.model.codebook.float()
     maps = []
     for frame in padded:
@@ -78,8 +87,36 @@ def stable_index_maps(codec, padded: list[np.ndarray], tolerance: float) -> list
             d_previous = ((vectors - book[previous]) ** 2).sum(1)
             d_nearest = ((vectors - book[indices]) ** 2).sum(1)
             indices = torch.where(d_previous <= (1 + tolerance) * d_nearest, previous, indices)
-        maps.append(indices.reshape(blocks.shape[:2]).numpy())
+        current = indices.reshape(blocks.shape[:2]).numpy()
+        if maps and neighbours > 0:
+            current = prefer_candidates(vectors, book, current, maps[-1], neighbours)
+        maps.append(current)
     return maps
+
+
+def prefer_candidates(vectors: torch.Tensor, book: torch.Tensor, current: np.ndarray, previous: np.ndarray,
+                      neighbours: float) -> np.ndarray:
+    """`current` with each changed block (raster order, as the coder sees them) moved to its nearest coding
+    candidate when that codeword's squared distance is within (1 + neighbours) of the nearest codeword's."""
+    from .temporal import _candidates
+    v = vectors.double()
+    b = book.double()
+    distance = ((v * v).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * v @ b.T).numpy()  # n x K
+    nearest_distance = distance.min(1)
+    out = current.copy()
+    h, w = out.shape
+    for y in range(h):
+        for x in range(w):
+            if out[y, x] == previous[y, x]:
+                continue
+            options = _candidates(out, previous, y, x)
+            if not options:
+                continue
+            row = distance[y * w + x]
+            best = min(options, key=lambda c: (row[c], c))
+            if row[best] <= (1 + neighbours) * nearest_distance[y * w + x]:
+                out[y, x] = best
+    return out
 
 
 def code_index_maps(maps: list[np.ndarray], prior: np.ndarray) -> tuple[list[bytes], float]:
@@ -119,7 +156,7 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, stats: dict | None
     if min(h, w) < codec.multiple:
         raise InputError(f"codebook-svr needs frames of at least {codec.multiple}x{codec.multiple}, got {w}x{h}")
     padded = [pad_to(frame, codec.multiple) for frame in frames]
-    maps = stable_index_maps(codec, padded, codec.stable)
+    maps = stable_index_maps(codec, padded, codec.stable, codec.neighbours)
     indices = temporal_coder(codec).encode(maps)
     lq = baseline_video_encode([downsample(frame, codec.factor) for frame in padded], fps, codec.lq_video, codec.lq_qp)
     if stats is not None:
