@@ -3,7 +3,8 @@
 A codec supplies a `TrainTask`: its model, its loss (with an optional CompressAI auxiliary loss), its
 parameter groups, validation and export. The loop gives every task: seeded runs, checkpoints that resume
 exactly (model, optimisers, step; batches and torch's RNG are functions of (seed, rank, step)), periodic
-validation on a held-out split logged to log.jsonl, a progress bar, bf16 autocast on CUDA, and
+validation on a held-out split logged to log.jsonl, an optional moving average of the weights (config.ema) that
+validation and the export use, a progress bar, bf16 autocast on CUDA, and
 multi-process data parallelism through torch DistributedDataParallel when launched by torchrun.
 """
 from __future__ import annotations
