@@ -65,7 +65,8 @@ class FacePriorTask(TrainTask):
     def __init__(self, preset: str = "latent128", target_bits: float = 3200.0, pixel_every: int = 4,
                  pixel_batch: int = 4, pixel_weight: float = 1.0, rate_warmup: int = 300, rate_lr: float = 0.01,
                  cache: str | Path = "runs/prior/cache", encoder_gain: float | None = None,
-                 identity_weight: float = 0.0, landmark_weight: float = 0.0, condition: str | None = None):
+                 identity_weight: float = 0.0, landmark_weight: float = 0.0, condition: str | None = None,
+                 basic_landmark_weight: float = 0.0):
         if preset not in PRESETS:
             raise InputError(f"unknown face prior preset {preset!r}; known: {', '.join(PRESETS)}")
         self.preset = preset
@@ -81,6 +82,9 @@ class FacePriorTask(TrainTask):
         self.cache = Path(cache)
         self.identity_weight = float(identity_weight)
         self.landmark_weight = float(landmark_weight)
+        # issue 23's basic-layer landmarks: on pixel steps the same faces are also rendered from their basic layer
+        # alone, and their landmark term is added with this weight
+        self.basic_landmark_weight = float(basic_landmark_weight)
         self.step = 0
         self._lpips = None
         self._identity = None
@@ -91,7 +95,8 @@ class FacePriorTask(TrainTask):
         return {"task": self.name, "preset": self.preset, "arch": self.arch, "target_bits": self.target_bits,
                 "pixel_every": self.pixel_every, "pixel_batch": self.pixel_batch,
                 "pixel_weight": self.pixel_weight, "identity_weight": self.identity_weight,
-                **({"landmark_weight": self.landmark_weight} if self.landmark_weight else {})}
+                **({"landmark_weight": self.landmark_weight} if self.landmark_weight else {}),
+                **({"basic_landmark_weight": self.basic_landmark_weight} if self.basic_landmark_weight else {})}
 
     @property
     def lpips(self):
@@ -183,6 +188,13 @@ class FacePriorTask(TrainTask):
                 landmarks = self.landmark_distance(image[:k], pixels).mean()
                 loss = loss + self.landmark_weight * landmarks
                 terms["landmarks"] = landmarks
+            if self.basic_landmark_weight:
+                condition = batch.get("condition")
+                basic = model.synthesize(noisy[:k], torch.ones_like(layers[:k]),
+                                         None if condition is None else condition[:k])
+                basic_landmarks = self.landmark_distance(image[:k], render(model, basic)).mean()
+                loss = loss + self.basic_landmark_weight * basic_landmarks
+                terms["basic_landmarks"] = basic_landmarks
         total_bits = bits.sum(1).mean()
         lam = model.log_lambda.exp() if self.step >= self.rate_warmup else torch.zeros(())
         loss = loss + lam * total_bits / 1000
@@ -237,7 +249,7 @@ def _stage_train(args) -> str:
     task = FacePriorTask(args.preset or "latent128", target_bits=args.target_bits or 3200.0,
                          pixel_every=4 if args.pixel_every is None else args.pixel_every,
                          identity_weight=args.identity_weight or 0.0, landmark_weight=args.landmark_weight or 0.0,
-                         condition=args.condition,
+                         condition=args.condition, basic_landmark_weight=args.basic_landmark_weight or 0.0,
                          cache=args.cache or "runs/prior/cache")
     return run_loop(task, args)
 
@@ -281,6 +293,9 @@ def _register() -> None:
                       help="face prior: weight of the MobileFaceNet identity term on pixel steps"),
                Option("--landmark-weight", "landmark_weight", type=float,
                       help="face prior: weight of the heatmap-network landmark term on pixel steps"),
+               Option("--basic-landmark-weight", "basic_landmark_weight", type=float,
+                      help="face prior: on pixel steps also render the faces from their basic layer alone and add "
+                           "their landmark term with this weight"),
                Option("--condition", "condition", help="face prior: 'identity' conditions the generator on "
                                                         "feature-texture's decoded identity feature (probe (c))"),
                Option("--dataset", "dataset", help="face prior evaluate: 'validation' or a dataset name"),

@@ -77,6 +77,29 @@ def test_pixel_steps_carry_identity_and_landmark_terms_with_gradients(tiny_run):
     assert "landmarks" not in task.losses(model, train.batch(2, 0, 0, 1))
 
 
+def test_the_basic_landmark_term_reaches_the_basic_styles_only(tiny_run):
+    """--basic-landmark-weight: on a pixel step the faces are also rendered from their basic layer alone; that
+    term's gradient reaches the basic styles' encoder output and not the upper layers' styles."""
+    from lamina.priors.face_task import FacePriorTask
+    from lamina.train.loop import TrainConfig
+    root, task, _ = tiny_run
+    basic_task = FacePriorTask("tiny", pixel_every=2, pixel_batch=2, landmark_weight=0.5, basic_landmark_weight=1.0,
+                               rate_warmup=1, cache=root / "cache")
+    assert basic_task.fingerprint() != task.fingerprint()
+    train, _ = basic_task.make_data(TrainConfig(out=root / "unused", steps=1))
+    model = basic_task.build_model()
+    basic_task.set_step(0)
+    styles = []
+    encode = model.encode
+    model.encode = lambda x: styles.append(encode(x)) or styles[-1].retain_grad() or styles[-1]
+    terms = basic_task.losses(model, train.batch(2, 0, 0, 0))
+    assert float(terms["basic_landmarks"]) > 0
+    terms["basic_landmarks"].backward()
+    grad = styles[0].grad
+    first = model.groups[0]
+    assert bool(grad[:, :first].abs().sum() > 0) and float(grad[:, first:].abs().sum()) == 0.0
+
+
 def test_identity_condition_starts_as_the_unconditioned_prior_and_learns_from_the_feature(tiny_run, face, tmp_path):
     """Probe (c): a conditioned prior warm-started from an unconditioned one decodes exactly as it (zero-initialised
     map); the decoded feature-texture identity feature is cached beside the faces and reaches the generator; the
