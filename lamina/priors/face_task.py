@@ -255,18 +255,22 @@ def _stage_train(args) -> str:
 
 
 def _stage_export(args) -> str:
-    """Export the latest checkpoint of a run (running or stopped) as a prior weights file, without training."""
+    """Export the latest checkpoint of a run (running or stopped) as a prior weights file, without training: the
+    moving average of the weights where the run keeps one (--ema: what the loop's own export writes), else the
+    live weights."""
     from ..zoo import read_checkpoint
     out = Path(args.out or "runs/prior/long")
     state = read_checkpoint(out / "checkpoint.pt", "face prior checkpoint")
     fingerprint = json.loads(state.get("fingerprint") or "null") or {}
     preset = fingerprint.get("preset") or args.preset or "latent128"
     model = FacePrior(**fingerprint.get("arch", PRESETS[preset]))
-    model.load_state_dict(state["model"])
+    average = state.get("ema")
+    model.load_state_dict({**state["model"], **(average or {})})
     path = Path(args.weights) if args.weights else out / f"{NAME}-{preset}-step{state['step']}.pt"
     save_prior(model.eval(), path, {"model": NAME, "preset": preset, "steps": state["step"],
                                     "wall_time_s": round(float(state.get("elapsed_s", 0)), 1),
                                     "training": fingerprint, "final_lambda": float(model.log_lambda.exp()),
+                                    "weights": "the moving average (--ema)" if average else "the live weights",
                                     "exported_from": str(out / "checkpoint.pt")})
     return f"{path}: step {state['step']}"
 

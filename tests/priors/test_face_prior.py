@@ -77,6 +77,27 @@ def test_pixel_steps_carry_identity_and_landmark_terms_with_gradients(tiny_run):
     assert "landmarks" not in task.losses(model, train.batch(2, 0, 0, 1))
 
 
+def test_the_export_stage_writes_the_weight_average_of_a_run_that_keeps_one(tiny_run):
+    """`lamina train face-prior --stage export` of a run trained with --ema: the same weights as the loop's own
+    export (the average), not the checkpoint's live weights."""
+    from lamina.cli import main
+    from lamina.priors.face_task import FacePriorTask
+    from lamina.train.loop import TrainConfig, train
+    root, _, _ = tiny_run
+    task = FacePriorTask("tiny", pixel_every=0, rate_warmup=1, cache=root / "cache")
+    out = root / "ema-run"
+    train(task, TrainConfig(out=out, steps=3, batch_size=4, lr=1e-3, val_every=3, checkpoint_every=3,
+                            progress=False, ema=0.5))
+    assert main(["train", "face-prior", "--stage", "export", "--out", str(out),
+                 "--weights", str(out / "staged.pt")]) == 0
+    live = torch.load(out / "checkpoint.pt", weights_only=True)["model"]
+    loop_export = torch.load(out / "face-prior-tiny.pt", weights_only=True)["state_dict"]
+    staged = torch.load(out / "staged.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(staged[k], loop_export[k]) for k in loop_export)
+    assert any(not torch.equal(staged[k].float(), live[k].float().half().float()) for k in staged
+               if staged[k].is_floating_point())
+
+
 def test_the_basic_landmark_term_reaches_the_basic_styles_only(tiny_run):
     """--basic-landmark-weight: on a pixel step the faces are also rendered from their basic layer alone; that
     term's gradient reaches the basic styles' encoder output and not the upper layers' styles."""
