@@ -147,22 +147,21 @@ def run_bench(config: BenchConfig) -> Path:
     if tasks:
         from tqdm import tqdm
         bar = tqdm(total=len(tasks), desc=f"bench {config.dataset}", unit="img", disable=not config.progress)
+        init_args = (metrics, gallery_path, config.data_root, config.device)  # every worker's _init_worker
         with open(results, "a") as sink:
             if config.scheduler:
-                init_args = (metrics, gallery_path, config.data_root, config.device)
                 for rows in _on_cluster(config.scheduler, tasks, init_args):
                     _append(sink, rows)
                     bar.update()
             elif config.workers > 1:
                 import multiprocessing as mp
                 ctx = mp.get_context("spawn")
-                init_args = (metrics, gallery_path, config.data_root, config.device)
                 with ctx.Pool(config.workers, _init_worker, init_args) as pool:
                     for rows in pool.imap_unordered(_process_image, tasks):
                         _append(sink, rows)
                         bar.update()
             else:
-                _init_worker(metrics, gallery_path, config.data_root, config.device)
+                _init_worker(*init_args)
                 for task in tasks:
                     _append(sink, _process_image(task))
                     bar.update()
