@@ -9,16 +9,21 @@
 #   SOURCE=/work/probe-c/runs/prior/probe-c0-control/checkpoint.pt bash benchmarks/face_prior/ema_run.sh 85 105 125
 # Each number = total training minutes of the run (c0's 65 included); after each: export face-prior-<minutes>.pt and
 # evaluation-<minutes>.json (the 64 validation faces, 1-3 layers). Results: docs/results/face-prior/probe-v2.md.
+# Without a checkpoint, INIT=weights.pt starts a fresh run there instead (session 10: that checkpoint and the export
+# at 125 minutes were lost with their worktree; the run was redone from the committed prior v4, OUT=runs/prior/ema5,
+# two torch threads): INIT=lamina/zoo/face-prior.pt OUT=runs/prior/ema5 OMP_NUM_THREADS=2 bash ... 50
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PYTHONPATH=$PWD OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-out=runs/prior/ema
+out=${OUT:-runs/prior/ema}
 mkdir -p "$out"
-if [ ! -f "$out/checkpoint.pt" ]; then cp "${SOURCE:?give SOURCE=the c0 run\'s checkpoint.pt}" "$out/checkpoint.pt"; fi
+start=()
+if [ -n "${INIT:-}" ]; then start=(--init-from "$INIT")
+elif [ ! -f "$out/checkpoint.pt" ]; then cp "${SOURCE:?give SOURCE=the c0 run\'s checkpoint.pt}" "$out/checkpoint.pt"; fi
 for MINUTES in "$@"; do
   .venv/bin/lamina train face-prior --preset latent128-narrow --target-bits 4000 --batch-size 32 --lr 5e-4 \
     --betas 0.9 0.99 --steps 1000000 --checkpoint-minutes 10 --val-every 250 --cache runs/prior/cache \
-    --pixel-every 2 --identity-weight 2.0 --landmark-weight 2.0 --ema 0.998 --resume \
+    --pixel-every 2 --identity-weight 2.0 --landmark-weight 2.0 --ema 0.998 --resume "${start[@]}" \
     --max-minutes "$MINUTES" --out "$out" >> "$out.log" 2>&1
   .venv/bin/lamina train face-prior --stage export --out "$out" --weights "$out/face-prior.pt" >> "$out.log" 2>&1
   .venv/bin/lamina train face-prior --stage evaluate --weights "$out/face-prior.pt" --dataset validation --limit 64 \
