@@ -265,7 +265,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--align", type=int, default=None, metavar="SIZE",
                    help="face codecs: first crop the face into the shared framing at SIZE x SIZE (as `lamina "
                         "align`; a clip with its first frame's alignment); the stream codes the crop")
-    p.add_argument("--device", default="cpu", help="where learned codecs run: cpu (default), cuda or cuda:N")
+    _add_device(p)
     if command == "encode":
         _add_options(p, [(cls.name, cls.encode_options) for cls in _codec_classes()])
     p.set_defaults(func=_cmd_encode)
@@ -276,7 +276,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=None, help="decode only the first k layers")
     p.add_argument("--feature", action="store_true",
                    help="write the feature layer's decoded vector to OUTPUT.npy (codecs with a feature layer)")
-    p.add_argument("--device", default="cpu", help="where learned codecs run: cpu (default), cuda or cuda:N")
+    _add_device(p)
     if command == "decode":
         _add_options(p, [(cls.name, cls.decode_options) for cls in _codec_classes()])
     p.set_defaults(func=_cmd_decode)
@@ -332,8 +332,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                         "lamina installed and the shared data at the same path")
     p.add_argument("--anchor", nargs="+", default=None, help="anchor codec(s) for BD-rate tables (default vvc)")
     p.add_argument("--data-root", default=None, help="shared data folder (default ../shared/data)")
-    p.add_argument("--device", default="cpu", help="where learned codecs run: cpu (default), cuda or cuda:N (the "
-                                                   "scoring networks stay on the CPU)")
+    _add_device(p, " (the scoring networks stay on the CPU)")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("train", help="train a codec, the face prior or an evaluator network (torchrun-compatible)")
@@ -376,6 +375,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--image", default=None, help="a photo to use instead of scikit-image's astronaut")
     p.set_defaults(func=_cmd_demo)
     return parser
+
+
+def _add_device(parser, note: str = "") -> None:
+    parser.add_argument("--device", default="cpu", help="where learned codecs run: cpu (default), cuda or cuda:N"
+                                                        + note)
 
 
 def _cmd_codecs(args) -> None:
