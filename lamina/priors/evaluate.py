@@ -33,17 +33,26 @@ def prior_input(model: FacePrior, images: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def reconstruct(model: FacePrior, image: np.ndarray, layers: int) -> np.ndarray:
-    """Round-trip one face through rounded styles; uint8 at the input's size."""
+def reconstructions(model: FacePrior, image: np.ndarray, layers=(1, 2, 3)) -> list[np.ndarray]:
+    """Round-trip one face through rounded styles, encoded once, rendered from each number of `layers`; uint8 at the
+    input's size."""
     x = model_pixels(model, image[None])
     styles = torch.round(model.encode(encoder_input(model, x)))
     condition = None
     if model.condition_dim:  # identity-conditioned: the decoded feature of the face at the prior's size
         from .identity import identity_condition
         condition = identity_condition(x)
-    x = render(model, model.synthesize(styles, layers, condition))
-    x = F.interpolate(x, size=image.shape[:2], mode="bicubic", align_corners=False).clamp(0, 1)
-    return (x[0] * 255).round().byte().permute(1, 2, 0).numpy()
+    out = []
+    for k in layers:
+        y = render(model, model.synthesize(styles, k, condition))
+        y = F.interpolate(y, size=image.shape[:2], mode="bicubic", align_corners=False).clamp(0, 1)
+        out.append((y[0] * 255).round().byte().permute(1, 2, 0).numpy())
+    return out
+
+
+def reconstruct(model: FacePrior, image: np.ndarray, layers: int) -> np.ndarray:
+    """Round-trip one face through rounded styles with the first `layers` layers; uint8 at the input's size."""
+    return reconstructions(model, image, (layers,))[0]
 
 
 def evaluate(model: FacePrior, items, metrics=("psnr", "lpips_alex", "identity_dlib", "landmarks_dlib")) -> dict:
@@ -53,8 +62,8 @@ def evaluate(model: FacePrior, items, metrics=("psnr", "lpips_alex", "identity_d
     for item in items:
         image = item.image()
         ref = evaluator.reference(image, item)
-        for k in rows:
-            rows[k].append(evaluator.score(ref, reconstruct(model, image, k)))
+        for k, decoded in zip(rows, reconstructions(model, image, tuple(rows))):
+            rows[k].append(evaluator.score(ref, decoded))
     return {f"{k}_layers": {name: float(np.nanmean([r[name] for r in rows[k]])) for name in rows[k][0]}
             for k in rows}
 

@@ -59,6 +59,10 @@ def test_tiny_prior_trains_exports_and_reloads(tiny_run, face):
     assert bits.shape == (2, 3) and bool((bits > 0).all())
     image = reconstruct(model, face, 2)
     assert image.shape == face.shape and image.dtype == np.uint8
+    # the evaluation encodes once for all layer counts: the same pixels as one reconstruction per count
+    from lamina.priors.evaluate import reconstructions
+    assert all(np.array_equal(a, reconstruct(model, face, k))
+               for k, a in zip((1, 2, 3), reconstructions(model, face, (1, 2, 3))))
 
 
 def test_pixel_steps_carry_identity_and_landmark_terms_with_gradients(tiny_run):
