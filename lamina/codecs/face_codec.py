@@ -70,6 +70,13 @@ def detail_fit_option(codec: str) -> Option:
                        f"residual")
 
 
+def reframe_option(codec: str) -> Option:
+    return Option("--reframe", "reframe", type=bool,
+                  help=f"{codec} video: code every frame warped into the face framing by its own similarity "
+                       f"transform (sent, ~1-2 bytes a frame) and warp it back at the decoder, so the prior sees "
+                       f"the face where it was trained to while the head moves (default off)")
+
+
 class FaceCodec(ZooCodec):
     layers = FACE_LAYERS
     higher_is_better = True
@@ -80,7 +87,8 @@ class FaceCodec(ZooCodec):
         raise NotImplementedError
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
-                 check_face: bool = True, detail_step: float | None = None, detail_fit: int | None = None):
+                 check_face: bool = True, detail_step: float | None = None, detail_fit: int | None = None,
+                 reframe: bool | None = None):
         if weights is None:
             quality, weights = zoo.find(self.name, quality)
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
@@ -95,6 +103,7 @@ class FaceCodec(ZooCodec):
         self.video_detail_step = self.detail_step if given else 0.0
         if self.detail_step < 0:
             raise InputError(f"--detail-step must be >= 0, not {self.detail_step}")
+        self.reframe = bool(reframe)  # video: each frame coded in the framing (lamina.codecs.reframe)
         self.detail_fit = 0 if detail_fit is None else int(detail_fit)
         if self.detail_fit < 0:
             raise InputError(f"--detail-fit must be >= 0, not {self.detail_fit}")

@@ -25,7 +25,7 @@ import torch
 from ...bitstream import Bitstream
 from ...errors import BitstreamError, InputError
 from ..base import VIDEO, Option, model_output_to_image, register
-from ..face_codec import FaceCodec, detail_fit_option, detail_option
+from ..face_codec import FaceCodec, detail_fit_option, detail_option, reframe_option
 from .model import CODEC, load_model
 from .residual import DEFAULT as DEFAULT_RESIDUAL, RESIDUALS, check as check_residual
 
@@ -48,12 +48,13 @@ class LatentFlow(FaceCodec):
                "open loop's residual model: 'adaptive' (default; a discrete Laplace whose scale the encoder "
                "picks and whose counts adapt: 27-78%% fewer residual bytes on the training clips) or "
                "'irwin-hall' (the paper's fixed pmf)"),
-        detail_option(CODEC), detail_fit_option(CODEC),
+        reframe_option(CODEC), detail_option(CODEC), detail_fit_option(CODEC),
     )
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, gop: int | None = None, loop: str | None = None,
-                 detail_step: float | None = None, residual_model: str | None = None, detail_fit: int | None = None):
+                 detail_step: float | None = None, residual_model: str | None = None, detail_fit: int | None = None,
+                 reframe: bool | None = None):
         self.gop = 10 if gop is None else int(gop)
         self.loop = loop or "open"
         self.residual_model = check_residual(residual_model or DEFAULT_RESIDUAL)
@@ -61,7 +62,7 @@ class LatentFlow(FaceCodec):
             raise InputError(f"GOP must be >= 1, got {self.gop}")
         if self.loop not in ("open", "closed"):
             raise InputError(f"loop must be 'open' or 'closed', got {self.loop!r}")
-        super().__init__(quality, device, weights, check_face, detail_step, detail_fit)
+        super().__init__(quality, device, weights, check_face, detail_step, detail_fit, reframe)
 
     @staticmethod
     def load_weights(path: Path, device: str):
@@ -98,7 +99,7 @@ class LatentFlow(FaceCodec):
     def encode_video(self, frames: list[np.ndarray], fps: float, gop: int | None = None,
                      loop: str | None = None, residual_model: str | None = None) -> Bitstream:
         return self.video().encode_video(self, frames, fps, self.gop if gop is None else gop, loop or self.loop,
-                                         residual_model or self.residual_model)
+                                         residual_model or self.residual_model, self.reframe)
 
     @classmethod
     def video_info(cls, stream: Bitstream) -> dict:
@@ -107,4 +108,6 @@ class LatentFlow(FaceCodec):
         info = {"frames": header.frames, "fps": header.fps, "gop": header.gop, "loop": header.loop}
         if header.residual is not None:
             info["residual"] = header.residual
+        if header.reframe:
+            info["reframe"] = True
         return info if header.detail_step is None else {**info, "detail step": header.detail_step}

@@ -11,14 +11,17 @@
 - detail (with --detail-step given; video: off by default): every g-th frame from 0 (a key frame) codes the coarse
   TAEF2-latent residual against the latent its decoded styles generate (lamina.priors.detail); every frame of its
   group adds that offset to the latent its own styles generate, so the identity-bearing texture costs one detail
-  payload per g frames (the clip's framing is fixed by the first frame's alignment).
+  payload per g frames (the clip's framing is fixed by the first frame's alignment, or, reframed, by each frame's).
+- reframe (`--reframe`, lamina.codecs.reframe): every frame is coded warped into the shared framing by its own
+  similarity transform, sent at the head of the basic layer; the decoder warps each rendered frame back.
 
 Container: kind 1 (video); layer k (basic / middle / enhanced) packs every frame's payload of style group k
 (groups are coded independently, so the first k layers decode frames from the first k groups); layer 4, detail,
 packs the key frames' detail payloads. A frame's payload: varint length of the intra / difference bytes, those
 bytes, then (anchor frames) the residual bytes. Codec header: varint quality, frames, g, mode (0 open loop with
 Irwin-Hall residuals, 1 closed loop, 2 open loop with adaptive residuals), fps x 1000[, detail step /
-detail.STEP_UNIT when the detail layer is present].
+detail.STEP_UNIT when the detail layer is present]; a reframed clip: the detail step (0 without the detail layer),
+then flags 1, and its basic layer starts with the transforms (varint length + reframe.pack).
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size
 from ...errors import BitstreamError, InputError
 from ...vision.face import require_framed_face
 from ...priors import detail
+from .. import reframe
 from . import residual as residual_model
 from .model import LAYER_NAMES
 
@@ -49,6 +53,7 @@ class VideoHeader:
     fps: float
     detail_step: float | None = None
     residual: str | None = "irwin-hall"   # None: closed loop (no residuals)
+    reframe: bool = False                 # every frame coded in the framing (lamina.codecs.reframe)
 
 
 def video_header(stream: Bitstream) -> VideoHeader:
@@ -57,14 +62,15 @@ def video_header(stream: Bitstream) -> VideoHeader:
     reader = Reader(stream.codec_header)
     quality, frames, gop = reader.varint("quality"), reader.varint("frames"), reader.varint("gop")
     mode, fps = reader.varint("mode"), reader.varint("fps")
-    step = reader.varint("detail step") * detail.STEP_UNIT if reader.pos < len(stream.codec_header) else None
-    if reader.pos != len(stream.codec_header) or frames < 1 or gop < 1 or mode >= len(MODES) or step == 0:
+    code, reframed = reframe.read_header_tail(reader, len(stream.codec_header))
+    step = None if code is None else code * detail.STEP_UNIT
+    if reader.pos != len(stream.codec_header) or frames < 1 or gop < 1 or mode >= len(MODES):
         raise BitstreamError("latent-flow video codec header is corrupted")
     if (step is None) != (len(stream.declared_layers) <= len(LAYER_NAMES)):
         raise BitstreamError("latent-flow video codec header and layer count disagree about the detail layer")
     check_video_size(stream, frames)
     loop, residual = MODES[mode]
-    return VideoHeader(quality, frames, gop, loop, fps / 1000, step, residual)
+    return VideoHeader(quality, frames, gop, loop, fps / 1000, step, residual, reframed)
 
 
 def mode_code(loop: str, residual: str) -> int:
@@ -160,7 +166,7 @@ def clip_proxies(codec, frames: list[np.ndarray]) -> list[list[torch.Tensor]]:
 
 
 def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: str,
-                 residual: str = residual_model.DEFAULT) -> Bitstream:
+                 residual: str = residual_model.DEFAULT, reframed: bool = False) -> Bitstream:
     if gop < 1:
         raise InputError(f"GOP must be >= 1, got {gop}")
     if loop not in LOOPS:
@@ -169,11 +175,14 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: st
     h, w = check_frames(frames)
     if codec.check_face:  # one framing for the clip: the first frame must hold a framed face
         require_framed_face(frames[0])
+    transforms = None
+    if reframed:  # code every frame in the framing; the decoder warps it back
+        transforms, frames = reframe.chips(frames)
     mode = mode_code(loop, residual)
     payloads, decoded, _ = code_proxies(codec.model, clip_proxies(codec, frames), gop, loop, residual)
     header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(gop)
               + encode_varint(mode) + encode_varint(int(round(fps * 1000))))
-    names = LAYER_NAMES
+    names, detail_code = LAYER_NAMES, None
     if codec.video_detail_step:
         details = []
         with torch.no_grad():
@@ -182,8 +191,12 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: st
                                                     codec.video_detail_step))
         payloads = payloads + [details]
         names = LAYER_NAMES + ("detail",)
-        header += encode_varint(detail.step_code(codec.video_detail_step))
-    layers = tuple(Layer(name, pack_payloads(p)) for name, p in zip(names, payloads))
+        detail_code = detail.step_code(codec.video_detail_step)
+    header += reframe.header_tail(detail_code, reframed)
+    packed = [pack_payloads(p) for p in payloads]
+    if reframed:
+        packed[0] = reframe.with_transforms(transforms, packed[0])
+    layers = tuple(Layer(name, p) for name, p in zip(names, packed))
     return Bitstream(codec.name, h, w, layers, model_id=codec.model_id, kind=KIND_VIDEO, codec_header=header)
 
 
@@ -195,11 +208,15 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np
     if not 1 <= k <= stream.available_layers:
         raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers}")
     styled = min(k, len(LAYER_NAMES))
-    per_group = [unpack_payloads(stream.layers[j].payload, header.frames, f"{LAYER_NAMES[j]} payload")
-                 for j in range(styled)]
+    payloads = [stream.layers[j].payload for j in range(styled)]
+    transforms = None
+    if header.reframe:
+        transforms, payloads[0] = reframe.split_transforms(payloads[0], header.frames)
+    per_group = [unpack_payloads(payloads[j], header.frames, f"{LAYER_NAMES[j]} payload") for j in range(styled)]
     decoded = decode_proxies(codec.model, per_group, header.frames, header.gop, header.loop, header.residual)
     if k == styled:
-        return [codec.render(codec.model.from_proxy(ys), k, stream.height, stream.width) for ys in decoded]
+        frames = [codec.render(codec.model.from_proxy(ys), k, stream.height, stream.width) for ys in decoded]
+        return reframe.unchip(frames, transforms)
     keys = (header.frames + header.gop - 1) // header.gop
     details = unpack_payloads(stream.layers[styled].payload, keys, "detail payload")
     frames, offset = [], None
@@ -208,4 +225,4 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np
         if t % header.gop == 0:
             offset = detail.decode(details[t // header.gop], tuple(generated.shape[1:]), header.detail_step)
         frames.append(codec.render_with_detail(generated, offset, stream.height, stream.width))
-    return frames
+    return reframe.unchip(frames, transforms)

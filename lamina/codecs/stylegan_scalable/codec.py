@@ -23,7 +23,8 @@ import torch
 from ...bitstream import Bitstream, Layer, encode_varint
 from ...errors import BitstreamError
 from ..base import SWAP, VIDEO, Option, model_output_to_image, register
-from ..face_codec import DETAIL_OVER, IMAGE_LAYERS, STYLE_LAYERS, FaceCodec, detail_fit_option, detail_option
+from ..face_codec import (DETAIL_OVER, IMAGE_LAYERS, STYLE_LAYERS, FaceCodec, detail_fit_option, detail_option,
+                          reframe_option)
 from .entropy import swap_layers
 from .model import CODEC, LAYER_NAMES, load_model
 
@@ -40,12 +41,12 @@ class StyleganScalable(FaceCodec):
     encode_options = (Option("--keyframe-interval", "keyframe_interval", type=int,
                              help="stylegan-scalable video: every N-th frame carries all layers, the others the "
                                   "basic layer only (default 10)"),
-                      detail_option(CODEC), detail_fit_option(CODEC))
+                      reframe_option(CODEC), detail_option(CODEC), detail_fit_option(CODEC))
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, keyframe_interval: int | None = None, detail_step: float | None = None,
-                 detail_fit: int | None = None):
-        super().__init__(quality, device, weights, check_face, detail_step, detail_fit)
+                 detail_fit: int | None = None, reframe: bool | None = None):
+        super().__init__(quality, device, weights, check_face, detail_step, detail_fit, reframe)
         self.keyframe_interval = 10 if keyframe_interval is None else int(keyframe_interval)
 
     @staticmethod
@@ -83,8 +84,9 @@ class StyleganScalable(FaceCodec):
     @classmethod
     def video_info(cls, stream: Bitstream) -> dict:
         from .video import video_header
-        frames, interval, fps, step = video_header(stream)
-        info = {"frames": frames, "fps": fps, "keyframe interval": interval}
+        from .video import _header
+        frames, interval, fps, step, reframed = _header(stream)
+        info = {"frames": frames, "fps": fps, "keyframe interval": interval, **({"reframe": True} if reframed else {})}
         return info if step is None else {**info, "detail step": step}
 
     def swap(self, a: Bitstream | bytes, b: Bitstream | bytes) -> Bitstream:

@@ -4,7 +4,9 @@ frame's middle and enhanced styles. With --detail-step given (video: off by defa
 each key frame's detail payload (lamina.priors.detail: the coarse TAEF2-latent residual against the latent the
 key frame's three style layers generate), and every frame of the key frame's group adds that offset to the latent
 its own styles generate: the identity-bearing texture is sent once per key frame (the clip's framing is fixed by
-the first frame's alignment, so the offset stays in place while pose and expression change)."""
+the first frame's alignment, so the offset stays in place while pose and expression change). With --reframe
+(lamina.codecs.reframe) every frame is coded warped into the framing by its own similarity transform, sent at the
+head of the basic layer, and the decoder warps each rendered frame back."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,13 +17,15 @@ from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size
 from ...errors import BitstreamError, InputError
 from ...vision.face import require_framed_face
 from ...priors import detail
+from .. import reframe
 from .model import LAYER_NAMES
 
 
 def encode_video(codec, frames: list[np.ndarray], fps: float, keyframe_interval: int) -> Bitstream:
     """Key frames (every `keyframe_interval`-th, from 0) with all three layers, other frames with the basic
     layer only. Layer payloads: basic = every frame's basic payload; middle / enhanced = the key frames'.
-    Codec header: varint quality, frame count, key-frame interval, fps x 1000."""
+    Codec header: varint quality, frame count, key-frame interval, fps x 1000[, detail step code][, for a
+    reframed clip: the detail step code (0: none) and flags 1]."""
     if keyframe_interval < 1:
         raise InputError(f"keyframe interval must be >= 1, got {keyframe_interval}")
     if not frames:
@@ -33,6 +37,9 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, keyframe_interval:
         if frame.shape != frames[0].shape:
             raise InputError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, frame 0 is {w}x{h}: "
                              f"variable frame sizes are not supported")
+    transforms = None
+    if codec.reframe:  # code every frame in the framing; the decoder warps it back
+        transforms, frames = reframe.chips(frames)
     per_layer: list[list[bytes]] = [[], [], []] + ([[]] if codec.video_detail_step else [])
     with torch.no_grad():
         for i, frame in enumerate(frames):
@@ -45,26 +52,35 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, keyframe_interval:
                 per_layer[3].append(codec.detail_payload(x, codec.prior_styles(payloads), codec.video_detail_step))
     header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(keyframe_interval)
               + encode_varint(int(round(fps * 1000))))
-    if codec.video_detail_step:
-        header += encode_varint(detail.step_code(codec.video_detail_step))
-    layers = tuple(Layer(name, pack_payloads(p)) for name, p in zip(LAYER_NAMES + ("detail",), per_layer))
+    header += reframe.header_tail(detail.step_code(codec.video_detail_step) if codec.video_detail_step else None,
+                                  codec.reframe)
+    packed = [pack_payloads(p) for p in per_layer]
+    if codec.reframe:
+        packed[0] = reframe.with_transforms(transforms, packed[0])
+    layers = tuple(Layer(name, p) for name, p in zip(LAYER_NAMES + ("detail",), packed))
     return Bitstream(codec.name, h, w, layers, model_id=codec.model_id, kind=KIND_VIDEO, codec_header=header)
 
 
 def video_header(stream: Bitstream) -> tuple[int, int, float, float | None]:
     """(frames, keyframe interval, fps, detail step or None) of a video stream."""
+    return _header(stream)[:4]
+
+
+def _header(stream: Bitstream) -> tuple[int, int, float, float | None, bool]:
+    """video_header's values and whether the clip is reframed."""
     if stream.kind != KIND_VIDEO:
         raise BitstreamError("not a video stream")
     reader = Reader(stream.codec_header)
     reader.varint("quality")
     frames, interval, fps = reader.varint("frames"), reader.varint("keyframe interval"), reader.varint("fps")
-    step = reader.varint("detail step") * detail.STEP_UNIT if reader.pos < len(stream.codec_header) else None
-    if reader.pos != len(stream.codec_header) or frames < 1 or interval < 1 or step == 0:
+    code, reframed = reframe.read_header_tail(reader, len(stream.codec_header))
+    step = None if code is None else code * detail.STEP_UNIT
+    if reader.pos != len(stream.codec_header) or frames < 1 or interval < 1:
         raise BitstreamError("video codec header is corrupted")
     if (step is None) != (len(stream.declared_layers) <= len(LAYER_NAMES)):
         raise BitstreamError("video codec header and layer count disagree about the detail layer")
     check_video_size(stream, frames)
-    return frames, interval, fps / 1000, step
+    return frames, interval, fps / 1000, step, reframed
 
 
 @torch.no_grad()
@@ -72,13 +88,16 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np
     """Frames decoded from the first `layers` layers: frame t uses its own basic styles and, from 2 layers on,
     the middle (and enhanced) styles of its key frame."""
     stream = codec.check_stream(stream)
-    count, interval, _, step = video_header(stream)
+    count, interval, _, step, reframed = _header(stream)
     k = stream.available_layers if layers is None else layers
     if not 1 <= k <= stream.available_layers:
         raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers}")
     keys = (count + interval - 1) // interval
     styled = min(k, len(LAYER_NAMES))
-    basic = unpack_payloads(stream.layers[0].payload, count, "basic payload")
+    basic, transforms = stream.layers[0].payload, None
+    if reframed:
+        transforms, basic = reframe.split_transforms(basic, count)
+    basic = unpack_payloads(basic, count, "basic payload")
     upper = [unpack_payloads(stream.layers[j].payload, keys, f"{LAYER_NAMES[j]} payload") for j in range(1, styled)]
     details = unpack_payloads(stream.layers[3].payload, keys, "detail payload") if k > styled else None
     frames, key_styles, offset = [], None, None
@@ -96,4 +115,4 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np
         if t % interval == 0:
             offset = detail.decode(details[t // interval], tuple(generated.shape[1:]), step)
         frames.append(codec.render_with_detail(generated, offset, stream.height, stream.width))
-    return frames
+    return reframe.unchip(frames, transforms)
