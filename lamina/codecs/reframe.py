@@ -7,7 +7,7 @@ warps it back into the frame. Pixels outside the warped chip repeat its edge.
 A transform is four integers: the log scale (units of 1/256), the rotation (units of 0.2 degrees) and the shift of
 the frame's centre (units of 1/512 of the side), frame -> chip. The encoder fits each frame as `lamina align` would
 crop it (dlib's 68 points; a frame where dlib finds no face keeps the previous frame's transform), smooths the clip's transforms over
-three frames ([1, 2, 1] / 4) so that landmark jitter does not shake the picture, then rounds them. Stream: the
+seven frames (binomial weights) so that landmark jitter does not shake the picture, then rounds them. Stream: the
 frames' differences from the previous frame's integers (frame 0: from the identity), each zigzag-mapped and written
 as an order-0 Exp-Golomb code, four per frame, padded to a byte; 1-2 bytes a frame for a moving head.
 """
@@ -22,7 +22,7 @@ from ..errors import BitstreamError, InputError
 SCALE_UNIT = 1 / 256          # of the log scale
 ANGLE_UNIT = math.radians(0.2)
 SHIFT_UNIT = 1 / 512          # of the frame's side
-SMOOTHING = (0.25, 0.5, 0.25)
+SMOOTHING = (1 / 64, 6 / 64, 15 / 64, 20 / 64, 15 / 64, 6 / 64, 1 / 64)   # binomial, 7 frames
 
 
 def fit(frame: np.ndarray) -> np.ndarray | None:
@@ -51,15 +51,16 @@ def fit(frame: np.ndarray) -> np.ndarray | None:
 
 
 def fit_clip(frames: list[np.ndarray]) -> list[tuple[int, int, int, int]]:
-    """The clip's rounded transforms (fit each frame, smooth over three frames, round to the units)."""
+    """The clip's rounded transforms (fit each frame, smooth over SMOOTHING's frames, round to the units)."""
     fitted, previous = [], np.zeros(4)
     for frame in frames:
         found = fit(frame)
         previous = previous if found is None else found
         fitted.append(previous)
     values = np.stack(fitted)
-    if len(values) > 2:
-        padded = np.concatenate([values[:1], values, values[-1:]])
+    half = len(SMOOTHING) // 2
+    if half:  # the ends repeat the first and last frame's transform
+        padded = np.concatenate([values[:1]] * half + [values] + [values[-1:]] * half)
         values = sum(weight * padded[i:i + len(values)] for i, weight in enumerate(SMOOTHING))
     units = np.array([SCALE_UNIT, ANGLE_UNIT, SHIFT_UNIT, SHIFT_UNIT])
     return [tuple(int(v) for v in row) for row in np.round(values / units)]

@@ -14,8 +14,9 @@ from lamina.errors import BitstreamError, InputError
 
 @pytest.fixture(scope="module")
 def codecs(data_root):
-    return (lamina.load("stylegan-scalable", quality=3, detail_step=0.0),
-            lamina.load("stylegan-scalable", quality=3, detail_step=1.0))
+    # video in the first frame's framing (these clips alternate faces; test_reframe.py covers --reframe)
+    return (lamina.load("stylegan-scalable", quality=3, detail_step=0.0, reframe="off"),
+            lamina.load("stylegan-scalable", quality=3, detail_step=1.0, reframe="off"))
 
 
 def test_detail_residual_is_the_enhanced_layer_after_unchanged_style_layers(codecs, utk_faces):
@@ -120,7 +121,8 @@ def test_stylegan_video_key_frames_carry_a_detail_layer_that_their_group_reuses(
 
 def test_latent_flow_video_key_frames_carry_a_detail_layer(utk_faces):
     from lamina.codecs.latent_flow.video import video_header
-    codec, plain = lamina.load("latent-flow", quality=2, detail_step=1.0), lamina.load("latent-flow", quality=2)
+    codec = lamina.load("latent-flow", quality=2, detail_step=1.0, reframe="off")
+    plain = lamina.load("latent-flow", quality=2, reframe="off")
     frames = [utk_faces[i % 3] for i in range(5)]
     for loop in ("open", "closed"):
         stream = Bitstream.parse(codec.encode_video(frames, 25.0, gop=2, loop=loop).to_bytes())

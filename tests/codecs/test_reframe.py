@@ -69,7 +69,7 @@ def test_identity_transform_leaves_the_frame_and_the_fit_finds_a_moved_face(face
 @pytest.mark.parametrize("name", ["latent-flow", "stylegan-scalable"])
 def test_reframed_clip_decodes_layer_by_layer_and_follows_the_moving_face(name, moved):
     import lamina
-    plain, framed = lamina.load(name, quality=1), lamina.load(name, quality=1, reframe=True)
+    plain, framed = lamina.load(name, quality=1, reframe="off"), lamina.load(name, quality=1)  # on by default
     a, b = plain.encode_video(moved, 25.0).to_bytes(), framed.encode_video(moved, 25.0).to_bytes()
     info = framed.video_info(Bitstream.parse(b))
     assert info["reframe"] is True and "reframe" not in plain.video_info(Bitstream.parse(a))
@@ -84,3 +84,14 @@ def test_reframed_clip_decodes_layer_by_layer_and_follows_the_moving_face(name, 
         decoded = codec.decode_video(data)
         errors[key] = np.mean([np.abs(d.astype(float) - f).mean() for d, f in zip(decoded[2:], moved[2:])])
     assert errors["reframed"] < errors["plain"], errors
+
+
+def test_reframe_option_is_on_or_off(moved):
+    import lamina
+    from lamina.errors import InputError
+    assert lamina.load("latent-flow", quality=1).reframe and not lamina.load("latent-flow", quality=1,
+                                                                              reframe="off").reframe
+    with pytest.raises(InputError, match="on or off"):
+        lamina.load("latent-flow", quality=1, reframe="maybe")
+    with pytest.raises(InputError, match="square"):
+        lamina.load("latent-flow", quality=1).encode_video([f[:, :240] for f in moved[:2]], 25.0)

@@ -54,7 +54,7 @@ class LatentFlow(FaceCodec):
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, gop: int | None = None, loop: str | None = None,
                  detail_step: float | None = None, residual_model: str | None = None, detail_fit: int | None = None,
-                 reframe: bool | None = None):
+                 reframe: str | bool | None = None):
         self.gop = 10 if gop is None else int(gop)
         self.loop = loop or "open"
         self.residual_model = check_residual(residual_model or DEFAULT_RESIDUAL)

@@ -45,7 +45,7 @@ class StyleganScalable(FaceCodec):
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, keyframe_interval: int | None = None, detail_step: float | None = None,
-                 detail_fit: int | None = None, reframe: bool | None = None):
+                 detail_fit: int | None = None, reframe: str | bool | None = None):
         super().__init__(quality, device, weights, check_face, detail_step, detail_fit, reframe)
         self.keyframe_interval = 10 if keyframe_interval is None else int(keyframe_interval)
 
