@@ -176,19 +176,25 @@ HELD_OUT = 0.2
 
 
 def clip_styles(name: str, model, side: int = 256, cache: Path = CLIP_CACHE, batch: int = 32,
-                max_frames: int | None = None) -> torch.Tensor:
+                max_frames: int | None = None, reframed: bool = True) -> torch.Tensor:
     """The prior's styles (F x T x dim) of every frame of a shared clip, aligned into the face framing with
-    its first frame's alignment (lamina.vision.align.align_clip), cached per prior id."""
+    its first frame's alignment (lamina.vision.align.align_clip), then, `reframed` (as the codec's video default
+    --reframe codes them), each frame warped into the framing by its own transform (lamina.codecs.reframe);
+    cached per prior id."""
     from ...data.datasets import data_root
     from ...video import read_video
     from ...vision.align import align_clip
-    path = cache / f"{Path(name).stem}{'' if max_frames is None else f'-{max_frames}'}.pt"
+    from .. import reframe
+    path = cache / (f"{Path(name).stem}{'' if max_frames is None else f'-{max_frames}'}"
+                    f"{'-reframed' if reframed else ''}.pt")
     if path.exists():
         data = torch.load(path, weights_only=True)
         if data.get("prior_id") == model.config["prior_id"]:
             return data["styles"].float()
     frames, _ = read_video(data_root() / "video" / name, max_frames=max_frames)
     frames = align_clip(frames, side)
+    if reframed:
+        frames = reframe.chips(frames)[1]
     size = model.config["size"]
     with torch.no_grad():
         styles = torch.cat([model.encode(torch.cat([image_to_model(f, size) for f in frames[i:i + batch]]))
