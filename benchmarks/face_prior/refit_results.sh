@@ -24,7 +24,11 @@ for run in "stylegan-scalable 1 sg-q1" "stylegan-scalable 4 sg-q4" "latent-flow 
 done
 wait
 # CelebA recognition: the gallery (4,865 celeba-train descriptors) is built once per output folder (~12 min);
-# GALLERY=path/celeba-train-gallery.npz reuses one
+# GALLERY=path/celeba-train-gallery.npz reuses one; CELEBA=0 skips this part (the pictures only)
+if [ "${CELEBA:-1}" = 0 ]; then
+  $PY benchmarks/face_prior/refit_pictures.py "$OUT/layers.jpg"
+  exit 0
+fi
 RUN=runs/refit-results/celeba
 mkdir -p "$RUN"
 if [ -n "${GALLERY:-}" ]; then cp "$GALLERY" "$RUN/"; fi
