@@ -1,13 +1,14 @@
 """Per-frame framing for the face codecs' video modes (issue 26, `--reframe`): the face prior was trained on crops
 in the shared framing (lamina.framing), while a talking face leaves the first frame's alignment as the head moves.
-With reframing the encoder fits, for every frame, the similarity transform that puts the face's five points on the
-framing's, codes the frame warped by it (the "chip"), and sends the transform; the decoder renders each chip and
-warps it back into the frame. Pixels outside the warped chip repeat its edge.
+With reframing the encoder fits, for every frame, the similarity transform that `lamina align` would apply to it,
+codes the frame warped by it (the "chip"), and sends the transform; the decoder renders each chip and warps it back
+into the frame. Pixels outside the warped chip repeat its edge. The transforms come from dlib's float landmarks, so
+a reframed stream's bytes may differ between CPUs (the decoder's warp does not depend on them).
 
 A transform is four integers: the log scale (units of 1/256), the rotation (units of 0.2 degrees) and the shift of
 the frame's centre (units of 1/512 of the side), frame -> chip. The encoder fits each frame as `lamina align` would
-crop it (dlib's 68 points; a frame where dlib finds no face keeps the previous frame's transform), smooths the clip's transforms over
-seven frames (binomial weights) so that landmark jitter does not shake the picture, then rounds them. Stream: the
+crop it (dlib's 68 points; a frame where dlib finds no face keeps the previous frame's transform), smooths the
+clip's transforms over seven frames (binomial weights) so that landmark jitter does not shake the picture, then rounds them. Stream: the
 frames' differences from the previous frame's integers (frame 0: from the identity), each zigzag-mapped and written
 as an order-0 Exp-Golomb code, four per frame, padded to a byte; 1-2 bytes a frame for a moving head.
 """
