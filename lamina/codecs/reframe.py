@@ -9,8 +9,9 @@ A transform is four integers: the log scale (units of 1/256), the rotation (unit
 the frame's centre (units of 1/512 of the side), frame -> chip. The encoder fits each frame as `lamina align` would
 crop it (dlib's 68 points; a frame where dlib finds no face keeps the previous frame's transform), smooths the
 clip's transforms over seven frames (binomial weights) so that landmark jitter does not shake the picture, then
-rounds them. Stream: the frames' differences from the previous frame's integers (frame 0: from the identity), each zigzag-mapped and written
-as an order-0 Exp-Golomb code, four per frame, padded to a byte; 1-2 bytes a frame for a moving head.
+rounds them. Stream: the frames' differences from the previous frame's integers (frame 0: from the identity), each
+zigzag-mapped and written as an order-0 Exp-Golomb code, four per frame, padded to a byte; 1-2 bytes a frame for a
+moving head.
 """
 from __future__ import annotations
 
