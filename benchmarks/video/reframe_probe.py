@@ -29,7 +29,6 @@ def main() -> None:
     parser.add_argument("--weights", default="lamina/zoo/face-prior.pt")
     args = parser.parse_args()
     prior = load_prior(Path(args.weights))
-    units = np.array([reframe.SCALE_UNIT, reframe.ANGLE_UNIT, reframe.SHIFT_UNIT, reframe.SHIFT_UNIT])
     evaluator = Evaluator(("psnr", "lpips_alex", "identity_dlib"))
     rows = []
     for clip in args.clips:
@@ -39,7 +38,7 @@ def main() -> None:
             found = reframe.fit(frame)
             if found is None:
                 continue
-            params = tuple(int(v) for v in np.round(found / units))
+            params = tuple(int(v) for v in np.round(found / reframe.UNITS))
             chip = reframe.to_chip(frame, params)
             back = reframe.from_chip(reconstruct(prior, chip, 3), params)
             ref = evaluator.reference(frame)

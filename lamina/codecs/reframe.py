@@ -24,6 +24,7 @@ from ..errors import BitstreamError, InputError
 SCALE_UNIT = 1 / 256          # of the log scale
 ANGLE_UNIT = math.radians(0.2)
 SHIFT_UNIT = 1 / 512          # of the frame's side
+UNITS = np.array([SCALE_UNIT, ANGLE_UNIT, SHIFT_UNIT, SHIFT_UNIT])   # of the four integers
 SMOOTHING = (1 / 64, 6 / 64, 15 / 64, 20 / 64, 15 / 64, 6 / 64, 1 / 64)   # binomial, 7 frames
 
 
@@ -64,8 +65,7 @@ def fit_clip(frames: list[np.ndarray]) -> list[tuple[int, int, int, int]]:
     if half:  # the ends repeat the first and last frame's transform
         padded = np.concatenate([values[:1]] * half + [values] + [values[-1:]] * half)
         values = sum(weight * padded[i:i + len(values)] for i, weight in enumerate(SMOOTHING))
-    units = np.array([SCALE_UNIT, ANGLE_UNIT, SHIFT_UNIT, SHIFT_UNIT])
-    return [tuple(int(v) for v in row) for row in np.round(values / units)]
+    return [tuple(int(v) for v in row) for row in np.round(values / UNITS)]
 
 
 def matrix(params: tuple[int, int, int, int], width: int, height: int) -> np.ndarray:

@@ -53,8 +53,7 @@ def test_header_tail_round_trips_and_stays_the_old_format_without_reframe():
 def test_identity_transform_leaves_the_frame_and_the_fit_finds_a_moved_face(face, moved):
     assert np.array_equal(reframe.matrix((0, 0, 0, 0), 256, 256), np.array([[1.0, 0, 0], [0, 1, 0]]))
     assert np.array_equal(reframe.to_chip(face, (0, 0, 0, 0)), face)
-    units = np.array([reframe.SCALE_UNIT, reframe.ANGLE_UNIT, reframe.SHIFT_UNIT, reframe.SHIFT_UNIT])
-    own = reframe.fit(face) / units  # the first frame is in the framing already: within a unit or two of zero
+    own = reframe.fit(face) / reframe.UNITS  # the first frame is in the framing already: within a unit or two of zero
     assert np.all(np.abs(own) < 2), own
     corners = np.array([[0, 0, 1], [255, 0, 1], [0, 255, 1], [255, 255, 1]], float).T
 
@@ -62,7 +61,7 @@ def test_identity_transform_leaves_the_frame_and_the_fit_finds_a_moved_face(face
         return np.vstack([reframe.matrix(params, 256, 256), [0, 0, 1]])
     for params, frame in zip(MOVES, moved):
         # moved -> face is the move, face -> framing the face's own transform: the fit is their composition
-        found = reframe.fit(frame) / units
+        found = reframe.fit(frame) / reframe.UNITS
         assert np.abs(full(found) @ corners - full(own) @ full(params) @ corners).max() < 2, (params, found)
 
 
