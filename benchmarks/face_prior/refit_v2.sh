@@ -6,8 +6,9 @@
 # for 6 minutes from the prior v3's q1 flow, then its --stage video: refit-v4/README.md; and the prior v5
 # dcf43c8005d75c8d, where q1 ran that way and q2 at lr 1e-3 for 10 minutes, both without a weight average: q2
 # diverged at step 3,000 (its third group's held-out bits 60 -> 3,800) and q1 ended at held-out W MSE 0.53; both were
-# rerun by hand for 6 minutes from the prior v4's flows with --ema 0.99 (q1 0.33; q2 at lr 5e-4), which is what the
-# two lines below now run: refit-v5/README.md), as it ran: every
+# rerun by hand for 6 minutes from the prior v4's flows with --ema 0.99 (q1 0.33; q2 at lr 5e-4), and q3/q4 for 8
+# minutes at lr 5e-4 with --ema 0.99 from their plain refits (a session later: fewer bytes and lower W MSE), which is
+# what the two lines below now run: refit-v5/README.md), as it ran: every
 # run on one torch thread, two at a time on the 2 cores. Needs the prior's cache (runs/prior/cache). Writes the
 # new weights into lamina/zoo/ (the entropy tables beside them).
 set -euo pipefail
@@ -28,8 +29,8 @@ wait
 common="--steps 100000 --batch-size 64 --lr 1e-3 --val-every 500 --max-minutes $MINUTES --checkpoint-minutes 5 --resume --quiet --styles $R/styles"
 run() { q=$1; lmbda=$2; shift 2; $L train latent-flow $common --quality $q --lambda $lmbda \
   --init-from lamina/zoo/latent-flow-q$q.pt --out $R/latent-flow-q$q "$@" > $R/latent-flow-q$q.log 2>&1; }
-{ run 1 1500 --lr 2e-4 --seed 1 --max-minutes 6 --ema 0.99; run 3 10000; } &
-{ run 2 4000 --lr 5e-4 --seed 1 --max-minutes 6 --ema 0.99; run 4 27000; } & wait
+{ run 1 1500 --lr 2e-4 --seed 1 --max-minutes 6 --ema 0.99; run 3 10000 --lr 5e-4 --seed 1 --max-minutes 8 --ema 0.99; } &
+{ run 2 4000 --lr 5e-4 --seed 1 --max-minutes 6 --ema 0.99; run 4 27000 --lr 5e-4 --seed 1 --max-minutes 8 --ema 0.99; } & wait
 for q in 1 2 3 4; do cp $R/latent-flow-q$q/latent-flow-q$q.pt $R/latent-flow-q$q/latent-flow-q$q.json $R/latent-flow-q$q/latent-flow-q$q.tables.npz lamina/zoo/; done
 # 3. latent-flow's video difference models (lp_d3, lp_d6, lp_d9; rewrites each file: a new model id)
 $L train latent-flow --stage video --weights lamina/zoo/latent-flow-q1.pt --steps 2000 > $R/video-q1.log 2>&1 &
