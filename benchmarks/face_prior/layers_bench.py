@@ -1,9 +1,9 @@
 """Per-layer means of a face codec on a fixed subset of a face set (issue 23): whole-file bytes of the stream cut
 after each layer, dlib identity kept (descriptor distance < 0.6), LPIPS-alex, dlib NME, PSNR; with the codec's
-options (e.g. --detail-fit), which `lamina bench` does not take.
+options (e.g. --detail-fit, --geometry), which `lamina bench` does not take.
 
     .venv/bin/python benchmarks/face_prior/layers_bench.py --dataset utk-test --every 5 --codec stylegan-scalable \
-        --quality 1 [--detail-fit 20] --out docs/results/face-prior/refit-v2/utk-test/sg-q1.json
+        --quality 1 [--detail-fit 20] [--geometry off] --out docs/results/face-prior/refit-v2/utk-test/sg-q1.json
 """
 from __future__ import annotations
 
@@ -27,11 +27,12 @@ def main() -> None:
     parser.add_argument("--codec", required=True)
     parser.add_argument("--quality", type=int, required=True)
     parser.add_argument("--detail-fit", type=int, default=0)
+    parser.add_argument("--geometry", choices=("on", "off"), default="on")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     items = load_dataset(args.dataset)[::args.every]
     evaluator = Evaluator(("psnr", "lpips_alex", "identity_dlib", "landmarks_dlib"))
-    codec = lamina.load(args.codec, quality=args.quality, detail_fit=args.detail_fit)
+    codec = lamina.load(args.codec, quality=args.quality, detail_fit=args.detail_fit, geometry=args.geometry)
     rows: dict[int, list[dict]] = {}
     encode_s = []
     for item in items:
@@ -48,6 +49,7 @@ def main() -> None:
     layers = [{"layers": k, **{key: float(np.nanmean([r[key] for r in v])) for key in KEYS}} for k, v in rows.items()]
     result = {"dataset": args.dataset, "every": args.every, "faces": len(items), "codec": args.codec,
               "quality": args.quality, "detail_fit": args.detail_fit,
+              "geometry": args.geometry,
               "median_encode_s": float(np.median(encode_s)), "layers": layers}
     with open(args.out, "w") as handle:
         json.dump(result, handle, indent=1)

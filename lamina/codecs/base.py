@@ -346,9 +346,12 @@ class ZooCodec(Codec):
         return cls(quality=zoo.find_for_stream(cls.zoo_name(), quality, stream.model_id), device=device)
 
 
-def model_output_to_image(x, height: int, width: int) -> np.ndarray:
+def model_output_to_image(x, height: int, width: int, then=None) -> np.ndarray:
     """A generator's 1 x 3 x h x w output in about [-1, 1] as a height x width uint8 image (antialiased
-    bilinear resize, clamped, rounded)."""
+    bilinear resize, `then` (a function of the resized tensor, e.g. the face codecs' geometry warp), clamped,
+    rounded)."""
     import torch.nn.functional as F
     x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+    if then is not None:
+        x = then(x)
     return ((x[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()

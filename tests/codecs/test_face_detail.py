@@ -14,9 +14,10 @@ from lamina.errors import BitstreamError, InputError
 
 @pytest.fixture(scope="module")
 def codecs(data_root):
-    # video in the first frame's framing (these clips alternate faces; test_reframe.py covers --reframe)
-    return (lamina.load("stylegan-scalable", quality=3, detail_step=0.0, reframe="off"),
-            lamina.load("stylegan-scalable", quality=3, detail_step=1.0, reframe="off"))
+    # video in the first frame's framing (these clips alternate faces; test_reframe.py covers --reframe); images
+    # without the geometry increments in front of each payload (test_geometry.py covers them)
+    return (lamina.load("stylegan-scalable", quality=3, detail_step=0.0, reframe="off", geometry="off"),
+            lamina.load("stylegan-scalable", quality=3, detail_step=1.0, reframe="off", geometry="off"))
 
 
 def test_detail_residual_is_the_enhanced_layer_after_unchanged_style_layers(codecs, utk_faces):
@@ -48,7 +49,7 @@ def test_detail_residual_improves_identity_landmarks_and_lpips(codecs, utk_faces
     from lamina.vision.evaluators import Evaluator
     evaluator = Evaluator(("lpips_alex", "identity_dlib", "landmarks_dlib"))
     residual = codecs[1]
-    fitted = lamina.load("stylegan-scalable", quality=3, detail_step=1.0, detail_fit=20)
+    fitted = lamina.load("stylegan-scalable", quality=3, detail_step=1.0, detail_fit=20, geometry="off")
     for codec, keys in ((residual, ("lpips_alex", "id_dlib_distance")),
                         (fitted, ("lpips_alex", "id_dlib_distance"))):
         two, three = [], []
@@ -69,7 +70,7 @@ def test_fitted_detail_layer_is_the_encoders_choice_alone(codecs, utk_faces):
     measure improves at about half the bytes of the full residual). Its bytes depend on the CPU's float kernels:
     properties only here."""
     from lamina.metrics.pixel import psnr
-    residual, fitted = codecs[1], lamina.load("stylegan-scalable", quality=3, detail_step=1.0, detail_fit=20)
+    residual, fitted = codecs[1], lamina.load("stylegan-scalable", quality=3, detail_step=1.0, detail_fit=20, geometry="off")
     assert residual.detail_fit == 0
     quality = []
     for face in utk_faces[:2]:
@@ -131,7 +132,7 @@ def test_latent_flow_video_key_frames_carry_a_detail_layer(utk_faces):
         assert [l.payload for l in stream.layers[:3]] == [l.payload for l in styles_only.layers]
         full, three = codec.decode_video(stream), codec.decode_video(stream, layers=3)
         assert all(np.array_equal(a, b) for a, b in zip(three, codec.decode_video(styles_only.to_bytes())))
-        paper = lamina.load("latent-flow", quality=2, detail_step=0)  # frame 0's styles = the image's, paper layout
+        paper = lamina.load("latent-flow", quality=2, detail_step=0, geometry="off")  # frame 0: the image, paper layout
         assert np.array_equal(three[0], paper.decode(paper.encode(frames[0]).to_bytes()))
         assert not any(np.array_equal(a, b) for a, b in zip(full, three))
 

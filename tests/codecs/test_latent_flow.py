@@ -39,8 +39,9 @@ def weights(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def codec(weights):
-    # video in the first frame's framing: these clips alternate faces (test_reframe.py covers --reframe)
-    return LatentFlow(quality=1, weights=weights, reframe="off")
+    # video in the first frame's framing: these clips alternate faces (test_reframe.py covers --reframe); images
+    # without geometry increments in front of the payloads (test_geometry.py covers them)
+    return LatentFlow(quality=1, weights=weights, reframe="off", geometry="off")
 
 
 def test_flow_is_invertible_and_starts_as_the_identity():
@@ -118,7 +119,7 @@ def test_stage_weights_decay_to_one_hundredth():
 
 
 def test_three_layers_decode_progressively(codec, face):
-    stream = LatentFlow(quality=1, weights=codec.weights, detail_step=0).encode(face)  # the paper's layout
+    stream = LatentFlow(quality=1, weights=codec.weights, detail_step=0, geometry="off").encode(face)  # the paper's
     assert stream.declared_layers == ("basic", "middle", "enhanced")
     styles = codec.styles_of(face)
     payloads = codec.model.compress(styles)
@@ -139,7 +140,7 @@ def test_three_layers_decode_progressively(codec, face):
 def test_decoded_styles_are_the_inverse_flow_of_the_decoded_proxies(codec, face):
     styles = codec.styles_of(face)
     proxies = codec.model.decompress_proxies(codec.model.compress(styles))
-    paper = LatentFlow(quality=1, weights=codec.weights, detail_step=0)  # all three style groups in the stream
+    paper = LatentFlow(quality=1, weights=codec.weights, detail_step=0, geometry="off")  # the three style groups
     decoded = codec.decode_proxies([l.payload for l in paper.encode(face).layers])
     assert len(decoded) == len(proxies) == 3 and all(torch.equal(a, b) for a, b in zip(proxies, decoded))
     error = (codec.model.from_proxy(decoded) - styles).abs().max()

@@ -7,8 +7,8 @@ k: T⁻¹ of the first k groups' proxies, the rest of the styles at w̄, the fro
 resized to the header's size), then `enhanced`: by default the detail residual (`detail_step`,
 lamina.priors.detail, shared with stylegan-scalable through lamina.codecs.face_codec: the coarse TAEF2-latent
 residual between the face and what the basic and middle styles generate, which carries who the person is); with
-`--detail-step 0` the third style group. Codec header: varint quality [+ varint detail step in 1/16]. Model id:
-the weights file's (lamina.zoo; it names the prior it was fitted on).
+`--detail-step 0` the third style group; every layer starts with a geometry increment (`--geometry`,
+lamina.codecs.geometry). Codec header: lamina.codecs.face_codec. Model id: the weights file's (lamina.zoo; it names the prior it was fitted on).
 
 Video (`--gop g`, lamina.codecs.latent_flow.video): frame 0 intra; later frames the rounded latent
 difference coded with the learned difference model; every g-th frame a residual (open loop, the paper's), coded
@@ -25,7 +25,7 @@ import torch
 from ...bitstream import Bitstream
 from ...errors import BitstreamError, InputError
 from ..base import VIDEO, Option, model_output_to_image, register
-from ..face_codec import FaceCodec, detail_fit_option, detail_option, reframe_option
+from ..face_codec import FaceCodec, detail_fit_option, detail_option, geometry_option, reframe_option
 from .model import CODEC, load_model
 from .residual import DEFAULT as DEFAULT_RESIDUAL, RESIDUALS, check as check_residual
 
@@ -48,13 +48,13 @@ class LatentFlow(FaceCodec):
                "open loop's residual model: 'adaptive' (default; a discrete Laplace whose scale the encoder "
                "picks and whose counts adapt: 27-78%% fewer residual bytes on the training clips) or "
                "'irwin-hall' (the paper's fixed pmf)"),
-        reframe_option(CODEC), detail_option(CODEC), detail_fit_option(CODEC),
+        reframe_option(CODEC), detail_option(CODEC), detail_fit_option(CODEC), geometry_option(CODEC),
     )
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, gop: int | None = None, loop: str | None = None,
                  detail_step: float | None = None, residual_model: str | None = None, detail_fit: int | None = None,
-                 reframe: str | bool | None = None):
+                 reframe: str | bool | None = None, geometry: str | bool | None = None):
         self.gop = 10 if gop is None else int(gop)
         self.loop = loop or "open"
         self.residual_model = check_residual(residual_model or DEFAULT_RESIDUAL)
@@ -62,7 +62,7 @@ class LatentFlow(FaceCodec):
             raise InputError(f"GOP must be >= 1, got {self.gop}")
         if self.loop not in ("open", "closed"):
             raise InputError(f"loop must be 'open' or 'closed', got {self.loop!r}")
-        super().__init__(quality, device, weights, check_face, detail_step, detail_fit, reframe)
+        super().__init__(quality, device, weights, check_face, detail_step, detail_fit, reframe, geometry)
 
     @staticmethod
     def load_weights(path: Path, device: str):

@@ -9,8 +9,9 @@ Layers `basic`, `middle` (style layers: each payload holds that layer's hyper-la
 lamina.codecs.stylegan_scalable.entropy, so k layers decode from the first k payloads: x̂_k = G({L1..Lk, 0..} + w̄),
 Eqs. 4-6), then `enhanced`: by default the detail residual (`detail_step`, lamina.priors.detail: the coarse
 TAEF2-latent residual between the face and what the basic and middle styles generate, which carries who the person
-is); with `--detail-step 0` the paper's fine styles (lamina.codecs.face_codec says why the default differs).
-Codec header: varint quality [+ varint detail step in 1/16 when the enhanced layer is the residual]. Model id: the
+is); with `--detail-step 0` the paper's fine styles (lamina.codecs.face_codec says why the default differs). Every
+layer starts with a geometry increment (`--geometry`, lamina.codecs.geometry). Codec header:
+lamina.codecs.face_codec. Model id: the
 weights file's (lamina.zoo).
 """
 from __future__ import annotations
@@ -23,8 +24,9 @@ import torch
 from ...bitstream import Bitstream, Layer, encode_varint
 from ...errors import BitstreamError
 from ..base import SWAP, VIDEO, Option, model_output_to_image, register
+from .. import geometry
 from ..face_codec import (DETAIL_OVER, IMAGE_LAYERS, STYLE_LAYERS, FaceCodec, detail_fit_option, detail_option,
-                          reframe_option)
+                          geometry_option, reframe_option)
 from .entropy import swap_layers
 from .model import CODEC, LAYER_NAMES, load_model
 
@@ -41,12 +43,13 @@ class StyleganScalable(FaceCodec):
     encode_options = (Option("--keyframe-interval", "keyframe_interval", type=int,
                              help="stylegan-scalable video: every N-th frame carries all layers, the others the "
                                   "basic layer only (default 10)"),
-                      reframe_option(CODEC), detail_option(CODEC), detail_fit_option(CODEC))
+                      reframe_option(CODEC), detail_option(CODEC), detail_fit_option(CODEC), geometry_option(CODEC))
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, keyframe_interval: int | None = None, detail_step: float | None = None,
-                 detail_fit: int | None = None, reframe: str | bool | None = None):
-        super().__init__(quality, device, weights, check_face, detail_step, detail_fit, reframe)
+                 detail_fit: int | None = None, reframe: str | bool | None = None,
+                 geometry: str | bool | None = None):
+        super().__init__(quality, device, weights, check_face, detail_step, detail_fit, reframe, geometry)
         self.keyframe_interval = 10 if keyframe_interval is None else int(keyframe_interval)
 
     @staticmethod
@@ -93,21 +96,22 @@ class StyleganScalable(FaceCodec):
         """A's style layers with B's middle layer, re-coded without decoding pixels (the paper's face swap): A's
         basic and enhanced styles with B's middle styles, or, for A in the default layout (its enhanced layer is
         the detail residual, which belongs to A's face), A's basic and B's middle. Both streams must be complete
-        and coded by this model; the swapped stream has style layers only."""
+        and coded by this model; the swapped stream has style layers only, without geometry increments (they were
+        fitted to A's renders)."""
         checked = []
         for label, stream in (("first", a), ("second", b)):
             try:  # codec name, model id and layer names, as for decoding
                 stream = self.check_stream(stream)
-                _, step = self.read_header(stream)
+                _, step, has_geometry = self.read_header(stream)
             except BitstreamError as exc:
                 raise BitstreamError(f"swap: the {label} stream: {exc}") from exc
             if stream.available_layers < IMAGE_LAYERS:
                 raise BitstreamError(f"swap: the {label} stream holds {stream.available_layers} of {IMAGE_LAYERS} "
                                      f"layers")
-            checked.append((stream, STYLE_LAYERS if step is None else DETAIL_OVER))
+            payloads = [l.payload for l in stream.layers[:STYLE_LAYERS if step is None else DETAIL_OVER]]
+            checked.append((stream, geometry.split(payloads)[1] if has_geometry else payloads))
         (a, styles_a), (b, styles_b) = checked
-        payloads = swap_layers(self.model.entropy, [l.payload for l in a.layers[:styles_a]],
-                               [l.payload for l in b.layers[:styles_b]], (1,))
+        payloads = swap_layers(self.model.entropy, styles_a, styles_b, (1,))
         layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
         return Bitstream(self.name, a.height, a.width, layers, model_id=self.model_id,
                          codec_header=encode_varint(self.read_header(a)[0]))
