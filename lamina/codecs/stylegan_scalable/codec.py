@@ -87,8 +87,7 @@ class StyleganScalable(FaceCodec):
     @classmethod
     def video_info(cls, stream: Bitstream) -> dict:
         from .video import video_header
-        from .video import _header
-        frames, interval, fps, step, reframed = _header(stream)
+        frames, interval, fps, step, reframed = video_header(stream)
         info = {"frames": frames, "fps": fps, "keyframe interval": interval, **({"reframe": True} if reframed else {})}
         return info if step is None else {**info, "detail step": step}
 

@@ -9,6 +9,8 @@ the first frame's alignment, so the offset stays in place while pose and express
 head of the basic layer, and the decoder warps each rendered frame back."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import torch
 
@@ -61,13 +63,16 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, keyframe_interval:
     return Bitstream(codec.name, h, w, layers, model_id=codec.model_id, kind=KIND_VIDEO, codec_header=header)
 
 
-def video_header(stream: Bitstream) -> tuple[int, int, float, float | None]:
-    """(frames, keyframe interval, fps, detail step or None) of a video stream."""
-    return _header(stream)[:4]
+class VideoHeader(NamedTuple):
+    frames: int
+    keyframe_interval: int
+    fps: float
+    detail_step: float | None
+    reframe: bool = False      # every frame coded in the framing (lamina.codecs.reframe)
 
 
-def _header(stream: Bitstream) -> tuple[int, int, float, float | None, bool]:
-    """video_header's values and whether the clip is reframed."""
+def video_header(stream: Bitstream) -> VideoHeader:
+    """The codec header of a video stream; BitstreamError when it is not one or is corrupted."""
     if stream.kind != KIND_VIDEO:
         raise BitstreamError("not a video stream")
     reader = Reader(stream.codec_header)
@@ -80,7 +85,7 @@ def _header(stream: Bitstream) -> tuple[int, int, float, float | None, bool]:
     if (step is None) != (len(stream.declared_layers) <= len(LAYER_NAMES)):
         raise BitstreamError("video codec header and layer count disagree about the detail layer")
     check_video_size(stream, frames)
-    return frames, interval, fps / 1000, step, reframed
+    return VideoHeader(frames, interval, fps / 1000, step, reframed)
 
 
 @torch.no_grad()
@@ -88,7 +93,7 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np
     """Frames decoded from the first `layers` layers: frame t uses its own basic styles and, from 2 layers on,
     the middle (and enhanced) styles of its key frame."""
     stream = codec.check_stream(stream)
-    count, interval, _, step, reframed = _header(stream)
+    count, interval, _, step, reframed = video_header(stream)
     k = stream.available_layers if layers is None else layers
     if not 1 <= k <= stream.available_layers:
         raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers}")
