@@ -71,7 +71,8 @@ def test_fit_recovers_a_known_displacement(utk_faces):
         increment = geometry.fit(picture, landmarks, box)
         after = nme(dlib68(picture(increment), box), landmarks)
         assert before > 0.015 and after < 0.5 * before, (before, after)
-        assert increment[:geometry.VALUES // 2].mean() < -1      # undone mostly by moving x back
+        assert increment[:geometry.VALUES // 2].mean() < -0.5   # undone by moving x back (nodes far from landmarks
+                                                                  # stay nearer zero)
 
 
 @pytest.fixture(scope="module")
