@@ -141,42 +141,25 @@ def fit(picture, landmarks: np.ndarray, box, start: np.ndarray | None = None) ->
 # ------------------------------------------------------------------ the increment block
 def pack(increment: np.ndarray | None) -> bytes:
     """The block of one layer's increment (None or all zero: one byte)."""
+    from ..entropy import expgolomb
     if increment is None or not np.any(increment):
         return b"\x00"
-    bits = ["1"]
-    for value in np.asarray(increment, dtype=np.int64).ravel():
-        n = (2 * int(value) if value >= 0 else -2 * int(value) - 1) + 1
-        bits.append("0" * (n.bit_length() - 1) + format(n, "b"))
-    text = "".join(bits)
-    text += "0" * (-len(text) % 8)
-    return int(text, 2).to_bytes(len(text) // 8, "big")
+    return expgolomb.to_bytes("1" + expgolomb.bits(np.asarray(increment, dtype=np.int64).ravel()))
 
 
 def unpack(payload: bytes) -> tuple[np.ndarray, bytes]:
     """(increment, the rest of the payload) of a layer payload that starts with a block; BitstreamError when it is
     truncated or corrupted."""
+    from ..entropy import expgolomb
     if not payload:
         raise BitstreamError("geometry block is missing: stream is truncated or corrupted")
     if payload[0] == 0:
         return np.zeros(VALUES, dtype=np.int64), payload[1:]
     if not payload[0] & 0x80:
         raise BitstreamError("geometry block is corrupted")
-    text = "".join(format(b, "08b") for b in payload[:VALUES * 8 + 1])   # no value is longer than 63 bits
-    pos, values = 1, []
-    for _ in range(VALUES):
-        zeros = 0
-        while pos < len(text) and text[pos] == "0":
-            zeros += 1
-            pos += 1
-        if zeros > 20 or pos + zeros + 1 > len(text):
-            raise BitstreamError("geometry block is truncated or corrupted")
-        n = int(text[pos:pos + zeros + 1], 2) - 1
-        pos += zeros + 1
-        values.append(n // 2 if n % 2 == 0 else -(n + 1) // 2)
-    used = -(-pos // 8)
-    if "1" in text[pos:used * 8]:
-        raise BitstreamError("geometry block has stray bits: stream is corrupted")
-    return np.array(values, dtype=np.int64), payload[used:]
+    text = expgolomb.text(payload[:VALUES * 12 + 1])     # VALUES codes of at most 81 bits each fit
+    values, pos = expgolomb.read(text, 1, VALUES, "geometry increments")
+    return np.array(values, dtype=np.int64), payload[expgolomb.check_padding(text, pos, "geometry increments"):]
 
 
 def split(payloads: list[bytes]) -> tuple[np.ndarray, list[bytes]]:

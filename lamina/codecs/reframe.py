@@ -95,40 +95,27 @@ def from_chip(chip: np.ndarray, params) -> np.ndarray:
 
 
 def pack(transforms: list[tuple[int, int, int, int]]) -> bytes:
-    """Differences from the previous frame, zigzag, order-0 Exp-Golomb, four per frame, padded to a byte."""
-    bits, previous = [], (0, 0, 0, 0)
+    """Differences from the previous frame, signed order-0 Exp-Golomb (lamina.entropy.expgolomb), four per frame,
+    padded to a byte."""
+    from ..entropy import expgolomb
+    previous, values = (0, 0, 0, 0), []
     for params in transforms:
-        for value, before in zip(params, previous):
-            d = value - before
-            n = (2 * d if d >= 0 else -2 * d - 1) + 1    # zigzag, + 1
-            length = n.bit_length()
-            bits.append("0" * (length - 1) + format(n, "b"))
+        values += [value - before for value, before in zip(params, previous)]
         previous = params
-    text = "".join(bits)
-    text += "0" * (-len(text) % 8)
-    return int(text, 2).to_bytes(len(text) // 8, "big") if text else b""
+    return expgolomb.to_bytes(expgolomb.bits(values))
 
 
 def unpack(data: bytes, count: int) -> list[tuple[int, int, int, int]]:
     """The inverse of pack for `count` frames; BitstreamError on a truncated or corrupted block."""
-    text = "".join(format(b, "08b") for b in data)
-    pos, out, previous = 0, [], (0, 0, 0, 0)
-    for _ in range(count):
-        params = []
-        for before in previous:
-            zeros = 0
-            while pos < len(text) and text[pos] == "0":
-                zeros += 1
-                pos += 1
-            if pos + zeros + 1 > len(text) or zeros > 40:
-                raise BitstreamError("reframe transforms are truncated or corrupted")
-            n = int(text[pos:pos + zeros + 1], 2) - 1
-            pos += zeros + 1
-            params.append(before + (n // 2 if n % 2 == 0 else -(n + 1) // 2))
-        out.append(tuple(params))
-        previous = out[-1]
+    from ..entropy import expgolomb
+    text = expgolomb.text(data)
+    differences, pos = expgolomb.read(text, 0, 4 * count, "reframe transforms")
     if len(text) - pos >= 8 or "1" in text[pos:]:
         raise BitstreamError("reframe transforms have trailing bits: stream is corrupted")
+    out, previous = [], (0, 0, 0, 0)
+    for t in range(count):
+        previous = tuple(before + d for before, d in zip(previous, differences[4 * t:4 * t + 4]))
+        out.append(previous)
     return out
 
 
