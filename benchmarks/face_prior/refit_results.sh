@@ -28,7 +28,7 @@ wait
 RUN=runs/refit-results/celeba
 if [ "${CELEBA:-1}" != 0 ]; then
   mkdir -p "$RUN"
-  if [ -n "${GALLERY:-}" ]; then cp "$GALLERY" "$RUN/"; fi
+  if [ -n "${GALLERY:-}" ]; then cp "$GALLERY" "$RUN/celeba-train-gallery.npz"; fi   # the name lamina bench reads
   $L bench --dataset celeba-test --limit 100 --codecs stylegan-scalable:1 latent-flow:1,4 vvc:63 \
     --metrics recognition identity_dlib lpips_alex --out "$RUN" &
 fi

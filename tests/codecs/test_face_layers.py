@@ -1,11 +1,13 @@
 """Issue 23: every added layer of the face codecs' default image stream brings the face closer to the original on
 average, on fixed faces (every 5th of the first 100 utk-test faces: 20), for the committed models: `basic` (coarse
-styles) -> + `middle` styles -> + `enhanced` (the detail residual, lamina.codecs.face_codec). Identity (dlib
-distance) and LPIPS improve with every layer. Landmarks (dlib NME) change by 1-3% between layers, below the
-spread of 20 faces: on 100 utk-test faces they improve with every layer at stylegan-scalable q1 (0.0285 -> 0.0283 ->
-0.0275, docs/results/face-prior/refit-v4/), on these 20 the middle layer is 2% worse; so the test holds them within
-5% of the previous layer (what improves them with every layer is the fitted residual, --detail-fit,
-tests/codecs/test_face_detail.py)."""
+styles) -> + `middle` styles -> + `enhanced` (the detail residual, lamina.codecs.face_codec), each layer with its
+coded geometry (lamina.codecs.geometry). Identity (dlib distance) and LPIPS improve with every layer. Landmarks:
+geometry brings every layer's dlib NME to ~0.015 (without it 0.025-0.030), after which the layers differ by 0-5%,
+below the spread of 20 faces: on 100 utk-test faces the NME improves with every layer of latent-flow and is flat
+from the middle to the enhanced layer of stylegan-scalable (docs/results/face-prior/geometry/), on these 20 the
+enhanced layer is 5-6% above the middle one at stylegan-scalable q1 and latent-flow q4 (at stylegan-scalable q1
+one face, whose detail residual moves its landmarks, counts for most of it). So the test holds every layer's NME under 0.02 and within 8%
+of the previous layer."""
 from __future__ import annotations
 
 import numpy as np
@@ -41,4 +43,4 @@ def test_every_added_layer_improves_identity_landmarks_and_lpips(faces, name, qu
     for key in KEYS:
         assert means[key][0] > means[key][1] > means[key][2], (name, quality, key, means[key])
     nme = means["nme_dlib"]
-    assert nme[1] < 1.05 * nme[0] and nme[2] < 1.05 * nme[1], (name, quality, nme)
+    assert max(nme) < 0.02 and nme[1] < 1.08 * nme[0] and nme[2] < 1.08 * nme[1], (name, quality, nme)
