@@ -43,14 +43,14 @@ FIT_ITERATIONS = 6
 
 
 # ------------------------------------------------------------------ the field
-@lru_cache(maxsize=8)
-def _basis(height: int, width: int) -> np.ndarray:
-    """GRID*GRID x height*width: the field of each node at unit value (float64 bicubic, corners aligned)."""
+@lru_cache(maxsize=16)
+def _weights(size: int) -> np.ndarray:
+    """GRID x size: the 1-D bicubic weights (corners aligned) of each node along a side of `size` pixels; the field's
+    interpolation is their outer product (separable, as torch's bicubic), so no image-sized table per node is kept."""
     import torch
     import torch.nn.functional as F
-    eye = torch.eye(GRID * GRID, dtype=torch.float64).reshape(GRID * GRID, 1, GRID, GRID)
-    out = F.interpolate(eye, size=(height, width), mode="bicubic", align_corners=True)
-    return out.reshape(GRID * GRID, height * width).numpy()
+    eye = torch.eye(GRID, dtype=torch.float64).reshape(GRID, 1, GRID, 1)
+    return F.interpolate(eye, size=(size, 1), mode="bicubic", align_corners=True).reshape(GRID, size).numpy()
 
 
 def _inner() -> np.ndarray:
@@ -64,9 +64,9 @@ def field(nodes: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.nd
     values = np.asarray(nodes, dtype=np.float64).reshape(2, GRID_INNER * GRID_INNER)
     full = np.zeros((2, GRID * GRID))
     full[:, _inner()] = values
-    basis = _basis(height, width)
-    return ((full[0] @ basis).reshape(height, width) * (UNIT * width),
-            (full[1] @ basis).reshape(height, width) * (UNIT * height))
+    rows, columns = _weights(height), _weights(width)
+    return (rows.T @ full[0].reshape(GRID, GRID) @ columns * (UNIT * width),
+            rows.T @ full[1].reshape(GRID, GRID) @ columns * (UNIT * height))
 
 
 def _sample(x, dx: np.ndarray, dy: np.ndarray):
@@ -118,7 +118,8 @@ def fit(picture, landmarks: np.ndarray, box, start: np.ndarray | None = None) ->
     scale = np.array([UNIT * width, UNIT * height])          # pixels per unit, x and y
     xi = np.clip(np.round(landmarks[:, 0]).astype(int), 0, width - 1)
     yi = np.clip(np.round(landmarks[:, 1]).astype(int), 0, height - 1)
-    sample = _basis(height, width)[:, yi * width + xi].T[:, _inner()]      # 68 x inner nodes
+    sample = (_weights(height)[:, yi].T[:, :, None] * _weights(width)[:, xi].T[:, None, :]).reshape(len(xi), -1)
+    sample = sample[:, _inner()]                              # 68 x inner nodes: each node's field at the landmarks
     smooth = _smoothness()
     system = sample.T @ sample + SMOOTHNESS * smooth.T @ smooth + RIDGE * np.eye(sample.shape[1])
     points = dlib68(image, box)

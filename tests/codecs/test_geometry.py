@@ -46,6 +46,13 @@ def test_field_is_smooth_zero_at_the_border_and_moves_pixels():
     dx, dy = geometry.field(nodes, 128, 128)
     assert not dy.any() and abs(dx[0]).max() < 1e-9 and abs(dx[:, 0]).max() < 1e-9 and abs(dx[-1]).max() < 1e-9
     assert abs(dx[64, 64] - 4 * geometry.UNIT * 128) < 0.5 and dx.min() >= -0.5
+    rng = np.random.default_rng(1)                      # separable weights = torch's 2-D bicubic of the node grid
+    values = rng.integers(-5, 6, geometry.VALUES)
+    full = torch.zeros(1, 2, geometry.GRID, geometry.GRID, dtype=torch.float64)
+    full[0, :, 1:-1, 1:-1] = torch.tensor(values.reshape(2, geometry.GRID_INNER, geometry.GRID_INNER))
+    reference = torch.nn.functional.interpolate(full, size=(200, 160), mode="bicubic", align_corners=True)[0].numpy()
+    dx, dy = geometry.field(values, 200, 160)
+    assert np.allclose(dx, reference[0] * 160 * geometry.UNIT) and np.allclose(dy, reference[1] * 200 * geometry.UNIT)
     image = torch.zeros(1, 3, 128, 128)
     image[..., 60:68, 70:78] = 1                        # a square right of the centre
     moved = geometry.warp(image, nodes)                 # moved(p) = image(p + d): the square comes left by ~4 px
