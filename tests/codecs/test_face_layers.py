@@ -15,7 +15,10 @@ import pytest
 
 import lamina
 
-CASES = [("stylegan-scalable", 1), ("stylegan-scalable", 4), ("latent-flow", 1), ("latent-flow", 4)]
+# One setting of each codec by default (with geometry an encode takes ~2 s: 20 faces x 4 settings was ~4 minutes of
+# the suite); the other two with -m slow.
+CASES = [("stylegan-scalable", 1), pytest.param("stylegan-scalable", 4, marks=pytest.mark.slow),
+         pytest.param("latent-flow", 1, marks=pytest.mark.slow), ("latent-flow", 4)]
 KEYS = ("id_dlib_distance", "lpips_alex")  # lower is better, with every layer
 
 

@@ -3,7 +3,7 @@ split): payload bytes per layer, median encode / decode seconds, and per layer i
 dlib NME. The variants in docs/results/face-prior/geometry/probe/ ran this script against earlier versions of
 lamina.codecs.geometry (README there):
 
-    .venv/bin/python benchmarks/face_prior/geometry/on_off_probe.py stylegan-scalable 1 24
+    .venv/bin/python benchmarks/face_prior/geometry_on_off_probe.py stylegan-scalable 1 24
 
 FIT_ITERATIONS=N sets lamina.codecs.geometry.FIT_ITERATIONS for the run; VARIANTS="on" skips the run without.
 """

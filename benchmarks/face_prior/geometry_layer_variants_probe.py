@@ -6,7 +6,7 @@ detail residual coded against the original brought into the middle field's geome
 its own increment; dC0 the same without the increment. ITS refinements, keeping the best (ITS=3 is what shipped).
 As it ran (scratch folder, the codec's geometry did not exist yet; the last 24 utk-train faces):
 
-    ITS=3 .venv/bin/python benchmarks/face_prior/geometry/layer_variants_probe.py 1 24 6 0.3 1.5 [latent-flow]
+    ITS=3 .venv/bin/python benchmarks/face_prior/geometry_layer_variants_probe.py 1 24 6 0.3 1.5 [latent-flow]
 """
 import sys, time, os
 import numpy as np, torch, torch.nn.functional as F, cv2

@@ -5,7 +5,7 @@ smoothness weight lam, ridge 1e-2) fitted to the original's dlib landmarks in 2 
 the bytes per face as the empirical entropy of all faces' node values (a static model; the shipped code writes
 Exp-Golomb, a little more). As it ran (2026-12-07, in a scratch folder, sg q1, 24 faces, K 6/8/10):
 
-    .venv/bin/python benchmarks/face_prior/geometry/grid_probe.py 1 24 6,8,10 \
+    .venv/bin/python benchmarks/face_prior/geometry_grid_probe.py 1 24 6,8,10 \
         > docs/results/face-prior/geometry/probe/grid-sg-q1.txt
 """
 import sys, time, pickle, os
