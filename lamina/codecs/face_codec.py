@@ -194,8 +194,7 @@ class FaceCodec(ZooCodec):
         from ..priors.face import render
         prior = float64_twin(self.model.prior) if exact else self.model.prior
         styled = min(len(payloads), DETAIL_OVER if step else STYLE_LAYERS)
-        styles = self.prior_styles(payloads[:styled])
-        styles = styles.double() if exact else styles
+        styles = self.exact_styles(payloads[:styled]) if exact else self.prior_styles(payloads[:styled])
         if step and len(payloads) > DETAIL_OVER:
             latent = prior.synthesize(styles, STYLE_LAYERS)
             latent = latent + detail.decode(payloads[DETAIL_OVER], tuple(latent.shape[1:]), step).to(latent)
@@ -205,6 +204,11 @@ class FaceCodec(ZooCodec):
             return render(prior, latent) * 2 - 1
         from ..nn.taef2 import load_decoder
         return float64_twin(load_decoder(str(latent.device)))(latent) * 2 - 1
+
+    def exact_styles(self, payloads: list[bytes]) -> torch.Tensor:
+        """prior_styles in float64, computed without float32 network arithmetic (here: the decoded symbols times a
+        step, exact in float32 too; latent-flow overrides it with its flow's float64 twin)."""
+        return self.prior_styles(payloads).double()
 
     def fit_geometry(self, image: np.ndarray, payloads: list[bytes]) -> list[np.ndarray]:
         """Each layer's geometry increment (lamina.codecs.geometry.fit) for the coded payloads of a face, fitted
