@@ -21,6 +21,8 @@ A subclass sets `name`, `status`, `training_module`, `capabilities`, `encode_opt
   in [-1, 1]; all when None; a payload never depends on later layers);
 - `prior_styles(payloads)`: the decoded styles of the first payloads, in the prior's units;
 - `render_layers(payloads, k, height, width)`: the face of the first k <= 3 style layers;
+- `exact_styles(payloads)` where prior_styles runs float32 network arithmetic: the same styles in float64 (the
+  geometry fit's renders);
 - `video` (its video module: encode_video / decode_video / video_header).
 """
 from __future__ import annotations
@@ -91,6 +93,14 @@ def geometry_option(codec: str) -> Option:
                        f"renders as generated, ~0.2 s")
 
 
+def _switch(option: str, value) -> bool | None:
+    """An on/off option's value: None when not given, else True for 'on' / True, False for 'off' / False;
+    InputError for anything else."""
+    if value not in (None, True, False, "on", "off"):
+        raise InputError(f"--{option} is on or off, not {value!r}")
+    return None if value is None else value in (True, "on")
+
+
 class FaceCodec(ZooCodec):
     layers = FACE_LAYERS
     higher_is_better = True
@@ -118,14 +128,11 @@ class FaceCodec(ZooCodec):
         if self.detail_step < 0:
             raise InputError(f"--detail-step must be >= 0, not {self.detail_step}")
         # video: each frame coded in the framing (lamina.codecs.reframe); on unless 'off' (or False) is given
-        self.reframe = reframe not in ("off", False)
-        if reframe not in (None, True, False, "on", "off"):
-            raise InputError(f"--reframe is on or off, not {reframe!r}")
-        if geometry not in (None, True, False, "on", "off"):
-            raise InputError(f"--geometry is on or off, not {geometry!r}")
+        self.reframe = _switch("reframe", reframe) is not False
         # images: coded landmark geometry (lamina.codecs.geometry), on by default for models on the face prior
-        self.geometry = geometry in (None, True, "on") and hasattr(self.model, "prior")
-        if geometry in (True, "on") and not self.geometry:
+        asked = _switch("geometry", geometry)
+        self.geometry = asked is not False and hasattr(self.model, "prior")
+        if asked and not self.geometry:
             raise InputError("--geometry needs a model on the face prior")
         self.detail_fit = 0 if detail_fit is None else int(detail_fit)
         if self.detail_fit < 0:

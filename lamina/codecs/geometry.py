@@ -17,8 +17,9 @@ original, as the NME evaluator does): least squares of the field at the original
 layer's render has them (dlib again), with a smoothness (node differences) and a small ridge term, rounded to
 UNIT of the image side; FIT_ITERATIONS refinements (render warped, landmarks again) from the previous layers' field
 and as many from no field, keeping the increment with the lowest NME, zero (the previous layers' field) included, so
-a layer's geometry is never worse than its predecessor's on the encoder's measure. The encoder fits on a float64 render (the prior's and the TAEF2 decoder's float64 twins),
-so its choices do not depend on the CPU's float32 kernels: the same bytes on every machine.
+a layer's geometry is never worse than its predecessor's on the encoder's measure. The encoder fits on a float64
+render (the prior's and the TAEF2 decoder's float64 twins), so its choices do not depend on the CPU's float32
+kernels: the same bytes on every machine.
 
 Increment block, at the head of the layer's payload: one bit (0: no increment), else GRID_INNER**2 x 2 zigzag order-0
 Exp-Golomb values (x of every inner node in raster order, then y), padded to a byte. Chosen on utk-train faces
@@ -81,8 +82,8 @@ def _sample(x, dx: np.ndarray, dy: np.ndarray):
 
 
 def warp(x, nodes: np.ndarray | None):
-    """A picture x (N x C x H x W tensor: the render resized to the stream's size, before rounding) resampled at p + D(p)
-    for the field of `nodes` (none or all zero: x itself)."""
+    """A picture x (N x C x H x W tensor: the render resized to the stream's size, before rounding) resampled at
+    p + D(p) for the field of `nodes` (none or all zero: x itself)."""
     if nodes is None or not np.any(nodes):
         return x
     return _sample(x, *field(nodes, x.shape[2], x.shape[3]))

@@ -11,8 +11,7 @@ Eqs. 4-6), then `enhanced`: by default the detail residual (`detail_step`, lamin
 TAEF2-latent residual between the face and what the basic and middle styles generate, which carries who the person
 is); with `--detail-step 0` the paper's fine styles (lamina.codecs.face_codec says why the default differs). Every
 layer starts with a geometry increment (`--geometry`, lamina.codecs.geometry). Codec header:
-lamina.codecs.face_codec. Model id: the
-weights file's (lamina.zoo).
+lamina.codecs.face_codec. Model id: the weights file's (lamina.zoo).
 """
 from __future__ import annotations
 
