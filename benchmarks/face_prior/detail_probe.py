@@ -3,10 +3,11 @@ quality and detail step, on validation faces (never the test sets): real bytes o
 and of the detail layer, dlib identity kept, NME (dlib) and LPIPS-alex of the decoded face vs the original.
 Chooses the detail step that the codec ships. `--fit-initial` instead prints the histogram of the step-1.0
 symbols of training faces (every 70th of the `faces` training split, 120 per codec) from which
-lamina.priors.detail.INITIAL_COUNTS was made (scaled to about 1024, at least 1).
+lamina.priors.detail.INITIAL_COUNTS was made (scaled to about 1024, at least 1); with `--fine STEP`, of the fine
+layer's symbols at that step (FINE_INITIAL_COUNTS).
 
     .venv/bin/python benchmarks/face_prior/detail_probe.py --limit 32 --out docs/results/face-prior/probe-v2
-    .venv/bin/python benchmarks/face_prior/detail_probe.py --fit-initial
+    .venv/bin/python benchmarks/face_prior/detail_probe.py --fit-initial [--fine 2.0]
 """
 from __future__ import annotations
 
@@ -22,8 +23,11 @@ from lamina.priors import detail
 
 
 @torch.no_grad()
-def fit_initial() -> None:
+def fit_initial(fine: float | None = None) -> None:
+    """fine: the fine layer's symbols at that step instead (the residual left by the committed detail layer of
+    the basic and middle styles, inside fine_window)."""
     import torch.nn.functional as F
+    from lamina.codecs.face_codec import DETAIL_OVER
     from lamina.data.training import split_items
     train = split_items("faces")[0][::70][:120]
     total = np.zeros(detail.ALPHABET, dtype=np.int64)
@@ -31,8 +35,16 @@ def fit_initial() -> None:
         codec = lamina.load(name, quality=quality)
         for item in train:
             x = codec.model_input(item.image())
-            generated = codec.generated_latent(codec.prior_styles(codec.code_styles(x)))
-            residual = F.avg_pool2d((detail.target_latent(codec.model.prior, x) - generated).double(), detail.POOL)
+            target = detail.target_latent(codec.model.prior, x)
+            if fine:
+                generated = codec.generated_latent(codec.prior_styles(codec.code_styles(x, DETAIL_OVER)))
+                current = generated + detail.decode(detail.encode(target, generated, 1.0),
+                                                    tuple(generated.shape[1:]), 1.0)
+                rows, columns = detail.fine_window(*target.shape[2:])
+                residual = (target - current).double()[:, :, rows, columns] / fine
+            else:
+                generated = codec.generated_latent(codec.prior_styles(codec.code_styles(x)))
+                residual = F.avg_pool2d((target - generated).double(), detail.POOL)
             symbols = torch.round(residual).clamp(-detail.CLIP, detail.CLIP).to(torch.int64) + detail.CLIP
             total += np.bincount(symbols.flatten().numpy(), minlength=detail.ALPHABET)
     print("histogram:", total.tolist())
@@ -47,9 +59,10 @@ def main() -> None:
     parser.add_argument("--steps", type=float, nargs="+", default=[0.75, 1.0, 1.5])
     parser.add_argument("--out", default="docs/results/face-prior/probe-v2")
     parser.add_argument("--fit-initial", action="store_true")
+    parser.add_argument("--fine", type=float, help="with --fit-initial: the fine layer's symbols at this step")
     args = parser.parse_args()
     if args.fit_initial:
-        return fit_initial()
+        return fit_initial(args.fine)
     from lamina.data.training import split_items
     from lamina.vision.evaluators import Evaluator
     items = split_items("faces")[1][:args.limit]

@@ -1,19 +1,24 @@
 """What the two face codecs on lamina's face prior share (stylegan-scalable, latent-flow): one base class,
 FaceCodec, with their layer spec, the cached weights loader, the constructor's common part, the encode/decode
-skeleton, the codec header (varint quality [+ varint detail step in 1/16, 0 for none [+ varint flags]]), the
-coded geometry (lamina.codecs.geometry: flag 1, every layer payload starts with a displacement increment) and the
-spatial detail residual (lamina.priors.detail: the coarse TAEF2-latent residual between the face and what the
-style layers generate, coded against the latent the decoder generates, rendered with it).
+skeleton, the codec header (varint quality [+ varint detail step in 1/16, 0 for none [+ varint flags [+ varint fine
+step in 1/16]]]), the coded geometry (lamina.codecs.geometry: flag 1, every layer payload starts with a displacement
+increment), the spatial detail residual (lamina.priors.detail: the coarse TAEF2-latent residual between the face
+and what the style layers generate, coded against the latent the decoder generates, rendered with it) and the fine
+residual over it (flag 2).
 
-Image streams have three layers, in one of two layouts that the codec header tells apart:
+Image streams have three or four layers, in layouts that the codec header tells apart:
 - with a detail step (the default): `basic` and `middle` styles, then `enhanced` = the detail residual against the
   latent of those two style groups; the prior's enhanced styles stay at w̄ and are not sent. Chosen on the prior's
   validation faces (docs/results/face-prior/probe-v2.md, "The enhanced layer"): the enhanced styles added nothing a
   measure sees (identity, LPIPS, NME within noise) for 33-56 B, and the residual under them was no smaller, so each
   layer now improves what it serves;
+- and with a fine step (the default, `--fine-step`; 0: none): a fourth layer `detail`, the rest of the residual at
+  the latent's own resolution around the eyes, nose and mouth (lamina.priors.detail.encode_fine), which makes the
+  face recognisable among others (docs/results/face-prior/fine/); the first three layers are the same bytes as
+  without it;
 - `--detail-step 0`: the paper's three style layers `basic`, `middle`, `enhanced` (fine styles).
 Video streams (the codecs' video modules) keep the four names `basic`, `middle`, `enhanced` (styles) and `detail`
-(key-frame detail, when asked for).
+(key-frame detail, when asked for); with geometry every frame's basic payload starts with an increment.
 
 A subclass sets `name`, `status`, `training_module`, `capabilities`, `encode_options` (+ detail_option) and
 `load_weights` (path, device -> (model, model id)), and implements:
@@ -30,6 +35,7 @@ from __future__ import annotations
 import importlib
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -45,11 +51,24 @@ from .base import LayerSpec, ZooCodec, model_output_to_image
 
 STYLE_LAYERS = 3  # the prior's style groups: basic, middle, enhanced
 DETAIL_OVER = 2  # image streams with detail: the enhanced layer is the residual against these style groups' latent
-IMAGE_LAYERS = 3
+IMAGE_LAYERS = 3  # without the fine layer (header flag 2: a fourth)
 FACE_LAYERS = (LayerSpec("basic", ("landmarks", "parsing")), LayerSpec("middle", ("identity", "attributes")),
                LayerSpec("enhanced", ("human", "identity")), LayerSpec("detail", ("human", "identity")))
 DEFAULT_DETAIL_STEP = 1.0  # chosen on validation faces: docs/results/face-prior/probe-v2.md
 GEOMETRY_FLAG = 1  # codec header flags: every layer payload starts with a geometry increment (lamina.codecs.geometry)
+FINE_FLAG = 2      # codec header flags: a fourth layer `detail`, the fine residual (lamina.priors.detail.encode_fine);
+                   # its step (in 1/16) follows the flags
+DEFAULT_FINE_STEP = 2.0   # chosen on celeba-train faces: docs/results/face-prior/fine/
+# With geometry, the fine layer codes the residual against the face resampled by the inverse of the first three
+# layers' field (so that the decoder's field puts what it paints where the face has it): docs/results/face-prior/fine/
+FINE_IN_FIELD = True
+
+
+class ImageHeader(NamedTuple):
+    quality: int
+    detail_step: float | None     # None: the paper's three style layers
+    geometry: bool                # every layer payload starts with a geometry increment
+    fine_step: float | None       # the fourth layer's step; None: at most three layers
 
 
 @lru_cache(maxsize=8)
@@ -84,13 +103,22 @@ def reframe_option(codec: str) -> Option:
                        f"the whole clip (square frames only with 'on')")
 
 
+def fine_option(codec: str) -> Option:
+    return Option("--fine-step", "fine_step", type=float,
+                  help=f"{codec} images: quantisation step of a fourth layer, `detail`: the rest of the TAEF2-latent "
+                       f"residual at full latent resolution around the eyes, nose and mouth (what face recognition "
+                       f"reads), a multiple of 1/16; 0: three layers (default {DEFAULT_FINE_STEP:g})")
+
+
 def geometry_option(codec: str) -> Option:
     return Option("--geometry", "geometry", choices=("on", "off"),
-                  help=f"{codec} images: 'on' (default) starts every layer with a small coded displacement field "
+                  help=f"{codec}: 'on' (default) starts every image layer with a small coded displacement field "
                        f"that moves the decoded face's eyes, brows, mouth and jaw onto the original's (~8-14 bytes a "
                        f"layer; 100 utk-test faces: the basic layer's landmark NME 0.027 -> 0.016, identity kept +7-12 "
-                       f"points; the encoder renders each layer in float64 and runs dlib: ~2 s a face); 'off': the "
-                       f"renders as generated, ~0.2 s")
+                       f"points; the encoder renders each layer in float64 and runs dlib: ~2-3 s a face), and every "
+                       f"video frame's basic payload with an increment against the previous frame's field (evaluation "
+                       f"clips: landmark NME 0.027 -> 0.019 for ~1.4 kbit/s, identity and LPIPS unchanged; ~1 s a "
+                       f"frame to encode); 'off': the renders as generated")
 
 
 def _switch(option: str, value) -> bool | None:
@@ -112,7 +140,8 @@ class FaceCodec(ZooCodec):
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, detail_step: float | None = None, detail_fit: int | None = None,
-                 reframe: str | bool | None = None, geometry: str | bool | None = None):
+                 reframe: str | bool | None = None, geometry: str | bool | None = None,
+                 fine_step: float | None = None):
         if weights is None:
             quality, weights = zoo.find(self.name, quality)
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
@@ -134,6 +163,16 @@ class FaceCodec(ZooCodec):
         self.geometry = asked is not False and hasattr(self.model, "prior")
         if asked and not self.geometry:
             raise InputError("--geometry needs a model on the face prior")
+        # video: one geometry increment a frame, in the basic layer (lamina.codecs.geometry.fit_frames)
+        self.video_geometry = self.geometry
+        # images: the fourth layer (the fine residual), on by default over the detail layer
+        self.fine_step = float((DEFAULT_FINE_STEP if self.detail_step else 0.0) if fine_step is None else fine_step)
+        if self.fine_step < 0:
+            raise InputError(f"--fine-step must be >= 0, not {self.fine_step}")
+        if self.fine_step and not self.detail_step:
+            raise InputError("--fine-step needs the detail layer (a --detail-step above 0, on the face prior)")
+        if self.fine_step:
+            detail.step_code(self.fine_step)
         self.detail_fit = 0 if detail_fit is None else int(detail_fit)
         if self.detail_fit < 0:
             raise InputError(f"--detail-fit must be >= 0, not {self.detail_fit}")
@@ -169,34 +208,59 @@ class FaceCodec(ZooCodec):
             payloads = self.code_styles(x)
         else:  # basic, middle, then the residual as the enhanced layer (the enhanced styles are not coded)
             payloads = self.code_styles(x, DETAIL_OVER)
-            payloads = payloads + [self.detail_payload(x, self.prior_styles(payloads), self.detail_step)]
+            styles = self.prior_styles(payloads)
+            payloads = payloads + [self.detail_payload(x, styles, self.detail_step)]
         if self.detail_step or self.geometry:   # step 0 only before the flags (no detail, geometry)
             header += encode_varint(detail.step_code(self.detail_step) if self.detail_step else 0)
+        increments = self.fit_geometry(image, payloads) if self.geometry else []
+        if self.fine_step:  # the rest of the residual, around the eyes, nose and mouth
+            generated = self.generated_latent(styles)
+            current = generated + detail.decode(payloads[-1], tuple(generated.shape[1:]), self.detail_step)
+            if increments and FINE_IN_FIELD:  # the face where the decoder's field will put the render's features
+                x = geometry.warp(x, -sum(increments))
+            payloads.append(detail.encode_fine(detail.target_latent(self.model.prior, x), current, self.fine_step))
+            if self.geometry:
+                increments += self.fit_geometry(image, payloads, increments)
         if self.geometry:  # every payload after its increment
-            payloads = [geometry.pack(increment) + payload
-                        for increment, payload in zip(self.fit_geometry(image, payloads), payloads)]
-            header += encode_varint(GEOMETRY_FLAG)
+            payloads = [geometry.pack(increment) + payload for increment, payload in zip(increments, payloads)]
+        if self.geometry or self.fine_step:
+            header += encode_varint(GEOMETRY_FLAG * self.geometry + FINE_FLAG * bool(self.fine_step))
+        if self.fine_step:
+            header += encode_varint(detail.step_code(self.fine_step))
         layers = tuple(Layer(spec.name, payload) for spec, payload in zip(self.layers, payloads))
         return Bitstream(self.name, h, w, layers, model_id=self.model_id, codec_header=header)
 
     @torch.no_grad()
     def _decode(self, stream: Bitstream, layers: int) -> np.ndarray:
-        _, step, has_geometry = self.read_header(stream)
+        header = self.read_header(stream)
+        step = header.detail_step
         payloads = [layer.payload for layer in stream.layers[:layers]]
-        if has_geometry:
+        if header.geometry:
             nodes, payloads = geometry.split(payloads)
-            return model_output_to_image(self.pixels(payloads, step), stream.height, stream.width,
-                                         lambda x: geometry.warp(x, nodes))
+            return model_output_to_image(self.pixels(payloads, step, fine=header.fine_step), stream.height,
+                                         stream.width, lambda x: geometry.warp(x, nodes))
         if step is None or layers <= DETAIL_OVER:  # style layers only
             return self.render_layers(payloads, layers, stream.height, stream.width)
         generated = self.generated_latent(self.prior_styles(payloads[:DETAIL_OVER]))
-        offset = detail.decode(payloads[DETAIL_OVER], tuple(generated.shape[1:]), step)
+        offset = self.detail_offset(payloads[DETAIL_OVER:], tuple(generated.shape[1:]), step, header.fine_step)
         return self.render_with_detail(generated, offset, stream.height, stream.width)
 
-    def pixels(self, payloads: list[bytes], step: float | None, exact: bool = False) -> torch.Tensor:
-        """The render of the first payloads (no geometry blocks) at the model's size, 1 x 3 x size x size in about
-        [-1, 1] (as the codecs' render_layers compute it); exact: in float64 (the prior's and the TAEF2 decoder's
-        float64 twins), what the decoder shows up to its float32 rounding, the same on every CPU."""
+    @staticmethod
+    def detail_offset(payloads: list[bytes], shape: tuple[int, int, int], step: float,
+                      fine: float | None) -> torch.Tensor:
+        """The latent offset of the detail payloads held (the enhanced layer's coarse residual [+ the fine
+        layer's])."""
+        offset = detail.decode(payloads[0], shape, step)
+        if len(payloads) > 1:
+            offset = offset + detail.decode_fine(payloads[1], shape, fine)
+        return offset
+
+    def pixels(self, payloads: list[bytes], step: float | None, exact: bool = False,
+               fine: float | None = None) -> torch.Tensor:
+        """The render of the first payloads (no geometry blocks; a fourth, the fine layer, of step `fine`) at the
+        model's size, 1 x 3 x size x size in about [-1, 1] (as the codecs' render_layers compute it); exact: in float64
+        (the prior's and the TAEF2 decoder's float64 twins), what the decoder shows up to its float32 rounding, the
+        same on every CPU."""
         from ..entropy import float64_twin
         from ..priors.face import render
         prior = float64_twin(self.model.prior) if exact else self.model.prior
@@ -204,11 +268,22 @@ class FaceCodec(ZooCodec):
         styles = self.exact_styles(payloads[:styled]) if exact else self.prior_styles(payloads[:styled])
         if step and len(payloads) > DETAIL_OVER:
             latent = prior.synthesize(styles, STYLE_LAYERS)
-            latent = latent + detail.decode(payloads[DETAIL_OVER], tuple(latent.shape[1:]), step).to(latent)
+            latent = latent + self.detail_offset(payloads[DETAIL_OVER:], tuple(latent.shape[1:]), step, fine).to(latent)
         else:
             latent = prior.synthesize(styles, styled)
-        if not exact:
-            return render(prior, latent) * 2 - 1
+        return self.exact_decode(latent) if exact else render(prior, latent) * 2 - 1
+
+    def exact_render(self, styles: torch.Tensor, layers: int, offset: torch.Tensor | None = None) -> torch.Tensor:
+        """The render of styles (prior units, the first `layers` groups) [+ a latent offset] in float64, as pixels
+        (exact) computes it: the video geometry fit's pictures."""
+        from ..entropy import float64_twin
+        latent = float64_twin(self.model.prior).synthesize(styles.double(), layers)
+        return self.exact_decode(latent if offset is None else latent + offset.to(latent))
+
+    @staticmethod
+    def exact_decode(latent: torch.Tensor) -> torch.Tensor:
+        """A TAEF2 latent (float64) through the TAEF2 decoder's float64 twin, 1 x 3 x size x size in about [-1, 1]."""
+        from ..entropy import float64_twin
         from ..nn.taef2 import load_decoder
         return float64_twin(load_decoder(str(latent.device)))(latent) * 2 - 1
 
@@ -217,18 +292,18 @@ class FaceCodec(ZooCodec):
         step, exact in float32 too; latent-flow overrides it with its flow's float64 twin)."""
         return self.prior_styles(payloads).double()
 
-    def fit_geometry(self, image: np.ndarray, payloads: list[bytes]) -> list[np.ndarray]:
+    def fit_geometry(self, image: np.ndarray, payloads: list[bytes], done: list[np.ndarray] = ()) -> list[np.ndarray]:
         """Each layer's geometry increment (lamina.codecs.geometry.fit) for the coded payloads of a face, fitted
         layer by layer on the exact render of the first k layers under the field so far (so the choice does not
-        depend on the CPU)."""
+        depend on the CPU); `done`: the increments of the first layers, fitted before (the others are returned)."""
         from ..vision.face import box_to_tuple, face_box
         from ..vision.landmarks import dlib68
         box = box_to_tuple(face_box(image))
         landmarks = dlib68(image, box)
         h, w = image.shape[:2]
-        nodes, increments = np.zeros(geometry.VALUES, dtype=np.int64), []
-        for k in range(1, len(payloads) + 1):
-            exact = self.pixels(payloads[:k], self.detail_step or None, exact=True)
+        nodes, increments = sum(done, np.zeros(geometry.VALUES, dtype=np.int64)), []
+        for k in range(len(done) + 1, len(payloads) + 1):
+            exact = self.pixels(payloads[:k], self.detail_step or None, exact=True, fine=self.fine_step or None)
             increments.append(geometry.fit(lambda n: model_output_to_image(exact, h, w, lambda y: geometry.warp(y, n)),
                                            landmarks, box, nodes))
             nodes = nodes + increments[-1]
@@ -248,29 +323,37 @@ class FaceCodec(ZooCodec):
 
     def render_with_detail(self, generated: torch.Tensor, offset: torch.Tensor, height: int, width: int) -> np.ndarray:
         """The image of a generated latent plus a decoded detail offset, at height x width, uint8."""
-        from ..priors.face import render
-        return model_output_to_image(render(self.model.prior, generated + offset.to(generated)) * 2 - 1, height, width)
+        return model_output_to_image(self.detail_pixels(generated, offset), height, width)
 
-    def read_header(self, stream: Bitstream) -> tuple[int, float | None, bool]:
-        """(quality, detail step or None, whether layers start with geometry increments) of an image stream's codec
-        header: varint quality [+ varint detail step in 1/16, 0 for none [+ varint flags]]; BitstreamError when
-        corrupted."""
+    def detail_pixels(self, generated: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+        """The render of a generated latent plus a decoded detail offset at the model's size, 1 x 3 x S x S in about
+        [-1, 1]."""
+        from ..priors.face import render
+        return render(self.model.prior, generated + offset.to(generated)) * 2 - 1
+
+    def read_header(self, stream: Bitstream) -> ImageHeader:
+        """An image stream's codec header: varint quality [+ varint detail step in 1/16, 0 for none [+ varint flags
+        (1: geometry, 2: a fine layer) [+ varint fine step in 1/16]]]; BitstreamError when corrupted."""
         reader = Reader(stream.codec_header)
         end = len(stream.codec_header)
         quality = reader.varint("codec header (quality)")
-        step, flags, code = None, 0, None
+        step, flags, code, fine = None, 0, None, None
         if reader.pos < end:
             code = reader.varint("codec header (detail step)")
             step = code * detail.STEP_UNIT if code else None
         if reader.pos < end:
             flags = reader.varint("codec header (flags)")
-        if reader.pos != end or flags not in (0, GEOMETRY_FLAG) or (code == 0 and not flags):
+        if flags & FINE_FLAG and reader.pos < end:
+            fine = reader.varint("codec header (fine step)") * detail.STEP_UNIT
+        if (reader.pos != end or flags & ~(GEOMETRY_FLAG | FINE_FLAG) or (code == 0 and not flags)
+                or (flags & FINE_FLAG and (not fine or step is None))):
             raise BitstreamError(f"{self.name}: codec header is corrupted")
-        if len(stream.declared_layers) > IMAGE_LAYERS:
-            raise BitstreamError(f"{self.name}: an image stream has at most {IMAGE_LAYERS} layers, this one declares "
+        most = IMAGE_LAYERS + (fine is not None)
+        if len(stream.declared_layers) > most:
+            raise BitstreamError(f"{self.name}: this image stream has at most {most} layers, it declares "
                                  f"{len(stream.declared_layers)} (a stream of the layout before 2026-12-06 with a "
                                  f"fourth `detail` layer?)")
-        return quality, step, bool(flags & GEOMETRY_FLAG)
+        return ImageHeader(quality, step, bool(flags & GEOMETRY_FLAG), fine)
 
     # ------------------------------------------------------------------ video (the codec's video module)
     @classmethod

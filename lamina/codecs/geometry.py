@@ -41,6 +41,7 @@ UNIT = 1 / 128          # of the image's width (x) and height (y)
 SMOOTHNESS = 0.3        # weight of the squared node differences against the squared landmark errors
 RIDGE = 1e-2
 FIT_ITERATIONS = 6
+VIDEO_RATE = 3e-4       # video: the NME a block byte must buy (fit's rate; training clips: docs/results/video/)
 
 
 # ------------------------------------------------------------------ the field
@@ -108,10 +109,11 @@ def _smoothness() -> np.ndarray:
     return np.array(rows)
 
 
-def fit(picture, landmarks: np.ndarray, box, start: np.ndarray | None = None) -> np.ndarray:
+def fit(picture, landmarks: np.ndarray, box, start: np.ndarray | None = None, rate: float = 0.0) -> np.ndarray:
     """The increment (VALUES integers) that moves the landmarks of picture(nodes) (a callable: the layer's picture,
     uint8, under the field of nodes) onto `landmarks` (68 x 2, the original's), from the nodes `start`: the best
-    of FIT_ITERATIONS refinements from `start` and as many from no field; zero when none does better."""
+    of FIT_ITERATIONS refinements from `start` and as many from no field; zero when none does better. Best: the
+    lowest NME + rate x the increment's block bytes (images: rate 0)."""
     from ..vision.landmarks import dlib68, nme
     start = np.zeros(VALUES, dtype=np.int64) if start is None else np.asarray(start, dtype=np.int64)
     image = picture(start)
@@ -124,14 +126,17 @@ def fit(picture, landmarks: np.ndarray, box, start: np.ndarray | None = None) ->
     smooth = _smoothness()
     system = sample.T @ sample + SMOOTHNESS * smooth.T @ smooth + RIDGE * np.eye(sample.shape[1])
     points = dlib68(image, box)
-    best = (nme(points, landmarks), np.zeros(VALUES, dtype=np.int64))
+
+    def cost(error, increment):
+        return error + rate * len(pack(increment)) if rate else error
+    best = (cost(nme(points, landmarks), None), np.zeros(VALUES, dtype=np.int64))
     # refinements from the previous layers' field and, when there is one, from no field (a layer whose picture
     # moved its landmarks elsewhere may be better off restarting)
     origins = [start] + ([np.zeros(VALUES, dtype=np.int64)] if np.any(start) else [])
     for origin in origins:
         if origin is not start:
             points = dlib68(picture(origin), box)
-            error = nme(points, landmarks)
+            error = cost(nme(points, landmarks), origin - start)
             if error < best[0]:
                 best = (error, origin - start)
         total = origin.reshape(2, -1).T * scale
@@ -140,11 +145,43 @@ def fit(picture, landmarks: np.ndarray, box, start: np.ndarray | None = None) ->
             solved = np.linalg.solve(system, sample.T @ target)
             nodes = np.round(solved / scale).astype(np.int64).T.ravel()
             points = dlib68(picture(nodes), box)
-            error = nme(points, landmarks)
+            error = cost(nme(points, landmarks), nodes - start)
             if error < best[0]:
                 best = (error, nodes - start)
             total = nodes.reshape(2, -1).T * scale
     return best[1]
+
+
+def fit_frames(pixels: list, frames: list[np.ndarray], rate: float | None = None) -> list[np.ndarray]:
+    """Video: each frame's increment against the previous frame's field (frame 0: against none), fitted (fit()) so
+    that the decoded frame's landmarks land on the coded frame's. pixels: per frame the decoder's render at the
+    model's size (1 x 3 x S x S in about [-1, 1], before resizing); frames: the coded frames (uint8, the chips of a
+    reframed clip); the face box as the evaluator finds it (the framing's box where dlib finds no face); rate: NME
+    per block byte (default VIDEO_RATE)."""
+    from ..vision.face import box_to_tuple, face_box
+    from ..vision.landmarks import dlib68
+    from .base import model_output_to_image
+    nodes, increments = np.zeros(VALUES, dtype=np.int64), []
+    for render, frame in zip(pixels, frames):
+        height, width = frame.shape[:2]
+        box = box_to_tuple(face_box(frame))
+        increments.append(fit(lambda n: model_output_to_image(render, height, width, lambda y: warp(y, n)),
+                              dlib68(frame, box), box, nodes, VIDEO_RATE if rate is None else rate))
+        nodes = nodes + increments[-1]
+    return increments
+
+
+def frames_to_images(pixels: list, increments, height: int, width: int) -> list[np.ndarray]:
+    """Video decoder: each frame's render (model size) as a height x width uint8 image, resampled by the field of
+    the frame's summed increments (None: no geometry)."""
+    from .base import model_output_to_image
+    if increments is None:
+        return [model_output_to_image(render, height, width) for render in pixels]
+    images, nodes = [], np.zeros(VALUES, dtype=np.int64)
+    for render, increment in zip(pixels, increments):
+        nodes = nodes + increment
+        images.append(model_output_to_image(render, height, width, lambda y, n=nodes: warp(y, n)))
+    return images
 
 
 # ------------------------------------------------------------------ the increment block

@@ -140,28 +140,33 @@ def chips(frames: list[np.ndarray]) -> tuple[list[tuple[int, int, int, int]], li
     return transforms, [to_chip(frame, params) for frame, params in zip(frames, transforms)]
 
 
-def header_tail(detail_code: int | None, reframe: bool) -> bytes:
-    """The optional end of a face codec's video header: nothing; the detail step code; or, for a reframed clip,
-    the detail step code (0: no detail layer) and a flags varint (1: reframed)."""
+REFRAMED, GEOMETRY = 1, 2   # the video header's flags
+
+
+def header_tail(detail_code: int | None, reframe: bool, geometry: bool = False) -> bytes:
+    """The optional end of a face codec's video header: nothing; the detail step code; or, for a reframed clip or
+    one with coded geometry (lamina.codecs.geometry: every frame's basic payload starts with an increment), the
+    detail step code (0: no detail layer) and a flags varint (1: reframed, 2: geometry)."""
     from ..bitstream import encode_varint
-    if reframe:
-        return encode_varint(detail_code or 0) + encode_varint(1)
+    if reframe or geometry:
+        return encode_varint(detail_code or 0) + encode_varint(REFRAMED * reframe + GEOMETRY * geometry)
     return b"" if detail_code is None else encode_varint(detail_code)
 
 
-def read_header_tail(reader, end: int) -> tuple[int | None, bool]:
-    """(detail step code or None, reframed) from what header_tail wrote; BitstreamError on unknown flags."""
+def read_header_tail(reader, end: int) -> tuple[int | None, bool, bool]:
+    """(detail step code or None, reframed, geometry) from what header_tail wrote; BitstreamError on unknown
+    flags."""
     if reader.pos >= end:
-        return None, False
+        return None, False, False
     code = reader.varint("detail step")
     if reader.pos >= end:
         if code == 0:
             raise BitstreamError("video codec header is corrupted (detail step 0)")
-        return code, False
+        return code, False, False
     flags = reader.varint("video flags")
-    if flags != 1:
+    if flags not in (REFRAMED, GEOMETRY, REFRAMED | GEOMETRY):
         raise BitstreamError(f"video codec header has unknown flags {flags}")
-    return code or None, True
+    return code or None, bool(flags & REFRAMED), bool(flags & GEOMETRY)
 
 
 def unchip(frames: list[np.ndarray], transforms: list[tuple[int, int, int, int]] | None) -> list[np.ndarray]:

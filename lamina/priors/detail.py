@@ -32,6 +32,10 @@ STEP_UNIT = 1 / 16  # the codec header stores the step as a multiple of this (va
 # about 1024, at least 1 (benchmarks/face_prior/detail_probe.py --fit-initial).
 INITIAL_COUNTS = np.ones(ALPHABET, dtype=np.int64)
 INITIAL_COUNTS[CLIP - 1:CLIP + 2] = (57, 909, 58)
+# The fine layer's (below): the histogram of its step-2.0 symbols on the same training faces, scaled the same way
+# (benchmarks/face_prior/detail_probe.py --fit-initial --fine 2.0).
+FINE_INITIAL_COUNTS = np.ones(ALPHABET, dtype=np.int64)
+FINE_INITIAL_COUNTS[CLIP - 1:CLIP + 2] = (25, 974, 24)
 
 
 # The encoder codes SHRINK x the pooled residual (the decoder does not know: it adds symbol x step). A full
@@ -116,3 +120,41 @@ def decode(payload: bytes, shape: tuple[int, int, int], step: float) -> torch.Te
     symbols = adaptive.decode(payload, [(count, ALPHABET, INITIAL_COUNTS)], "detail layer")[0] - CLIP
     offset = torch.from_numpy(symbols.reshape(1, channels, height // POOL, width // POOL)).float() * step
     return F.interpolate(offset, scale_factor=POOL, mode="nearest")
+
+
+# ------------------------------------------------------------------ the fine layer (issue 23: recognition)
+# The coarse residual (2 x 2 block means) keeps a face recognisable as "the same person" (identity kept ~93% at
+# stylegan-scalable q1) but not recognisable among thousands (CelebA: ~39% of celeba-test faces found in the
+# gallery; VVC at 381 B: 84%). What is left sits at the latent's own resolution around the eyes, nose and mouth:
+# the fine layer codes the rest of the residual, target - (generated + coarse offset), at pool 1 inside the square
+# FINE_REGION of the latent (fractions of its side), quantised with its own step. Chosen on celeba-train faces
+# recognised leave-one-out (benchmarks/face_prior/celeba_detail_probe.py; docs/results/face-prior/fine/).
+FINE_REGION = (3 / 16, 13 / 16)
+
+
+def fine_window(height: int, width: int) -> tuple[slice, slice]:
+    """Rows and columns of a height x width latent that the fine layer codes."""
+    lo, hi = FINE_REGION
+    return slice(round(lo * height), round(hi * height)), slice(round(lo * width), round(hi * width))
+
+
+def encode_fine(target: torch.Tensor, current: torch.Tensor, step: float) -> bytes:
+    """Payload of one face's fine layer: target - current (1 x C x h x w latents; current = the generated latent
+    plus the decoded coarse offset) inside fine_window, round(r / step) clipped to ±CLIP, adaptive-coded."""
+    rows, columns = fine_window(*target.shape[2:])
+    residual = (target - current).double()[0, :, rows, columns]
+    symbols = torch.round(residual / step).clamp(-CLIP, CLIP).to(torch.int64) + CLIP
+    return adaptive.encode([(symbols.flatten().numpy(), ALPHABET, FINE_INITIAL_COUNTS)])
+
+
+def decode_fine(payload: bytes, shape: tuple[int, int, int], step: float) -> torch.Tensor:
+    """The 1 x C x h x w latent offset a fine payload adds (zero outside fine_window); BitstreamError when it
+    does not decode."""
+    channels, height, width = shape
+    rows, columns = fine_window(height, width)
+    size = (rows.stop - rows.start, columns.stop - columns.start)
+    symbols = adaptive.decode(payload, [(channels * size[0] * size[1], ALPHABET, FINE_INITIAL_COUNTS)],
+                              "fine detail layer")[0] - CLIP
+    offset = torch.zeros(1, channels, height, width)
+    offset[0, :, rows, columns] = torch.from_numpy(symbols.reshape(channels, *size)).float() * step
+    return offset

@@ -15,9 +15,10 @@ from lamina.errors import BitstreamError, InputError
 @pytest.fixture(scope="module")
 def codecs(data_root):
     # video in the first frame's framing (these clips alternate faces; test_reframe.py covers --reframe); images
-    # without the geometry increments in front of each payload (test_geometry.py covers them)
+    # without the geometry increments in front of each payload (test_geometry.py covers them) and, but for the fine
+    # layer's own tests, without the fourth layer
     return (lamina.load("stylegan-scalable", quality=3, detail_step=0.0, reframe="off", geometry="off"),
-            lamina.load("stylegan-scalable", quality=3, detail_step=1.0, reframe="off", geometry="off"))
+            lamina.load("stylegan-scalable", quality=3, detail_step=1.0, reframe="off", geometry="off", fine_step=0))
 
 
 def test_detail_residual_is_the_enhanced_layer_after_unchanged_style_layers(codecs, utk_faces):
@@ -49,7 +50,7 @@ def test_detail_residual_improves_identity_landmarks_and_lpips(codecs, utk_faces
     from lamina.vision.evaluators import Evaluator
     evaluator = Evaluator(("lpips_alex", "identity_dlib", "landmarks_dlib"))
     residual = codecs[1]
-    fitted = lamina.load("stylegan-scalable", quality=3, detail_step=1.0, detail_fit=20, geometry="off")
+    fitted = lamina.load("stylegan-scalable", quality=3, detail_step=1.0, detail_fit=20, geometry="off", fine_step=0)
     for codec, keys in ((residual, ("lpips_alex", "id_dlib_distance")),
                         (fitted, ("lpips_alex", "id_dlib_distance"))):
         two, three = [], []
@@ -70,7 +71,8 @@ def test_fitted_detail_layer_is_the_encoders_choice_alone(codecs, utk_faces):
     measure improves at about half the bytes of the full residual). Its bytes depend on the CPU's float kernels:
     properties only here."""
     from lamina.metrics.pixel import psnr
-    residual, fitted = codecs[1], lamina.load("stylegan-scalable", quality=3, detail_step=1.0, detail_fit=20, geometry="off")
+    residual, fitted = codecs[1], lamina.load("stylegan-scalable", quality=3, detail_step=1.0, detail_fit=20,
+                                              geometry="off", fine_step=0)
     assert residual.detail_fit == 0
     quality = []
     for face in utk_faces[:2]:
@@ -122,8 +124,9 @@ def test_stylegan_video_key_frames_carry_a_detail_layer_that_their_group_reuses(
 
 def test_latent_flow_video_key_frames_carry_a_detail_layer(utk_faces):
     from lamina.codecs.latent_flow.video import video_header
-    codec = lamina.load("latent-flow", quality=2, detail_step=1.0, reframe="off")
-    plain = lamina.load("latent-flow", quality=2, reframe="off")
+    # geometry off: its increments are fitted to what the whole stream decodes to, so they differ with detail
+    codec = lamina.load("latent-flow", quality=2, detail_step=1.0, reframe="off", geometry="off")
+    plain = lamina.load("latent-flow", quality=2, reframe="off", geometry="off")
     frames = [utk_faces[i % 3] for i in range(5)]
     for loop in ("open", "closed"):
         stream = Bitstream.parse(codec.encode_video(frames, 25.0, gop=2, loop=loop).to_bytes())
@@ -135,6 +138,58 @@ def test_latent_flow_video_key_frames_carry_a_detail_layer(utk_faces):
         paper = lamina.load("latent-flow", quality=2, detail_step=0, geometry="off")  # frame 0: the image, paper layout
         assert np.array_equal(three[0], paper.decode(paper.encode(frames[0]).to_bytes()))
         assert not any(np.array_equal(a, b) for a, b in zip(full, three))
+
+
+def test_fine_layer_is_a_fourth_layer_over_unchanged_layers(codecs, utk_faces):
+    """The fine residual (lamina.priors.detail.encode_fine, --fine-step, on by default) is a fourth layer `detail`:
+    the first three layers are the three-layer stream's, byte for byte and pixel for pixel; the header says its step;
+    its offset is zero outside the window around the eyes, nose and mouth; and it brings the face closer to the
+    original (identity, LPIPS) on fixed faces."""
+    from lamina.priors import detail
+    from lamina.vision.evaluators import Evaluator
+    three = codecs[1]
+    fine = lamina.load("stylegan-scalable", quality=3, detail_step=1.0, reframe="off", geometry="off")
+    assert fine.fine_step == 2.0 and lamina.load("stylegan-scalable", quality=3, detail_step=0).fine_step == 0
+    evaluator = Evaluator(("lpips_alex", "identity_dlib"))
+    before, after = [], []
+    for face in utk_faces[:3]:
+        a, b = three.encode(face), fine.encode(face)
+        assert b.declared_layers == ("basic", "middle", "enhanced", "detail")
+        assert [l.payload for l in b.layers[:3]] == [l.payload for l in a.layers]
+        assert b.codec_header == a.codec_header + encode_varint(2) + encode_varint(32)   # flags: fine; step 32/16
+        data = b.to_bytes()
+        for k in (1, 2, 3):
+            assert np.array_equal(three.decode(data, layers=k), three.decode(a.to_bytes(), layers=k))
+        ref = evaluator.reference(face)
+        before.append(evaluator.score(ref, three.decode(data, layers=3)))
+        after.append(evaluator.score(ref, three.decode(data)))
+    for key in ("lpips_alex", "id_dlib_distance"):
+        assert np.mean([s[key] for s in after]) < np.mean([s[key] for s in before]), key
+    offset = detail.decode_fine(b.layers[3].payload, (32, 16, 16), 2.0)
+    rows, columns = detail.fine_window(16, 16)
+    assert (rows.start, rows.stop) == (3, 13) and offset.abs().sum() > 0
+    inside = torch.zeros_like(offset, dtype=torch.bool)
+    inside[..., rows, columns] = True
+    assert not offset[~inside].any() and torch.all(torch.remainder(offset, 2.0) == 0)
+
+
+def test_fine_layer_errors(codecs, utk_faces):
+    from lamina.priors import detail
+    for options in ({"detail_step": 0, "fine_step": 2.0}, {"fine_step": -2.0}, {"fine_step": 0.3}):
+        with pytest.raises(InputError, match="fine-step|multiple"):
+            lamina.load("stylegan-scalable", quality=3, **options)
+    fine = lamina.load("stylegan-scalable", quality=3, detail_step=1.0, reframe="off", geometry="off")
+    stream = fine.encode(utk_faces[0])
+    for header in (encode_varint(3) + encode_varint(16) + encode_varint(2),                     # no fine step
+                   encode_varint(3) + encode_varint(0) + encode_varint(2) + encode_varint(32),  # fine without detail
+                   encode_varint(3) + encode_varint(16) + encode_varint(2) + encode_varint(0),  # step 0
+                   encode_varint(3) + encode_varint(16) + encode_varint(6) + encode_varint(32)):  # unknown flag
+        bad = Bitstream(stream.codec, stream.height, stream.width, stream.layers, model_id=stream.model_id,
+                        codec_header=header)
+        with pytest.raises(BitstreamError, match="codec header"):
+            fine.decode(bad.to_bytes())
+    with pytest.raises(BitstreamError):
+        detail.decode_fine(stream.layers[3].payload[:5], (32, 16, 16), 2.0)
 
 
 def test_swap_of_default_streams_takes_basic_from_the_first_and_middle_from_the_second(codecs, utk_faces):

@@ -91,19 +91,22 @@ def test_default_streams_start_every_layer_with_an_increment(pair, utk_faces):
     on, off = pair
     face = utk_faces[1]
     a, b = on.encode(face), off.encode(face)
-    assert a.codec_header == b.codec_header + encode_varint(1)        # flags: geometry
+    assert a.codec_header == encode_varint(1) + encode_varint(16) + encode_varint(1 | 2) + encode_varint(32)
+    assert b.codec_header == encode_varint(1) + encode_varint(16) + encode_varint(2) + encode_varint(32)  # fine only
     nodes, payloads = geometry.split([l.payload for l in a.layers])
-    assert payloads == [l.payload for l in b.layers]                  # the same styles and detail under it
+    # the same styles and detail under it; the fine layer is coded against the face in the first layers' field
+    assert payloads[:3] == [l.payload for l in b.layers[:3]] and payloads[3] != b.layers[3].payload
     assert np.any(nodes)
-    for k in (1, 2, 3):   # the picture as without geometry, moved by the field of the first k increments
+    for k in (1, 2, 3, 4):   # the picture as without geometry, moved by the field of the first k increments
         layer_nodes, _ = geometry.split([l.payload for l in a.layers[:k]])
         with fixed_threads(), torch.no_grad():   # as the codec's decode runs (threads and runtime move rounding)
-            pixels = on.pixels(payloads[:k], on.detail_step)
+            pixels = on.pixels(payloads[:k], on.detail_step, fine=on.fine_step)
             moved = model_output_to_image(pixels, *face.shape[:2], lambda x: geometry.warp(x, layer_nodes))
-            plain = model_output_to_image(pixels, *face.shape[:2])
+            plain = model_output_to_image(on.pixels([l.payload for l in b.layers[:k]], on.detail_step,
+                                                    fine=on.fine_step), *face.shape[:2])
         assert np.array_equal(on.decode(a, layers=k), moved) and np.array_equal(off.decode(b, layers=k), plain)
     data = a.to_bytes()
-    for k in (1, 2, 3):
+    for k in (1, 2, 3, 4):
         assert np.array_equal(off.decode(data, layers=k), on.decode(data, layers=k))  # the stream decides
     cut = Bitstream.parse(data).truncate(1).to_bytes()
     assert np.array_equal(on.decode(cut), on.decode(data, layers=1))
@@ -127,7 +130,7 @@ def test_paper_layout_with_geometry_and_header_errors(utk_faces):
     stream = paper.encode(utk_faces[0])
     assert stream.codec_header == encode_varint(1) + encode_varint(0) + encode_varint(1)   # no detail step, flags
     assert paper.decode(stream.to_bytes(), layers=3).shape == utk_faces[0].shape
-    for header in (encode_varint(1) + encode_varint(0) + encode_varint(2),      # an unknown flag
+    for header in (encode_varint(1) + encode_varint(0) + encode_varint(4),      # an unknown flag
                    encode_varint(1) + encode_varint(16) + encode_varint(1) + encode_varint(1)):
         bad = Bitstream(stream.codec, stream.height, stream.width, stream.layers, model_id=stream.model_id,
                         codec_header=header)
@@ -135,3 +138,35 @@ def test_paper_layout_with_geometry_and_header_errors(utk_faces):
             paper.decode(bad.to_bytes())
     with pytest.raises(InputError):
         lamina.load("latent-flow", quality=1, geometry="maybe")
+
+
+@pytest.fixture(scope="module")
+def clip(data_root):
+    """Six frames of a training clip (lp_d3, a moving head), aligned as the video bench aligns them."""
+    from lamina.bench.video import load_clip
+    return load_clip(data_root / "video" / "lp_d3.mp4", 6, True)[0]
+
+
+@pytest.mark.parametrize("name", ["stylegan-scalable", "latent-flow"])
+def test_video_geometry_one_increment_a_frame_in_the_basic_layer(name, clip):
+    """With --geometry on a video's basic layer carries one increment a frame (against the previous frame's field),
+    the other layers are unchanged, every layer count decodes, and the decoded frames' landmarks come closer."""
+    from lamina.vision.face import box_to_tuple, face_box
+    from lamina.vision.landmarks import dlib68, nme
+    on, off = lamina.load(name, quality=1, geometry="on"), lamina.load(name, quality=1, geometry="off")
+    a, b = on.encode_video(clip, 30.0), off.encode_video(clip, 30.0)
+    assert on.video_info(a)["geometry"] is True and "geometry" not in off.video_info(b)
+    assert [l.payload for l in a.layers[1:]] == [l.payload for l in b.layers[1:]]
+    assert len(b.layers[0].payload) < len(a.layers[0].payload) <= len(b.layers[0].payload) + 20 * len(clip)
+    data = a.to_bytes()
+    for k in range(1, a.available_layers + 1):
+        assert len(off.decode_video(data, layers=k)) == len(clip)       # the stream decides, not the codec's option
+    errors = {}
+    for label, stream in (("on", data), ("off", b.to_bytes())):
+        errors[label] = np.mean([nme(dlib68(decoded, box), dlib68(frame, box)) for frame, decoded
+                                 in zip(clip, on.decode_video(stream)) for box in [box_to_tuple(face_box(frame))]])
+    assert errors["on"] < 0.85 * errors["off"], errors
+    bad = Bitstream(a.codec, a.height, a.width, a.layers, model_id=a.model_id, kind=a.kind,
+                    codec_header=a.codec_header[:-1] + encode_varint(4))      # an unknown flag
+    with pytest.raises(BitstreamError, match="flags"):
+        on.decode_video(bad.to_bytes())

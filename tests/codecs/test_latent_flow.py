@@ -124,8 +124,8 @@ def test_three_layers_decode_progressively(codec, face):
     styles = codec.styles_of(face)
     payloads = codec.model.compress(styles)
     assert [size for _, size in stream.layer_sizes()] == [len(p) for p in payloads]
-    default = codec.encode(face)  # the default: `enhanced` is the detail residual (lamina.codecs.face_codec)
-    assert default.declared_layers == ("basic", "middle", "enhanced") and default.layers[:2] == stream.layers[:2]
+    default = codec.encode(face)  # the default: `enhanced` is the detail residual, `detail` the fine residual
+    assert default.declared_layers == ("basic", "middle", "enhanced", "detail") and default.layers[:2] == stream.layers[:2]
     data = stream.to_bytes()
     images = [codec.decode(data, layers=k) for k in (1, 2, 3)]
     assert all(im.shape == face.shape for im in images)

@@ -41,11 +41,12 @@ def test_transforms_round_trip_and_refuse_damage():
 
 
 def test_header_tail_round_trips_and_stays_the_old_format_without_reframe():
-    for code, flag in [(None, False), (16, False), (None, True), (24, True)]:
-        tail = reframe.header_tail(code, flag)
-        assert reframe.read_header_tail(Reader(tail), len(tail)) == (code, flag)
+    for code, flag, geometry in [(None, False, False), (16, False, False), (None, True, False), (24, True, False),
+                                 (None, False, True), (16, True, True)]:
+        tail = reframe.header_tail(code, flag, geometry)
+        assert reframe.read_header_tail(Reader(tail), len(tail)) == (code, flag, geometry)
     assert reframe.header_tail(None, False) == b"" and reframe.header_tail(16, False) == b"\x10"
-    for bad in (b"\x00", b"\x10\x02"):  # a zero detail step without flags; unknown flags
+    for bad in (b"\x00", b"\x10\x04", b"\x10\x00"):  # a zero detail step without flags; unknown / no flags
         with pytest.raises(BitstreamError):
             reframe.read_header_tail(Reader(bad), len(bad))
 

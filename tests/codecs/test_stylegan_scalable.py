@@ -111,7 +111,7 @@ def test_video_key_frames_carry_all_layers(codec, utk_faces):
     from lamina.codecs.stylegan_scalable.video import video_header
     frames = [utk_faces[i % 4] for i in range(5)]
     stream = codec.encode_video(frames, 25.0, keyframe_interval=2)
-    assert stream.kind == 1 and video_header(Bitstream.parse(stream.to_bytes())) == (5, 2, 25.0, None, False)
+    assert stream.kind == 1 and video_header(Bitstream.parse(stream.to_bytes())) == (5, 2, 25.0, None, False, False)
     full = codec.decode_video(stream.to_bytes())
     basic = codec.decode_video(stream.truncate(1).to_bytes())
     assert len(full) == len(basic) == 5 and full[0].shape == frames[0].shape

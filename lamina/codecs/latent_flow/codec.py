@@ -25,7 +25,8 @@ import torch
 from ...bitstream import Bitstream
 from ...errors import BitstreamError, InputError
 from ..base import VIDEO, Option, model_output_to_image, register
-from ..face_codec import FaceCodec, detail_fit_option, detail_option, geometry_option, reframe_option
+from ..face_codec import (FaceCodec, detail_fit_option, detail_option, fine_option, geometry_option,
+                          reframe_option)
 from .model import CODEC, load_model
 from .residual import DEFAULT as DEFAULT_RESIDUAL, RESIDUALS, check as check_residual
 
@@ -49,12 +50,14 @@ class LatentFlow(FaceCodec):
                "picks and whose counts adapt: 27-78%% fewer residual bytes on the training clips) or "
                "'irwin-hall' (the paper's fixed pmf)"),
         reframe_option(CODEC), detail_option(CODEC), detail_fit_option(CODEC), geometry_option(CODEC),
+        fine_option(CODEC),
     )
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, gop: int | None = None, loop: str | None = None,
                  detail_step: float | None = None, residual_model: str | None = None, detail_fit: int | None = None,
-                 reframe: str | bool | None = None, geometry: str | bool | None = None):
+                 reframe: str | bool | None = None, geometry: str | bool | None = None,
+                 fine_step: float | None = None):
         self.gop = 10 if gop is None else int(gop)
         self.loop = loop or "open"
         self.residual_model = check_residual(residual_model or DEFAULT_RESIDUAL)
@@ -62,7 +65,8 @@ class LatentFlow(FaceCodec):
             raise InputError(f"GOP must be >= 1, got {self.gop}")
         if self.loop not in ("open", "closed"):
             raise InputError(f"loop must be 'open' or 'closed', got {self.loop!r}")
-        super().__init__(quality, device, weights, check_face, detail_step, detail_fit, reframe, geometry)
+        super().__init__(quality, device, weights, check_face, detail_step, detail_fit, reframe, geometry,
+                         fine_step)
 
     @staticmethod
     def load_weights(path: Path, device: str):
@@ -116,4 +120,6 @@ class LatentFlow(FaceCodec):
             info["residual"] = header.residual
         if header.reframe:
             info["reframe"] = True
+        if header.geometry:
+            info["geometry"] = True
         return info if header.detail_step is None else {**info, "detail step": header.detail_step}

@@ -35,7 +35,7 @@ from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size
 from ...errors import BitstreamError, InputError
 from ...vision.face import require_framed_face
 from ...priors import detail
-from .. import reframe
+from .. import geometry, reframe
 from . import residual as residual_model
 from .model import LAYER_NAMES
 
@@ -54,6 +54,7 @@ class VideoHeader:
     detail_step: float | None = None
     residual: str | None = "irwin-hall"   # None: closed loop (no residuals)
     reframe: bool = False                 # every frame coded in the framing (lamina.codecs.reframe)
+    geometry: bool = False                # every frame's basic payload starts with a geometry increment
 
 
 def video_header(stream: Bitstream) -> VideoHeader:
@@ -62,7 +63,7 @@ def video_header(stream: Bitstream) -> VideoHeader:
     reader = Reader(stream.codec_header)
     quality, frames, gop = reader.varint("quality"), reader.varint("frames"), reader.varint("gop")
     mode, fps = reader.varint("mode"), reader.varint("fps")
-    code, reframed = reframe.read_header_tail(reader, len(stream.codec_header))
+    code, reframed, has_geometry = reframe.read_header_tail(reader, len(stream.codec_header))
     step = None if code is None else code * detail.STEP_UNIT
     if reader.pos != len(stream.codec_header) or frames < 1 or gop < 1 or mode >= len(MODES):
         raise BitstreamError("latent-flow video codec header is corrupted")
@@ -70,7 +71,7 @@ def video_header(stream: Bitstream) -> VideoHeader:
         raise BitstreamError("latent-flow video codec header and layer count disagree about the detail layer")
     check_video_size(stream, frames)
     loop, residual = MODES[mode]
-    return VideoHeader(quality, frames, gop, loop, fps / 1000, step, residual, reframed)
+    return VideoHeader(quality, frames, gop, loop, fps / 1000, step, residual, reframed, has_geometry)
 
 
 def mode_code(loop: str, residual: str) -> int:
@@ -182,7 +183,7 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: st
     payloads, decoded, _ = code_proxies(codec.model, clip_proxies(codec, frames), gop, loop, residual)
     header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(gop)
               + encode_varint(mode) + encode_varint(int(round(fps * 1000))))
-    names, detail_code = LAYER_NAMES, None
+    names, detail_code, details = LAYER_NAMES, None, None
     if codec.video_detail_step:
         details = []
         with torch.no_grad():
@@ -192,12 +193,39 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: st
         payloads = payloads + [details]
         names = LAYER_NAMES + ("detail",)
         detail_code = detail.step_code(codec.video_detail_step)
-    header += reframe.header_tail(detail_code, reframed)
+    if codec.video_geometry:  # fitted on what the whole stream decodes to, sent in the basic layer
+        pixels = _frame_pixels(codec, decoded, details, gop, codec.video_detail_step, exact=True)
+        payloads[0] = [geometry.pack(increment) + payload
+                       for increment, payload in zip(geometry.fit_frames(pixels, frames), payloads[0])]
+    header += reframe.header_tail(detail_code, reframed, codec.video_geometry)
     packed = [pack_payloads(p) for p in payloads]
     if reframed:
         packed[0] = reframe.with_transforms(transforms, packed[0])
     layers = tuple(Layer(name, p) for name, p in zip(names, packed))
     return Bitstream(codec.name, h, w, layers, model_id=codec.model_id, kind=KIND_VIDEO, codec_header=header)
+
+
+@torch.no_grad()
+def _frame_pixels(codec, decoded: list[list[torch.Tensor]], details: list[bytes] | None, gop: int,
+                  step: float | None, exact: bool = False) -> list[torch.Tensor]:
+    """Per frame the render at the model's size (1 x 3 x S x S in about [-1, 1]) of its decoded proxies (the groups
+    held) and, with `details`, its group's key-frame detail offset; exact: in float64 (the flow's float64 twin,
+    codec.exact_render: the geometry fit's pictures)."""
+    from ...entropy import float64_twin
+    frames, offset = [], None
+    for t, ys in enumerate(decoded):
+        styles = codec.model.from_proxy(ys)
+        exact_styles = float64_twin(codec.model).from_proxy([y.double() for y in ys]) if exact else None
+        if details is None:
+            frames.append(codec.exact_render(exact_styles, len(ys)) if exact
+                          else codec.model.synthesize(styles, len(ys)))
+            continue
+        generated = codec.generated_latent(styles)
+        if t % gop == 0:
+            offset = detail.decode(details[t // gop], tuple(generated.shape[1:]), step)
+        frames.append(codec.exact_render(exact_styles, len(LAYER_NAMES), offset) if exact
+                      else codec.detail_pixels(generated, offset))
+    return frames
 
 
 @torch.no_grad()
@@ -213,16 +241,14 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np
     if header.reframe:
         transforms, payloads[0] = reframe.split_transforms(payloads[0], header.frames)
     per_group = [unpack_payloads(payloads[j], header.frames, f"{LAYER_NAMES[j]} payload") for j in range(styled)]
+    increments = None
+    if header.geometry:
+        increments, basic = zip(*(geometry.unpack(payload) for payload in per_group[0]))
+        per_group[0] = list(basic)
     decoded = decode_proxies(codec.model, per_group, header.frames, header.gop, header.loop, header.residual)
-    if k == styled:
-        frames = [codec.render(codec.model.from_proxy(ys), k, stream.height, stream.width) for ys in decoded]
-        return reframe.unchip(frames, transforms)
-    keys = (header.frames + header.gop - 1) // header.gop
-    details = unpack_payloads(stream.layers[styled].payload, keys, "detail payload")
-    frames, offset = [], None
-    for t, ys in enumerate(decoded):
-        generated = codec.generated_latent(codec.model.from_proxy(ys))
-        if t % header.gop == 0:
-            offset = detail.decode(details[t // header.gop], tuple(generated.shape[1:]), header.detail_step)
-        frames.append(codec.render_with_detail(generated, offset, stream.height, stream.width))
-    return reframe.unchip(frames, transforms)
+    details = None
+    if k > styled:
+        keys = (header.frames + header.gop - 1) // header.gop
+        details = unpack_payloads(stream.layers[styled].payload, keys, "detail payload")
+    pixels = _frame_pixels(codec, decoded, details, header.gop, header.detail_step)
+    return reframe.unchip(geometry.frames_to_images(pixels, increments, stream.height, stream.width), transforms)

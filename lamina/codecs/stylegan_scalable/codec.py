@@ -25,7 +25,7 @@ from ...errors import BitstreamError
 from ..base import SWAP, VIDEO, Option, model_output_to_image, register
 from .. import geometry
 from ..face_codec import (DETAIL_OVER, IMAGE_LAYERS, STYLE_LAYERS, FaceCodec, detail_fit_option, detail_option,
-                          geometry_option, reframe_option)
+                          fine_option, geometry_option, reframe_option)
 from .entropy import swap_layers
 from .model import CODEC, LAYER_NAMES, load_model
 
@@ -42,13 +42,16 @@ class StyleganScalable(FaceCodec):
     encode_options = (Option("--keyframe-interval", "keyframe_interval", type=int,
                              help="stylegan-scalable video: every N-th frame carries all layers, the others the "
                                   "basic layer only (default 10)"),
-                      reframe_option(CODEC), detail_option(CODEC), detail_fit_option(CODEC), geometry_option(CODEC))
+                      reframe_option(CODEC), detail_option(CODEC), detail_fit_option(CODEC), geometry_option(CODEC),
+                      fine_option(CODEC))
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, keyframe_interval: int | None = None, detail_step: float | None = None,
                  detail_fit: int | None = None, reframe: str | bool | None = None,
-                 geometry: str | bool | None = None):
-        super().__init__(quality, device, weights, check_face, detail_step, detail_fit, reframe, geometry)
+                 geometry: str | bool | None = None,
+                 fine_step: float | None = None):
+        super().__init__(quality, device, weights, check_face, detail_step, detail_fit, reframe, geometry,
+                         fine_step)
         self.keyframe_interval = 10 if keyframe_interval is None else int(keyframe_interval)
 
     @staticmethod
@@ -86,9 +89,10 @@ class StyleganScalable(FaceCodec):
     @classmethod
     def video_info(cls, stream: Bitstream) -> dict:
         from .video import video_header
-        frames, interval, fps, step, reframed = video_header(stream)
-        info = {"frames": frames, "fps": fps, "keyframe interval": interval, **({"reframe": True} if reframed else {})}
-        return info if step is None else {**info, "detail step": step}
+        header = video_header(stream)
+        info = {"frames": header.frames, "fps": header.fps, "keyframe interval": header.keyframe_interval,
+                **({"reframe": True} if header.reframe else {}), **({"geometry": True} if header.geometry else {})}
+        return info if header.detail_step is None else {**info, "detail step": header.detail_step}
 
     def swap(self, a: Bitstream | bytes, b: Bitstream | bytes) -> Bitstream:
         """A's style layers with B's middle layer, re-coded without decoding pixels (the paper's face swap): A's
@@ -100,7 +104,8 @@ class StyleganScalable(FaceCodec):
         for label, stream in (("first", a), ("second", b)):
             try:  # codec name, model id and layer names, as for decoding
                 stream = self.check_stream(stream)
-                _, step, has_geometry = self.read_header(stream)
+                header = self.read_header(stream)
+                step, has_geometry = header.detail_step, header.geometry
             except BitstreamError as exc:
                 raise BitstreamError(f"swap: the {label} stream: {exc}") from exc
             if stream.available_layers < IMAGE_LAYERS:
@@ -112,4 +117,4 @@ class StyleganScalable(FaceCodec):
         payloads = swap_layers(self.model.entropy, styles_a, styles_b, (1,))
         layers = tuple(Layer(name, payload) for name, payload in zip(LAYER_NAMES, payloads))
         return Bitstream(self.name, a.height, a.width, layers, model_id=self.model_id,
-                         codec_header=encode_varint(self.read_header(a)[0]))
+                         codec_header=encode_varint(self.read_header(a).quality))

@@ -19,7 +19,7 @@ from ...bitstream import (KIND_VIDEO, Bitstream, Layer, Reader, check_video_size
 from ...errors import BitstreamError, InputError
 from ...vision.face import require_framed_face
 from ...priors import detail
-from .. import reframe
+from .. import geometry, reframe
 from .model import LAYER_NAMES
 
 
@@ -52,10 +52,15 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, keyframe_interval:
                 per_layer[k].append(payload)
             if key and codec.video_detail_step:
                 per_layer[3].append(codec.detail_payload(x, codec.prior_styles(payloads), codec.video_detail_step))
+        if codec.video_geometry:  # fitted on what the whole stream decodes to, sent in the basic layer
+            pixels = _frame_pixels(codec, per_layer[0], per_layer[1:3], per_layer[3] if codec.video_detail_step
+                                   else None, keyframe_interval, codec.video_detail_step, exact=True)
+            per_layer[0] = [geometry.pack(increment) + payload for increment, payload
+                            in zip(geometry.fit_frames(pixels, frames), per_layer[0])]
     header = (encode_varint(codec.quality) + encode_varint(len(frames)) + encode_varint(keyframe_interval)
               + encode_varint(int(round(fps * 1000))))
     header += reframe.header_tail(detail.step_code(codec.video_detail_step) if codec.video_detail_step else None,
-                                  codec.reframe)
+                                  codec.reframe, codec.video_geometry)
     packed = [pack_payloads(p) for p in per_layer]
     if codec.reframe:
         packed[0] = reframe.with_transforms(transforms, packed[0])
@@ -69,6 +74,7 @@ class VideoHeader(NamedTuple):
     fps: float
     detail_step: float | None
     reframe: bool = False      # every frame coded in the framing (lamina.codecs.reframe)
+    geometry: bool = False     # every frame's basic payload starts with a geometry increment (lamina.codecs.geometry)
 
 
 def video_header(stream: Bitstream) -> VideoHeader:
@@ -78,14 +84,40 @@ def video_header(stream: Bitstream) -> VideoHeader:
     reader = Reader(stream.codec_header)
     reader.varint("quality")
     frames, interval, fps = reader.varint("frames"), reader.varint("keyframe interval"), reader.varint("fps")
-    code, reframed = reframe.read_header_tail(reader, len(stream.codec_header))
+    code, reframed, has_geometry = reframe.read_header_tail(reader, len(stream.codec_header))
     step = None if code is None else code * detail.STEP_UNIT
     if reader.pos != len(stream.codec_header) or frames < 1 or interval < 1:
         raise BitstreamError("video codec header is corrupted")
     if (step is None) != (len(stream.declared_layers) <= len(LAYER_NAMES)):
         raise BitstreamError("video codec header and layer count disagree about the detail layer")
     check_video_size(stream, frames)
-    return VideoHeader(frames, interval, fps / 1000, step, reframed)
+    return VideoHeader(frames, interval, fps / 1000, step, reframed, has_geometry)
+
+
+def _frame_pixels(codec, basic: list[bytes], upper: list[list[bytes]], details: list[bytes] | None, interval: int,
+                  step: float | None, exact: bool = False) -> list[torch.Tensor]:
+    """Per frame the render at the model's size (1 x 3 x S x S in about [-1, 1]) of its basic payload (without a
+    geometry block), its key frame's `upper` style payloads (middle [, enhanced]) and, with `details`, the key
+    frame's detail offset; exact: in float64 (codec.exact_render: the geometry fit's pictures)."""
+    frames, key_styles, offset = [], None, None
+    styled = 1 + len(upper)
+    for t, payload in enumerate(basic):
+        if t % interval == 0 and upper:  # a key frame: its own styles for every layer held
+            styles = key_styles = codec.decode_styles([payload] + [layer[t // interval] for layer in upper])
+        else:
+            styles = codec.decode_styles([payload])
+            if upper:
+                styles = torch.cat([styles, key_styles[:, styles.shape[1]:]], dim=1)
+        if details is None:
+            frames.append(codec.exact_render(styles.double() * codec.model.coding_step, styled) if exact
+                          else codec.model.synthesize(styles, styled))
+            continue
+        generated = codec.generated_latent(styles * codec.model.coding_step)
+        if t % interval == 0:
+            offset = detail.decode(details[t // interval], tuple(generated.shape[1:]), step)
+        frames.append(codec.exact_render(styles.double() * codec.model.coding_step, len(LAYER_NAMES), offset)
+                      if exact else codec.detail_pixels(generated, offset))
+    return frames
 
 
 @torch.no_grad()
@@ -93,31 +125,21 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None) -> list[np
     """Frames decoded from the first `layers` layers: frame t uses its own basic styles and, from 2 layers on,
     the middle (and enhanced) styles of its key frame."""
     stream = codec.check_stream(stream)
-    count, interval, _, step, reframed = video_header(stream)
+    header = video_header(stream)
+    count, interval = header.frames, header.keyframe_interval
     k = stream.available_layers if layers is None else layers
     if not 1 <= k <= stream.available_layers:
         raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers}")
     keys = (count + interval - 1) // interval
     styled = min(k, len(LAYER_NAMES))
     basic, transforms = stream.layers[0].payload, None
-    if reframed:
+    if header.reframe:
         transforms, basic = reframe.split_transforms(basic, count)
     basic = unpack_payloads(basic, count, "basic payload")
+    increments = None
+    if header.geometry:
+        increments, basic = zip(*(geometry.unpack(payload) for payload in basic))
     upper = [unpack_payloads(stream.layers[j].payload, keys, f"{LAYER_NAMES[j]} payload") for j in range(1, styled)]
     details = unpack_payloads(stream.layers[3].payload, keys, "detail payload") if k > styled else None
-    frames, key_styles, offset = [], None, None
-    for t in range(count):
-        if t % interval == 0 and k > 1:  # a key frame: its own styles for every layer held
-            styles = key_styles = codec.decode_styles([basic[t]] + [layer[t // interval] for layer in upper])
-        else:
-            styles = codec.decode_styles([basic[t]])
-            if k > 1:
-                styles = torch.cat([styles, key_styles[:, styles.shape[1]:]], dim=1)
-        if details is None:
-            frames.append(codec.render(styles, styled, stream.height, stream.width))
-            continue
-        generated = codec.generated_latent(styles * codec.model.coding_step)
-        if t % interval == 0:
-            offset = detail.decode(details[t // interval], tuple(generated.shape[1:]), step)
-        frames.append(codec.render_with_detail(generated, offset, stream.height, stream.width))
-    return reframe.unchip(frames, transforms)
+    pixels = _frame_pixels(codec, list(basic), upper, details, interval, header.detail_step)
+    return reframe.unchip(geometry.frames_to_images(pixels, increments, stream.height, stream.width), transforms)
