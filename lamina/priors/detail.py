@@ -1,4 +1,6 @@
-"""The face codecs' `detail` layer (issue 23, probe (d)): a coarse residual in the face prior's TAEF2-latent space.
+"""The face codecs' detail residuals (issue 23, probe (d)) in the face prior's TAEF2-latent space: the coarse
+residual (the image streams' `enhanced` layer, video's key-frame `detail` layer) and, at the end of this module, the
+fine residual over it (the image streams' fourth layer, `detail`).
 
 The prior's generator reproduces pose, expression, colouring and hair from the styles, but not who the person
 is (docs/results/face-prior/). The detail layer codes what it misses where the renderer reads it: the residual
