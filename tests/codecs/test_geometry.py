@@ -147,7 +147,9 @@ def clip(data_root):
     return load_clip(data_root / "video" / "lp_d3.mp4", 6, True)[0]
 
 
-@pytest.mark.parametrize("name", ["stylegan-scalable", "latent-flow"])
+# latent-flow's case with -m slow (suite time; its video path with geometry also runs in test_video_rate.py,
+# test_reframe.py and test_cross_cpu.py by default)
+@pytest.mark.parametrize("name", ["stylegan-scalable", pytest.param("latent-flow", marks=pytest.mark.slow)])
 def test_video_geometry_one_increment_a_frame_in_the_basic_layer(name, clip):
     """With --geometry on a video's basic layer carries one increment a frame (against the previous frame's field),
     the other layers are unchanged, every layer count decodes, and the decoded frames' landmarks come closer."""
