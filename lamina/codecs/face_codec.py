@@ -212,7 +212,8 @@ class FaceCodec(ZooCodec):
             payloads = payloads + [self.detail_payload(x, styles, self.detail_step)]
         if self.detail_step or self.geometry:   # step 0 only before the flags (no detail, geometry)
             header += encode_varint(detail.step_code(self.detail_step) if self.detail_step else 0)
-        increments = self.fit_geometry(image, payloads) if self.geometry else []
+        reference = self.geometry_reference(image) if self.geometry else None
+        increments = self.fit_geometry(image, reference, payloads) if self.geometry else []
         if self.fine_step:  # the rest of the residual, around the eyes, nose and mouth
             generated = self.generated_latent(styles)
             current = generated + detail.decode(payloads[-1], tuple(generated.shape[1:]), self.detail_step)
@@ -220,7 +221,7 @@ class FaceCodec(ZooCodec):
                 x = geometry.warp(x, -sum(increments))
             payloads.append(detail.encode_fine(detail.target_latent(self.model.prior, x), current, self.fine_step))
             if self.geometry:
-                increments += self.fit_geometry(image, payloads, increments)
+                increments += self.fit_geometry(image, reference, payloads, increments)
         if self.geometry:  # every payload after its increment
             payloads = [geometry.pack(increment) + payload for increment, payload in zip(increments, payloads)]
         if self.geometry or self.fine_step:
@@ -292,14 +293,22 @@ class FaceCodec(ZooCodec):
         step, exact in float32 too; latent-flow overrides it with its flow's float64 twin)."""
         return self.prior_styles(payloads).double()
 
-    def fit_geometry(self, image: np.ndarray, payloads: list[bytes], done: list[np.ndarray] = ()) -> list[np.ndarray]:
-        """Each layer's geometry increment (lamina.codecs.geometry.fit) for the coded payloads of a face, fitted
-        layer by layer on the exact render of the first k layers under the field so far (so the choice does not
-        depend on the CPU); `done`: the increments of the first layers, fitted before (the others are returned)."""
+    @staticmethod
+    def geometry_reference(image: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray]:
+        """(face box, dlib 68 landmarks) of the original face, as the NME evaluator finds them: what the geometry
+        fits aim at (found once per encode)."""
         from ..vision.face import box_to_tuple, face_box
         from ..vision.landmarks import dlib68
         box = box_to_tuple(face_box(image))
-        landmarks = dlib68(image, box)
+        return box, dlib68(image, box)
+
+    def fit_geometry(self, image: np.ndarray, reference: tuple, payloads: list[bytes],
+                     done: list[np.ndarray] = ()) -> list[np.ndarray]:
+        """Each layer's geometry increment (lamina.codecs.geometry.fit) for the coded payloads of a face, fitted
+        layer by layer on the exact render of the first k layers under the field so far (so the choice does not
+        depend on the CPU) toward the original's `reference` (geometry_reference); `done`: the increments of the
+        first layers, fitted before (the others are returned)."""
+        box, landmarks = reference
         h, w = image.shape[:2]
         nodes, increments = sum(done, np.zeros(geometry.VALUES, dtype=np.int64)), []
         for k in range(len(done) + 1, len(payloads) + 1):

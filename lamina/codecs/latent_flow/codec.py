@@ -85,8 +85,12 @@ class LatentFlow(FaceCodec):
     def exact_styles(self, payloads: list[bytes]) -> torch.Tensor:
         """The styles through the flow's float64 twin (T⁻¹ in float32 differs between CPUs by ~1e-6: enough to move
         a pixel of the geometry fit's render across a rounding boundary)."""
+        return self.exact_from_proxy(self.decode_proxies(payloads))
+
+    def exact_from_proxy(self, proxies: list[torch.Tensor]) -> torch.Tensor:
+        """T⁻¹ of decoded proxies through the flow's float64 twin (images' and video frames' geometry fits)."""
         from ...entropy import float64_twin
-        return float64_twin(self.model).from_proxy([p.double() for p in self.decode_proxies(payloads)])
+        return float64_twin(self.model).from_proxy([p.double() for p in proxies])
 
     def render_layers(self, payloads: list[bytes], layers: int, height: int, width: int) -> np.ndarray:
         return self.render(self.prior_styles(payloads), layers, height, width)

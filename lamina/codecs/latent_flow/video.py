@@ -211,19 +211,16 @@ def _frame_pixels(codec, decoded: list[list[torch.Tensor]], details: list[bytes]
     """Per frame the render at the model's size (1 x 3 x S x S in about [-1, 1]) of its decoded proxies (the groups
     held) and, with `details`, its group's key-frame detail offset; exact: in float64 (the flow's float64 twin,
     codec.exact_render: the geometry fit's pictures)."""
-    from ...entropy import float64_twin
     frames, offset = [], None
     for t, ys in enumerate(decoded):
-        styles = codec.model.from_proxy(ys)
-        exact_styles = float64_twin(codec.model).from_proxy([y.double() for y in ys]) if exact else None
+        styles = codec.exact_from_proxy(ys) if exact else codec.model.from_proxy(ys)
         if details is None:
-            frames.append(codec.exact_render(exact_styles, len(ys)) if exact
-                          else codec.model.synthesize(styles, len(ys)))
+            frames.append(codec.exact_render(styles, len(ys)) if exact else codec.model.synthesize(styles, len(ys)))
             continue
-        generated = codec.generated_latent(styles)
+        generated = codec.generated_latent(styles.float())   # exact: for the offset's shape only
         if t % gop == 0:
             offset = detail.decode(details[t // gop], tuple(generated.shape[1:]), step)
-        frames.append(codec.exact_render(exact_styles, len(LAYER_NAMES), offset) if exact
+        frames.append(codec.exact_render(styles, len(LAYER_NAMES), offset) if exact
                       else codec.detail_pixels(generated, offset))
     return frames
 
