@@ -121,6 +121,22 @@ def geometry_option(codec: str) -> Option:
                        f"frame to encode); 'off': the renders as generated")
 
 
+def temporal_smooth_option(codec: str, default: float) -> Option:
+    return Option("--temporal-smooth", "temporal_smooth", type=float,
+                  help=f"{codec} video: filter the encoder's per-frame styles in time before coding, (1 - W) s_t + "
+                       f"W/2 (s_t-1 + s_t+1), so the decoded frames do not jitter with the style encoder's "
+                       f"frame-to-frame noise (0 = off; default {default:g}; the decoder is unchanged)")
+
+
+def smooth_in_time(series: list[torch.Tensor], weight: float) -> list[torch.Tensor]:
+    """x'_t = (1 - w) x_t + w/2 (x_t-1 + x_t+1), the clip's ends repeated: per-frame estimates with their
+    frame-to-frame jitter filtered out (w = 0: unchanged; 0.5: the [1, 2, 1] / 4 kernel)."""
+    if weight <= 0 or len(series) < 2:
+        return list(series)
+    padded = [series[0], *series, series[-1]]
+    return [(1 - weight) * padded[t] + weight / 2 * (padded[t - 1] + padded[t + 1]) for t in range(1, len(series) + 1)]
+
+
 def _switch(option: str, value) -> bool | None:
     """An on/off option's value: None when not given, else True for 'on' / True, False for 'off' / False;
     InputError for anything else."""
@@ -133,6 +149,7 @@ class FaceCodec(ZooCodec):
     layers = FACE_LAYERS
     higher_is_better = True
     detail_step: float
+    DEFAULT_TEMPORAL_SMOOTH = 0.0   # video: --temporal-smooth's default (the subclass's, chosen on training clips)
 
     @staticmethod
     def load_weights(path: Path, device: str):
@@ -141,9 +158,12 @@ class FaceCodec(ZooCodec):
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, detail_step: float | None = None, detail_fit: int | None = None,
                  reframe: str | bool | None = None, geometry: str | bool | None = None,
-                 fine_step: float | None = None):
+                 fine_step: float | None = None, temporal_smooth: float | None = None):
         if weights is None:
             quality, weights = zoo.find(self.name, quality)
+        self.temporal_smooth = float(self.DEFAULT_TEMPORAL_SMOOTH if temporal_smooth is None else temporal_smooth)
+        if not 0 <= self.temporal_smooth < 1:
+            raise InputError(f"--temporal-smooth must be in [0, 1), got {self.temporal_smooth:g}")
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
         self.check_face = check_face  # refuse images without a face in the shared framing (NoFaceError)
         self.model, self.model_id = _cached(self.load_weights, str(self.weights), device)

@@ -232,7 +232,8 @@ def test_video_streams_of_index_coding_0_still_decode(codec, photo):
     from lamina.bitstream import Layer, encode_varint, pack_payloads
     from lamina.codecs.codebook_svr.video import stable_index_maps
     frames = [photo, np.roll(photo, 3, axis=1)]
-    new = Bitstream.parse(codec.encode_video(frames, 25.0).to_bytes())
+    plain = lamina.load("codebook-svr", quality=1, latent_smooth=0)  # no smoothing: what older streams decode to
+    new = Bitstream.parse(plain.encode_video(frames, 25.0).to_bytes())
     maps = stable_index_maps(codec, [pad_to(f, codec.multiple) for f in frames], codec.stable, codec.neighbours)
     payloads, _ = code_index_maps(maps, codec.model.index_probabilities())
     header = b"".join(encode_varint(v) for v in (codec.quality, 2, 25000, codec.lq_qp))
@@ -263,14 +264,17 @@ def test_temporal_index_decoder_on_forged_payloads_fails_cleanly():
 
 
 def test_video_low_quality_frames_through_vvenc(codec, photo):
-    """--lq-video vvenc: the header names the encoder (x265 streams keep the 5-field header), frames decode, and
-    the QP range is the encoder's."""
+    """--lq-video vvenc: the header names the encoder (x265 streams with nothing after it keep the 5-field
+    header), frames decode, and the QP range is the encoder's."""
     frames = [photo, np.roll(photo, 2, axis=1), np.roll(photo, 4, axis=1)]
     x265 = Bitstream.parse(codec.encode_video(frames, 25.0).to_bytes())
     vvc_codec = lamina.load("codebook-svr", quality=1, lq_video="vvenc", lq_qp=55)
     vvc = Bitstream.parse(vvc_codec.encode_video(frames, 25.0).to_bytes())
     assert codec.video_info(x265)["lq_video"] == "x265" and codec.video_info(vvc)["lq_video"] == "vvenc"
-    assert len(vvc.codec_header) == len(x265.codec_header) + 1
+    assert len(vvc.codec_header) == len(x265.codec_header)  # the encoder field is there either way (0 = x265)
+    bare = lamina.load("codebook-svr", quality=1, latent_smooth=0)
+    bare_vvc = lamina.load("codebook-svr", quality=1, latent_smooth=0, lq_video="vvenc", lq_qp=55)
+    assert len(bare_vvc.encode_video(frames, 25.0).codec_header) == len(bare.encode_video(frames, 25.0).codec_header) + 1
     assert vvc.layers[0].payload == x265.layers[0].payload  # the same indices, another LQ stream
     decoded = codec.decode_video(vvc)
     assert len(decoded) == 3 and psnr(frames[1], decoded[1]) > psnr(frames[1], codec.decode_video(vvc, layers=1)[1])
@@ -302,3 +306,21 @@ def test_stable_neighbours_codes_fewer_bytes_and_is_range_checked(photo):
     cheap = lamina.load("codebook-svr", quality=1, neighbours=1.0).encode_video(frames, 25.0)
     assert len(cheap.layers[0].payload) < len(plain.layers[0].payload)
     assert cheap.layers[1].payload == plain.layers[1].payload  # the fidelity frames do not change
+
+
+def test_latent_smoothing_is_written_in_the_stream_and_only_changes_the_decoder_side(codec, photo):
+    """--latent-smooth B: the header carries B (1/16 units); the coded indices and fidelity frames are the same
+    bytes as without; the decoded frames change only where a block kept its index (frame 0 is never smoothed),
+    and the first frame-to-frame change shrinks; out-of-range values are refused."""
+    frames = [photo, np.roll(photo, 2, axis=1), np.roll(photo, 2, axis=1)]
+    off = lamina.load("codebook-svr", quality=1, latent_smooth=0)
+    on = lamina.load("codebook-svr", quality=1, latent_smooth=0.5)
+    a, b = Bitstream.parse(off.encode_video(frames, 25.0).to_bytes()), Bitstream.parse(on.encode_video(frames, 25.0).to_bytes())
+    assert codec.video_info(a)["latent_smooth"] == 0 and codec.video_info(b)["latent_smooth"] == 0.5
+    assert [layer.payload for layer in a.layers] == [layer.payload for layer in b.layers]
+    plain, smooth = codec.decode_video(a), codec.decode_video(b)
+    assert np.array_equal(plain[0], smooth[0]) and not np.array_equal(plain[1], smooth[1])
+    change = lambda d: np.abs(d[1].astype(int) - d[0].astype(int)).mean()  # noqa: E731
+    assert change(smooth) < change(plain)
+    with pytest.raises(InputError, match="latent-smooth"):
+        lamina.load("codebook-svr", quality=1, latent_smooth=1.0)

@@ -125,8 +125,9 @@ def test_stylegan_video_key_frames_carry_a_detail_layer_that_their_group_reuses(
 def test_latent_flow_video_key_frames_carry_a_detail_layer(utk_faces):
     from lamina.codecs.latent_flow.video import video_header
     # geometry off: its increments are fitted to what the whole stream decodes to, so they differ with detail
-    codec = lamina.load("latent-flow", quality=2, detail_step=1.0, reframe="off", geometry="off")
-    plain = lamina.load("latent-flow", quality=2, reframe="off", geometry="off")
+    # temporal smoothing off: frame 0 is then coded as the image is
+    codec = lamina.load("latent-flow", quality=2, detail_step=1.0, reframe="off", geometry="off", temporal_smooth=0)
+    plain = lamina.load("latent-flow", quality=2, reframe="off", geometry="off", temporal_smooth=0)
     frames = [utk_faces[i % 3] for i in range(5)]
     for loop in ("open", "closed"):
         stream = Bitstream.parse(codec.encode_video(frames, 25.0, gop=2, loop=loop).to_bytes())

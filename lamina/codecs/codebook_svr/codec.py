@@ -87,6 +87,10 @@ class CodebookSVR(ZooCodec):
                help="codebook-svr video: a block that changes takes its neighbours' index (this frame's causal "
                     "neighbours, the previous frame's 3x3: cheap to code) where that codeword is within this "
                     "relative distance of the nearest (0 = off; default NEIGHBOURS)"),
+        Option("--latent-smooth", "latent_smooth", type=float,
+               help="codebook-svr video: the decoder blends the latent of each block whose index did not change "
+                    "with the previous frame's, this weight on the previous (0 = off; default LATENT_SMOOTH; "
+                    "written in the stream, in 1/16)"),
     )
     decode_options = (
         Option("--alpha", "alpha", type=float,
@@ -97,7 +101,8 @@ class CodebookSVR(ZooCodec):
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  lq_codec: str | None = None, lq_quality: int | None = None, lq_qp: int | None = None,
-                 stable: float | None = None, lq_video: str | None = None, neighbours: float | None = None):
+                 stable: float | None = None, lq_video: str | None = None, neighbours: float | None = None,
+                 latent_smooth: float | None = None):
         if weights is None:
             quality, weights = zoo.find(CODEC, quality)
         self.quality, self.device, self.weights = int(quality or 0), device, Path(weights)
@@ -108,7 +113,7 @@ class CodebookSVR(ZooCodec):
             raise InputError(f"codebook-svr: LQ codec must be one of {', '.join(LQ_CODECS)}, got {self.lq_codec!r}")
         self.lq_quality = int(config["lq_quality"] if lq_quality is None else lq_quality)
         _lq_codec(self.lq_codec, self.lq_quality)  # range check now, not after the latent is computed
-        from .video import NEIGHBOURS, STABLE, VIDEO_LQ_QP
+        from .video import LATENT_SMOOTH, NEIGHBOURS, STABLE, VIDEO_LQ_QP
         self.lq_video = lq_video or LQ_ENCODERS[0]
         if self.lq_video not in LQ_ENCODERS:
             raise InputError(f"codebook-svr: --lq-video must be one of {', '.join(LQ_ENCODERS)}, got {self.lq_video!r}")
@@ -124,6 +129,9 @@ class CodebookSVR(ZooCodec):
         if not 0 <= self.neighbours <= 1:
             raise InputError(f"codebook-svr: --stable-neighbours must be in [0, 1], got {self.neighbours:g}")
         self.factor, self.grid = int(config["factor"]), int(config["grid"])
+        self.latent_smooth = LATENT_SMOOTH if latent_smooth is None else round(float(latent_smooth) * 16) / 16
+        if not 0 <= self.latent_smooth < 1:
+            raise InputError(f"codebook-svr: --latent-smooth must be in [0, 1), got {latent_smooth:g}")
 
     @property
     def multiple(self) -> int:
@@ -139,13 +147,19 @@ class CodebookSVR(ZooCodec):
         return self.model.quantize(self.latent_of(padded))
 
     def render(self, indices: torch.Tensor, lq: np.ndarray | None, alpha: float, height: int,
-               width: int) -> np.ndarray:
-        """TAEF2 decoder of Y_q (lq None) or of the CFT-modulated Y_mod, cropped to height x width."""
+               width: int, model=None) -> np.ndarray:
+        """TAEF2 decoder of Y_q (lq None) or of the CFT-modulated Y_mod (by `model`'s E^LQ + CFT: the codec's
+        own unless given, e.g. the video decoder), cropped to height x width."""
         from ...nn.taef2 import decode
-        y = self.model.lookup(indices.to(self.device))
+        return to_uint8(decode(self.code_latent(indices, lq, alpha, model)), height, width)
+
+    def code_latent(self, indices: torch.Tensor, lq: np.ndarray | None, alpha: float, model=None) -> torch.Tensor:
+        """Y_q, or Y_mod with x^LQ (`model`'s E^LQ + CFT; the codec's own unless given): what render decodes."""
+        model = self.model if model is None else model
+        y = model.lookup(indices.to(self.device))
         if lq is not None and alpha > 0:
-            y = self.model.modulate(y, to_tensor(lq).to(self.device), alpha)
-        return to_uint8(decode(y), height, width)
+            y = model.modulate(y, to_tensor(lq).to(self.device), alpha)
+        return y
 
     def upsample_lq(self, lq: np.ndarray, height: int, width: int) -> np.ndarray:
         x = F.interpolate(to_tensor(lq), scale_factor=self.factor, mode="bicubic", align_corners=False)

@@ -296,6 +296,235 @@ def export(run: Path, quality: int, lq_quality: int, lq_codec: str | None = None
     return path
 
 
+# ------------------------------------------------------------------------------------------ the video-decoder probe
+# A probe of a video-tuned decoder side (issue 26; not shipped: on the held-out clip it lowered LPIPS at q1-q2 only
+# and cost PSNR and flicker, docs/results/video/probe-codebook-svr-video-decoder/): E^LQ + CFT fine-tuned on what
+# the video mode decodes — the training clips' frames, their index maps as the video encoder chooses them, and
+# low-quality frames coded as one x265 / VVenC video at the ladder's QPs — with a temporal term:
+#
+#     L = MSE(Y_mod,t, Y_t) + MSE(Y_mod,t-1, Y_t-1) + w_t · MSE(Y_mod,t − Y_mod,t-1, Y_t − Y_t-1)
+#         [+ w_p · (LPIPS-alex + L1) of frame t's TAEF2-decoded crop against the decoder's image of Y_t]
+#
+# The codebook, TAEF2 and the encoder side stay as they are. Training clips: VIDEO_TRAIN_CLIPS minus the last (held
+# out for validation), half of each batch celeba-train faces; the evaluation clips are never read.
+# `benchmarks/codebook_svr/video_decoder_probe.py` decodes the held-out clip with a run's checkpoint.
+#
+#     lamina train codebook-svr --stage video-cache --cache runs/codebook-svr/video-cache
+#     lamina train codebook-svr --stage video-train --cache runs/codebook-svr/video-cache --out runs/codebook-svr/video \
+#         [--temporal-weight 1] [--pixel-weight 1] [--lr 2e-4] [--max-minutes 15] [--resume]
+VIDEO_CACHE = Path("runs/codebook-svr/video-cache")
+# The fidelity videos the decoder sees in training: the video ladder's x265 QPs (VIDEO_LQ_QP) and its VVenC points.
+VIDEO_LQ = (("x265", 37), ("x265", 42), ("x265", 47), ("vvenc", 32), ("vvenc", 37), ("vvenc", 42))
+
+
+def video_cache(out: Path = VIDEO_CACHE, quality: int = 1) -> list[Path]:
+    """Per training clip (all its frames, aligned as `lamina bench --video --align` does): the TAEF2 latents, the
+    video encoder's index maps and the decoded low-quality frames of every VIDEO_LQ setting: OUT/<clip>.pt."""
+    import lamina
+    from ...data.datasets import VIDEO_TRAIN_CLIPS
+    from ...imageio import downsample
+    from ...paths import data_root
+    from ...video import baseline_video_decode, baseline_video_encode, read_video
+    from ...vision.align import align_clip
+    from .video import stable_index_maps
+    codec = lamina.load("codebook-svr", quality=quality)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in VIDEO_TRAIN_CLIPS:
+        start = time.time()
+        raw, fps = read_video(data_root() / "video" / name)
+        frames = align_clip(raw, 256)  # as `lamina bench --video --align` frames a clip
+        with torch.no_grad():
+            latents = torch.stack([codec.latent_of(f)[0].half() for f in frames])
+            maps = np.stack(stable_index_maps(codec, frames, codec.stable, codec.neighbours))
+        small = [downsample(f, codec.factor) for f in frames]
+        h, w = small[0].shape[:2]
+        lq = {}
+        for encoder, qp in VIDEO_LQ:
+            stream = baseline_video_encode(small, fps, encoder, qp)
+            lq[f"{encoder}{qp}"] = torch.from_numpy(np.stack(baseline_video_decode(stream, encoder, h, w, len(small))))
+        path = out / f"{Path(name).stem}.pt"
+        torch.save({"clip": name, "latents": latents, "maps": torch.from_numpy(maps), "lq": lq,
+                    "model_id": codec.model_id.hex()}, path)
+        print(f"{name}: {len(frames)} frames, {time.time() - start:.0f} s", flush=True)
+        paths.append(path)
+    return paths
+
+
+FACES = 1200  # celeba-train faces beside the clips' frames (three people alone: the held-out clip got worse)
+
+
+def face_cache(out: Path = VIDEO_CACHE, quality: int = 1, count: int = FACES) -> Path:
+    """A fixed subset of celeba-train faces with the clips' keys (latents, nearest-codeword maps, LQ of every
+    VIDEO_LQ setting: the faces coded as one sequence by that encoder): OUT/faces.pt. Keeps the decoder from
+    learning the training clips' few faces."""
+    import lamina
+    from ...data.datasets import load_dataset
+    from ...imageio import downsample
+    from ...video import baseline_video_decode, baseline_video_encode
+    codec = lamina.load("codebook-svr", quality=quality)
+    items = load_dataset("celeba-train")
+    rng = np.random.default_rng(1)
+    chosen = sorted(rng.choice(len(items), size=min(count, len(items)), replace=False))
+    images = [items[int(i)].image() for i in chosen]
+    images = [im for im in images if im.shape == (256, 256, 3)]
+    with torch.no_grad():
+        latents = torch.stack([codec.latent_of(im)[0].half() for im in images])
+        maps = torch.cat([codec.model.quantize(latents[i:i + 64].float()) for i in range(0, len(images), 64)])
+    small = [downsample(im, codec.factor) for im in images]
+    h, w = small[0].shape[:2]
+    lq = {f"{e}{q}": torch.from_numpy(np.stack(baseline_video_decode(baseline_video_encode(small, 25.0, e, q), e, h, w,
+                                                                     len(small)))) for e, q in VIDEO_LQ}
+    path = Path(out) / "faces.pt"
+    torch.save({"clip": "celeba-train", "latents": latents, "maps": maps, "lq": lq,
+                "model_id": codec.model_id.hex()}, path)
+    return path
+
+
+@dataclass
+class VideoTrainConfig:
+    out: Path
+    cache: Path = VIDEO_CACHE
+    init_quality: int = 1          # the zoo model whose codebook and decoder side we start from
+    temporal_weight: float = 1.0
+    pixel_weight: float = 0.0
+    lr: float = 2e-4
+    batch_size: int = 8            # pairs of consecutive frames
+    crop: int = 16                 # latent positions
+    max_minutes: float = 15
+    threads: int = 1
+    seed: int = 0
+    val_every: int = 200
+    resume: bool = False
+    faces: float = 0.5             # share of each batch that is single celeba-train faces (faces.pt), no temporal term
+
+
+def _load(cache: Path):
+    from ...data.datasets import VIDEO_TRAIN_CLIPS
+    clips = [torch.load(Path(cache) / f"{Path(n).stem}.pt", weights_only=True) for n in VIDEO_TRAIN_CLIPS]
+    return clips[:-1], clips[-1]
+
+
+def _pair(model, clip: dict, t: int, key: str, y: int, x: int, crop: int):
+    """(Y_mod-ready inputs) of frames t-1, t: latents, Y_q, LQ crops."""
+    g, s = model.grid, 8 // model.config["factor"]
+    lat = clip["latents"][t - 1:t + 1, :, y:y + crop, x:x + crop].float()
+    maps = clip["maps"][t - 1:t + 1, y // g:(y + crop) // g, x // g:(x + crop) // g].long()
+    lq = clip["lq"][key][t - 1:t + 1, y * s:(y + crop) * s, x * s:(x + crop) * s].permute(0, 3, 1, 2).float() / 255
+    return lat, model.lookup(maps), lq
+
+
+def validate(model, clip: dict, every: int = 10) -> dict:
+    """On the held-out clip: latent MSE of Y_mod and of its frame-to-frame change, per LQ setting and mean."""
+    rows = {}
+    with torch.no_grad():
+        for encoder, qp in VIDEO_LQ:
+            key = f"{encoder}{qp}"
+            mse, temporal = [], []
+            n, _, h, w = clip["latents"].shape
+            for t in range(1, n, every):
+                lat, yq, lq = _pair(model, clip, t, key, 0, 0, h)
+                mod = model.modulate(yq, lq)
+                mse.append(F.mse_loss(mod, lat).item())
+                temporal.append(F.mse_loss(mod[1] - mod[0], lat[1] - lat[0]).item())
+            rows[key] = (float(np.mean(mse)), float(np.mean(temporal)))
+    return {"val_mse": float(np.mean([v[0] for v in rows.values()])),
+            "val_temporal": float(np.mean([v[1] for v in rows.values()])),
+            **{f"mse_{k}": round(v[0], 5) for k, v in rows.items()}}
+
+
+def train_video(config: VideoTrainConfig) -> Path:
+    from ... import zoo
+    from .model import load_model
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(config.threads)
+    _, weights = zoo.find("codebook-svr", config.init_quality)
+    model, _ = load_model(weights)
+    model.float()
+    model.elq.requires_grad_(True)
+    model.cft.requires_grad_(True)
+    train_clips, val_clip = _load(config.cache)
+    params = list(model.elq.parameters()) + list(model.cft.parameters())
+    opt = torch.optim.Adam(params, lr=config.lr)
+    ckpt, log, step = out / "checkpoint.pt", out / "log.jsonl", 0
+    if config.resume and ckpt.exists():
+        state = torch.load(ckpt, weights_only=True)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        step = state["step"]
+    elif not log.exists():
+        with log.open("a") as f:
+            f.write(json.dumps({"step": 0, **validate(model, val_clip)}) + "\n")
+    if config.pixel_weight > 0:
+        from ...metrics.perceptual import LPIPS
+        from ...nn.taef2 import load_decoder
+        decoder, lpips = load_decoder(), LPIPS("alex")
+    sizes = np.array([len(c["latents"]) - 1 for c in train_clips], dtype=float)
+    faces = torch.load(Path(config.cache) / "faces.pt", weights_only=True) if config.faces > 0 else None
+    n_faces = int(round(config.batch_size * config.faces)) if faces is not None else 0
+    keys = [f"{e}{q}" for e, q in VIDEO_LQ]
+
+    def checkpoint():
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "config": model.config,
+                    "train": {k: str(v) for k, v in vars(config).items()}}, ckpt)
+
+    start, last = time.time(), time.time()
+    while time.time() - start < config.max_minutes * 60:
+        rng = np.random.default_rng([config.seed, step])
+        lats, yqs, lqs = [], [], []
+        for _ in range(config.batch_size - n_faces):
+            clip = train_clips[int(rng.choice(len(train_clips), p=sizes / sizes.sum()))]
+            n, _, h, w = clip["latents"].shape
+            t = int(rng.integers(1, n))
+            g = model.grid
+            y = int(rng.integers(0, (h - config.crop) // g + 1)) * g
+            x = int(rng.integers(0, (w - config.crop) // g + 1)) * g
+            lat, yq, lq = _pair(model, clip, t, keys[int(rng.integers(len(keys)))], y, x, config.crop)
+            if rng.random() < 0.5:
+                lat, yq, lq = lat.flip(-1), yq.flip(-1), lq.flip(-1)
+            lats.append(lat), yqs.append(yq), lqs.append(lq)
+        pairs = 2 * len(lats)
+        for _ in range(n_faces):
+            n, _, h, w = faces["latents"].shape
+            t, g = int(rng.integers(1, n)), model.grid
+            y = int(rng.integers(0, (h - config.crop) // g + 1)) * g
+            x = int(rng.integers(0, (w - config.crop) // g + 1)) * g
+            lat, yq, lq = (v[1:] for v in _pair(model, faces, t, keys[int(rng.integers(len(keys)))], y, x, config.crop))
+            if rng.random() < 0.5:
+                lat, yq, lq = lat.flip(-1), yq.flip(-1), lq.flip(-1)
+            lats.append(lat), yqs.append(yq), lqs.append(lq)
+        lat, yq, lq = torch.cat(lats), torch.cat(yqs), torch.cat(lqs)  # clip pairs interleaved (t-1, t), then faces
+        mod = model.modulate(yq, lq)
+        loss = F.mse_loss(mod, lat)
+        if config.temporal_weight > 0:
+            loss = loss + config.temporal_weight * F.mse_loss(mod[1:pairs:2] - mod[0:pairs:2],
+                                                              lat[1:pairs:2] - lat[0:pairs:2])
+        if config.pixel_weight > 0:  # frame t of each pair and every face
+            pick = torch.cat([torch.arange(1, pairs, 2), torch.arange(pairs, len(lat))])
+            with torch.no_grad():
+                target = decoder(lat[pick]).clamp(0, 1)
+            image = decoder(mod[pick]).clamp(0, 1)
+            loss = loss + config.pixel_weight * (lpips(image, target).mean() + F.l1_loss(image, target))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % config.val_every == 0:
+            row = {"step": step, "loss": round(loss.item(), 5), "minutes": round((time.time() - start) / 60, 2),
+                   **validate(model, val_clip)}
+            with log.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(json.dumps(row), flush=True)
+        if time.time() - last > 600:
+            checkpoint()
+            last = time.time()
+    checkpoint()
+    print("stopped at step", step, flush=True)
+    return ckpt
+
+
 # ------------------------------------------------------------------------------------------ lamina train
 def _stage(args, stage: str) -> str:
     from ...train.trainable import config_from, given, json_card
@@ -311,6 +540,13 @@ def _stage(args, stage: str) -> str:
         if not (args.codebook and args.out):
             raise InputError("give --codebook and --out")
         return f"trained codebook-svr -> {train(config_from(TrainConfig, args))}"
+    if stage == "video-cache":
+        paths = video_cache(**given(args, "quality", out="cache")) + [face_cache(**given(args, "quality", out="cache"))]
+        return f"video-cache -> {', '.join(map(str, paths))}"
+    if stage == "video-train":
+        if not args.out:
+            raise InputError("give --out (the run folder)")
+        return f"trained codebook-svr's video decoder -> {train_video(config_from(VideoTrainConfig, args, init_quality='quality'))}"
     if not (args.run and args.quality is not None and args.lq_quality is not None):
         raise InputError("give --run, --quality and --lq-quality")
     path = export(Path(args.run), args.quality, args.lq_quality, args.lq_codec, args.lq_factor, json_card(args.card))
@@ -336,11 +572,14 @@ def _register() -> None:
         Option("--lq-factor", "lq_factor", type=int, help="codebook-svr export: the quality's LQ factor"),
         Option("--lq-quality", "lq_quality", type=int, help="codebook-svr export: the quality's LQ codec setting"),
         Option("--card", "card", help="codebook-svr export: extra model-card fields as a JSON object"),
+        Option("--temporal-weight", "temporal_weight", type=float,
+               help="codebook-svr video-train: weight of the frame-to-frame latent change term"),
     )
     stages = {name: (lambda args, name=name: _stage(args, name))
-              for name in ("train", "cache", "lq", "codebook", "export")}
+              for name in ("train", "cache", "lq", "codebook", "export", "video-cache", "video-train")}
     add_trainable(Trainable(CODEC, "codebook-svr (SVR): stages cache (TAEF2 latents), lq (coded LQ images), "
-                                   "codebook (k-means), train (E^LQ + CFT), export (--run --quality --lq-quality)",
+                                   "codebook (k-means), train (E^LQ + CFT), export (--run --quality --lq-quality); "
+                                   "video-cache, video-train (the video-decoder probe)",
                             stages, options, default_stage="train"))
 
 

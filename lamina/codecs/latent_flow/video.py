@@ -161,9 +161,12 @@ def decode_proxies(model, per_group: list[list[bytes]], count: int, gop: int, lo
 
 
 def clip_proxies(codec, frames: list[np.ndarray]) -> list[list[torch.Tensor]]:
-    """The flow's proxies of every frame (per group 1 x C x 1)."""
+    """The flow's proxies of every frame (per group 1 x C x 1); with codec.temporal_smooth, of the frames'
+    styles smoothed in time (face_codec.smooth_in_time)."""
+    from ..face_codec import smooth_in_time
     with torch.no_grad():
-        return [codec.model.to_proxy(codec.styles_of(frame)) for frame in frames]
+        styles = smooth_in_time([codec.styles_of(frame) for frame in frames], getattr(codec, "temporal_smooth", 0.0))
+        return [codec.model.to_proxy(s) for s in styles]
 
 
 def encode_video(codec, frames: list[np.ndarray], fps: float, gop: int, loop: str,

@@ -43,11 +43,13 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, keyframe_interval:
     if codec.reframe:  # code every frame in the framing; the decoder warps it back
         transforms, frames = reframe.chips(frames)
     per_layer: list[list[bytes]] = [[], [], []] + ([[]] if codec.video_detail_step else [])
+    from ..face_codec import smooth_in_time
     with torch.no_grad():
-        for i, frame in enumerate(frames):
+        inputs = [codec.model_input(frame) for frame in frames]
+        styles = smooth_in_time([codec.model.encode(x) for x in inputs], codec.temporal_smooth)
+        for i, x in enumerate(inputs):
             key = i % keyframe_interval == 0
-            x = codec.model_input(frame)
-            payloads = codec.model.entropy.compress(codec.model.encode(x), None if key else 1)
+            payloads = codec.model.entropy.compress(styles[i], None if key else 1)
             for k, payload in enumerate(payloads):
                 per_layer[k].append(payload)
             if key and codec.video_detail_step:
