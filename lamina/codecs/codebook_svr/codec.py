@@ -89,8 +89,8 @@ class CodebookSVR(ZooCodec):
                     "relative distance of the nearest (0 = off; default NEIGHBOURS)"),
         Option("--latent-smooth", "latent_smooth", type=float,
                help="codebook-svr video: the decoder blends the latent of each block whose index did not change "
-                    "with the previous frame's, this weight on the previous (0 = off; default LATENT_SMOOTH; "
-                    "written in the stream, in 1/16)"),
+                    "with the previous frame's, this weight on the previous (written in the stream, in 1/16; default 0 = "
+                    "off: it lowers flicker only at the lowest rates, docs/results/video/)"),
     )
     decode_options = (
         Option("--alpha", "alpha", type=float,

@@ -47,10 +47,12 @@ STABLE = 0.3
 # to a neighbour's codeword that is not its own nearest changes again in the next frame.
 NEIGHBOURS = 0.3
 # Decoder-side temporal smoothing (--latent-smooth, written in the stream): a block whose index did not change
-# takes (1 - B) Y_mod,t + B Y'_t-1 (Y' the smoothed latent the previous frame was decoded from). Chosen on the
-# training clips (lp_d3, a moving head, q1 / q3: flicker 4.23 -> 3.86 / 3.63 -> 3.50 for LPIPS +0.002 / +0.004
-# at 0.5; 0.8 blurred q3; lp_d9, still: -2 to -6%): 0.5.
-LATENT_SMOOTH = 0.5
+# takes (1 - B) Y_mod,t + B Y'_t-1 (Y' the smoothed latent the previous frame was decoded from). Off by default:
+# on the training clips 0.5 lowered flicker (lp_d3, a moving head: 4.23 -> 3.86 at q1, 3.63 -> 3.50 at q3) but
+# raised LPIPS there too (+0.002 / +0.004), and on the evaluation clips it raised flicker from q3 up and cost the
+# ladder 3 points of LPIPS BD-rate (docs/results/video/probe-codebook-svr-video-decoder/): an option for the lowest
+# rates, where it lowers flicker 2-3%.
+LATENT_SMOOTH = 0.0
 SMOOTH_UNIT = 16  # the header's smoothing field counts 1/16
 INDEX_CODING = 1  # what encode_video writes: 1 = temporal.TemporalIndexCoder, 0 = per-frame payloads (older)
 
