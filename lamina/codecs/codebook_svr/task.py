@@ -168,6 +168,26 @@ class Batches:
         return torch.stack(latents), torch.stack(lqs)
 
 
+def _train_step(opt, loss: torch.Tensor, step: int, start: float, log: Path, every: int, validate, checkpoint,
+                last_checkpoint: float) -> float:
+    """One optimiser step on `loss`; at every `every`-th step (`step` counts this one) a row with validate()'s
+    numbers appended to `log` and printed; checkpoint() when the last was 10 minutes ago. Returns the time of the
+    last checkpoint."""
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    if step % every == 0:
+        row = {"step": step, "loss": round(loss.item(), 5), "minutes": round((time.time() - start) / 60, 2),
+               **validate()}
+        with log.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
+    if time.time() - last_checkpoint > 600:
+        checkpoint()
+        return time.time()
+    return last_checkpoint
+
+
 def validation_loss(model: SVRModel, records: list[dict], key: str) -> dict:
     """Latent MSE of Y_q and of Y_mod (α = 1) on whole validation images."""
     mse_q, mse_mod = [], []
@@ -259,19 +279,9 @@ def train(config: TrainConfig) -> Path:
                 target = decoder(lat).clamp(0, 1)
             image = decoder(y_mod).clamp(0, 1)
             loss = loss + config.pixel_weight * (lpips(image, target).mean() + F.l1_loss(image, target))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
         step += 1
-        if step % config.val_every == 0:
-            row = {"step": step, "loss": loss.item(), "minutes": round((time.time() - start) / 60, 2),
-                   **validation_loss(model, val_records, key)}
-            with log.open("a") as f:
-                f.write(json.dumps(row) + "\n")
-            print(json.dumps(row), flush=True)
-        if time.time() - last_ckpt > 600:
-            checkpoint()
-            last_ckpt = time.time()
+        last_ckpt = _train_step(opt, loss, step, start, log, config.val_every,
+                                lambda: validation_loss(model, val_records, key), checkpoint, last_ckpt)
     checkpoint()
     print("stopped at step", step, flush=True)
     return ckpt
@@ -507,19 +517,9 @@ def train_video(config: VideoTrainConfig) -> Path:
                 target = decoder(lat[pick]).clamp(0, 1)
             image = decoder(mod[pick]).clamp(0, 1)
             loss = loss + config.pixel_weight * (lpips(image, target).mean() + F.l1_loss(image, target))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
         step += 1
-        if step % config.val_every == 0:
-            row = {"step": step, "loss": round(loss.item(), 5), "minutes": round((time.time() - start) / 60, 2),
-                   **validate(model, val_clip)}
-            with log.open("a") as f:
-                f.write(json.dumps(row) + "\n")
-            print(json.dumps(row), flush=True)
-        if time.time() - last > 600:
-            checkpoint()
-            last = time.time()
+        last = _train_step(opt, loss, step, start, log, config.val_every, lambda: validate(model, val_clip),
+                           checkpoint, last)
     checkpoint()
     print("stopped at step", step, flush=True)
     return ckpt
