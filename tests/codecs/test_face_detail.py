@@ -16,9 +16,12 @@ from lamina.errors import BitstreamError, InputError
 def codecs(data_root):
     # video in the first frame's framing (these clips alternate faces; test_reframe.py covers --reframe); images
     # without the geometry increments in front of each payload (test_geometry.py covers them) and, but for the fine
-    # layer's own tests, without the fourth layer
-    return (lamina.load("stylegan-scalable", quality=3, detail_step=0.0, reframe="off", geometry="off"),
-            lamina.load("stylegan-scalable", quality=3, detail_step=1.0, reframe="off", geometry="off", fine_step=0))
+    # layer's own tests, without the fourth layer; video frames coded as the images are (no --temporal-smooth:
+    # test_temporal_smooth.py covers it)
+    return (lamina.load("stylegan-scalable", quality=3, detail_step=0.0, reframe="off", geometry="off",
+                        temporal_smooth=0),
+            lamina.load("stylegan-scalable", quality=3, detail_step=1.0, reframe="off", geometry="off", fine_step=0,
+                        temporal_smooth=0))
 
 
 def test_detail_residual_is_the_enhanced_layer_after_unchanged_style_layers(codecs, utk_faces):
