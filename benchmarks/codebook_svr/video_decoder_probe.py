@@ -61,8 +61,8 @@ def flicker_sources(frames: list[np.ndarray], fps: float, betas: list[float], ou
     rows = []
 
     def row(what: str, nbytes: int, decoded: list[np.ndarray]) -> None:
-        rows.append({"what": what, "kbps": round(nbytes * 8 / seconds / 1000, 2),
-                     "lpips": round(float(np.mean([evaluator.score(r, d)["lpips_alex"] for r, d in zip(refs, decoded)])), 4),
+        lpips = np.mean([evaluator.score(r, d)["lpips_alex"] for r, d in zip(refs, decoded)])
+        rows.append({"what": what, "kbps": round(nbytes * 8 / seconds / 1000, 2), "lpips": round(float(lpips), 4),
                      "flicker": round(flicker(frames, decoded), 3)})
         print(json.dumps(rows[-1]), flush=True)
 

@@ -314,7 +314,7 @@ def test_latent_smoothing_is_written_in_the_stream_and_only_changes_the_decoder_
     frames = [photo, np.roll(photo, 2, axis=1), np.roll(photo, 2, axis=1)]
     off = lamina.load("codebook-svr", quality=1, latent_smooth=0)
     on = lamina.load("codebook-svr", quality=1, latent_smooth=0.5)
-    a, b = Bitstream.parse(off.encode_video(frames, 25.0).to_bytes()), Bitstream.parse(on.encode_video(frames, 25.0).to_bytes())
+    a, b = (Bitstream.parse(c.encode_video(frames, 25.0).to_bytes()) for c in (off, on))
     assert codec.video_info(a)["latent_smooth"] == 0 and codec.video_info(b)["latent_smooth"] == 0.5
     assert [layer.payload for layer in a.layers] == [layer.payload for layer in b.layers]
     plain, smooth = codec.decode_video(a), codec.decode_video(b)

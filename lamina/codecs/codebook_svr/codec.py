@@ -89,8 +89,8 @@ class CodebookSVR(ZooCodec):
                     "relative distance of the nearest (0 = off; default NEIGHBOURS)"),
         Option("--latent-smooth", "latent_smooth", type=float,
                help="codebook-svr video: the decoder blends the latent of each block whose index did not change "
-                    "with the previous frame's, this weight on the previous (written in the stream, in 1/16; default 0 = "
-                    "off: it lowers flicker only at the lowest rates, docs/results/video/)"),
+                    "with the previous frame's, this weight on the previous (written in the stream, in 1/16; default "
+                    "0 = off: it lowers flicker only at the lowest rates, docs/results/video/)"),
     )
     decode_options = (
         Option("--alpha", "alpha", type=float,
@@ -113,7 +113,7 @@ class CodebookSVR(ZooCodec):
             raise InputError(f"codebook-svr: LQ codec must be one of {', '.join(LQ_CODECS)}, got {self.lq_codec!r}")
         self.lq_quality = int(config["lq_quality"] if lq_quality is None else lq_quality)
         _lq_codec(self.lq_codec, self.lq_quality)  # range check now, not after the latent is computed
-        from .video import LATENT_SMOOTH, NEIGHBOURS, STABLE, VIDEO_LQ_QP
+        from .video import LATENT_SMOOTH, NEIGHBOURS, SMOOTH_UNIT, STABLE, VIDEO_LQ_QP
         self.lq_video = lq_video or LQ_ENCODERS[0]
         if self.lq_video not in LQ_ENCODERS:
             raise InputError(f"codebook-svr: --lq-video must be one of {', '.join(LQ_ENCODERS)}, got {self.lq_video!r}")
@@ -129,7 +129,9 @@ class CodebookSVR(ZooCodec):
         if not 0 <= self.neighbours <= 1:
             raise InputError(f"codebook-svr: --stable-neighbours must be in [0, 1], got {self.neighbours:g}")
         self.factor, self.grid = int(config["factor"]), int(config["grid"])
-        self.latent_smooth = LATENT_SMOOTH if latent_smooth is None else round(float(latent_smooth) * 16) / 16
+        # the stream carries it in 1/SMOOTH_UNIT: the encoder's object holds what the decoder will use
+        self.latent_smooth = (LATENT_SMOOTH if latent_smooth is None
+                              else round(float(latent_smooth) * SMOOTH_UNIT) / SMOOTH_UNIT)
         if not 0 <= self.latent_smooth < 1:
             raise InputError(f"codebook-svr: --latent-smooth must be in [0, 1), got {latent_smooth:g}")
 
@@ -147,14 +149,14 @@ class CodebookSVR(ZooCodec):
         return self.model.quantize(self.latent_of(padded))
 
     def render(self, indices: torch.Tensor, lq: np.ndarray | None, alpha: float, height: int,
-               width: int, model=None) -> np.ndarray:
-        """TAEF2 decoder of Y_q (lq None) or of the CFT-modulated Y_mod (by `model`'s E^LQ + CFT: the codec's
-        own unless given, e.g. the video decoder), cropped to height x width."""
+               width: int) -> np.ndarray:
+        """TAEF2 decoder of Y_q (lq None) or of the CFT-modulated Y_mod, cropped to height x width."""
         from ...nn.taef2 import decode
-        return to_uint8(decode(self.code_latent(indices, lq, alpha, model)), height, width)
+        return to_uint8(decode(self.code_latent(indices, lq, alpha)), height, width)
 
     def code_latent(self, indices: torch.Tensor, lq: np.ndarray | None, alpha: float, model=None) -> torch.Tensor:
-        """Y_q, or Y_mod with x^LQ (`model`'s E^LQ + CFT; the codec's own unless given): what render decodes."""
+        """Y_q, or Y_mod with x^LQ (`model`'s E^LQ + CFT; the codec's own unless given, e.g. a probe's
+        checkpoint): what render decodes."""
         model = self.model if model is None else model
         y = model.lookup(indices.to(self.device))
         if lq is not None and alpha > 0:

@@ -320,8 +320,8 @@ def export(run: Path, quality: int, lq_quality: int, lq_codec: str | None = None
 # `benchmarks/codebook_svr/video_decoder_probe.py` decodes the held-out clip with a run's checkpoint.
 #
 #     lamina train codebook-svr --stage video-cache --cache runs/codebook-svr/video-cache
-#     lamina train codebook-svr --stage video-train --cache runs/codebook-svr/video-cache --out runs/codebook-svr/video \
-#         [--temporal-weight 1] [--pixel-weight 1] [--lr 2e-4] [--max-minutes 15] [--resume]
+#     lamina train codebook-svr --stage video-train --cache runs/codebook-svr/video-cache \
+#         --out runs/codebook-svr/video [--temporal-weight 1] [--pixel-weight 1] [--lr 2e-4] [--max-minutes 15] [--resume]
 VIDEO_CACHE = Path("runs/codebook-svr/video-cache")
 # The fidelity videos the decoder sees in training: the video ladder's x265 QPs (VIDEO_LQ_QP) and its VVenC points.
 VIDEO_LQ = (("x265", 37), ("x265", 42), ("x265", 47), ("vvenc", 32), ("vvenc", 37), ("vvenc", 42))
@@ -384,8 +384,10 @@ def face_cache(out: Path = VIDEO_CACHE, quality: int = 1, count: int = FACES) ->
         maps = torch.cat([codec.model.quantize(latents[i:i + 64].float()) for i in range(0, len(images), 64)])
     small = [downsample(im, codec.factor) for im in images]
     h, w = small[0].shape[:2]
-    lq = {f"{e}{q}": torch.from_numpy(np.stack(baseline_video_decode(baseline_video_encode(small, 25.0, e, q), e, h, w,
-                                                                     len(small)))) for e, q in VIDEO_LQ}
+    lq = {}
+    for encoder, qp in VIDEO_LQ:  # the faces as one sequence: x265 / VVenC artefacts at the ladder's QPs
+        stream = baseline_video_encode(small, 25.0, encoder, qp)
+        lq[f"{encoder}{qp}"] = torch.from_numpy(np.stack(baseline_video_decode(stream, encoder, h, w, len(small))))
     path = Path(out) / "faces.pt"
     torch.save({"clip": "celeba-train", "latents": latents, "maps": maps, "lq": lq,
                 "model_id": codec.model_id.hex()}, path)
@@ -414,6 +416,13 @@ def _load(cache: Path):
     from ...data.datasets import VIDEO_TRAIN_CLIPS
     clips = [torch.load(Path(cache) / f"{Path(n).stem}.pt", weights_only=True) for n in VIDEO_TRAIN_CLIPS]
     return clips[:-1], clips[-1]
+
+
+def _draw(rng, clip: dict, grid: int, crop: int) -> tuple[int, int, int]:
+    """A random frame t >= 1 of the clip and the top-left corner (multiples of the grid) of a crop x crop window."""
+    n, _, h, w = clip["latents"].shape
+    return (int(rng.integers(1, n)), int(rng.integers(0, (h - crop) // grid + 1)) * grid,
+            int(rng.integers(0, (w - crop) // grid + 1)) * grid)
 
 
 def _pair(model, clip: dict, t: int, key: str, y: int, x: int, crop: int):
@@ -486,21 +495,14 @@ def train_video(config: VideoTrainConfig) -> Path:
         lats, yqs, lqs = [], [], []
         for _ in range(config.batch_size - n_faces):
             clip = train_clips[int(rng.choice(len(train_clips), p=sizes / sizes.sum()))]
-            n, _, h, w = clip["latents"].shape
-            t = int(rng.integers(1, n))
-            g = model.grid
-            y = int(rng.integers(0, (h - config.crop) // g + 1)) * g
-            x = int(rng.integers(0, (w - config.crop) // g + 1)) * g
+            t, y, x = _draw(rng, clip, model.grid, config.crop)
             lat, yq, lq = _pair(model, clip, t, keys[int(rng.integers(len(keys)))], y, x, config.crop)
             if rng.random() < 0.5:
                 lat, yq, lq = lat.flip(-1), yq.flip(-1), lq.flip(-1)
             lats.append(lat), yqs.append(yq), lqs.append(lq)
         pairs = 2 * len(lats)
         for _ in range(n_faces):
-            n, _, h, w = faces["latents"].shape
-            t, g = int(rng.integers(1, n)), model.grid
-            y = int(rng.integers(0, (h - config.crop) // g + 1)) * g
-            x = int(rng.integers(0, (w - config.crop) // g + 1)) * g
+            t, y, x = _draw(rng, faces, model.grid, config.crop)  # one face: the second of the "pair"
             lat, yq, lq = (v[1:] for v in _pair(model, faces, t, keys[int(rng.integers(len(keys)))], y, x, config.crop))
             if rng.random() < 0.5:
                 lat, yq, lq = lat.flip(-1), yq.flip(-1), lq.flip(-1)
@@ -541,12 +543,14 @@ def _stage(args, stage: str) -> str:
             raise InputError("give --codebook and --out")
         return f"trained codebook-svr -> {train(config_from(TrainConfig, args))}"
     if stage == "video-cache":
-        paths = video_cache(**given(args, "quality", out="cache")) + [face_cache(**given(args, "quality", out="cache"))]
+        kwargs = given(args, "quality", out="cache")
+        paths = video_cache(**kwargs) + [face_cache(**kwargs)]
         return f"video-cache -> {', '.join(map(str, paths))}"
     if stage == "video-train":
         if not args.out:
             raise InputError("give --out (the run folder)")
-        return f"trained codebook-svr's video decoder -> {train_video(config_from(VideoTrainConfig, args, init_quality='quality'))}"
+        run = train_video(config_from(VideoTrainConfig, args, init_quality="quality"))
+        return f"trained codebook-svr's video decoder (probe) -> {run}"
     if not (args.run and args.quality is not None and args.lq_quality is not None):
         raise InputError("give --run, --quality and --lq-quality")
     path = export(Path(args.run), args.quality, args.lq_quality, args.lq_codec, args.lq_factor, json_card(args.card))
