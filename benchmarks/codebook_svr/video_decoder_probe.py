@@ -42,13 +42,9 @@ def decode_smooth(codec, data: bytes, model, beta: float) -> list[np.ndarray]:
     """The stream's frames decoded by `model`'s E^LQ + CFT (the codec's own when None) with latent smoothing
     `beta` (lamina.codecs.codebook_svr.video.render_frames), whatever the stream's header says."""
     from lamina.bitstream import Bitstream
-    from lamina.video import baseline_video_decode
     stream = Bitstream.parse(data)
     info = video_mode.video_header(stream)
-    gh, gw = codec.grid_shape(stream.height, stream.width)
-    m = codec.multiple // codec.factor
-    lqs = baseline_video_decode(stream.layers[1].payload, info["lq_video"], gh * m, gw * m, info["frames"])
-    maps = video_mode.temporal_coder(codec).decode(stream.layers[0].payload, info["frames"], (gh, gw))
+    lqs, maps = video_mode.decode_lq_frames(codec, stream, info), video_mode.decode_maps(codec, stream, info)
     with torch.no_grad():
         return video_mode.render_frames(codec, maps, lqs, 1.0, beta, stream.height, stream.width, model)
 

@@ -189,7 +189,6 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, stats: dict | None
 @torch.no_grad()
 def decode_video(codec, stream: Bitstream, layers: int | None = None, alpha: float | None = None,
                  lq_only: bool | None = None) -> list[np.ndarray]:
-    from ...video import baseline_video_decode
     info = video_header(stream)
     k = stream.available_layers if layers is None else layers
     if not 1 <= k <= stream.available_layers:
@@ -199,23 +198,33 @@ def decode_video(codec, stream: Bitstream, layers: int | None = None, alpha: flo
         raise InputError(f"codebook-svr: alpha must be in [0, 1], got {alpha:g}")
     if lq_only and k < 2:
         raise InputError("--lq-only needs the fidelity layer (layer 2)")
-    gh, gw = codec.grid_shape(stream.height, stream.width)
     lq_frames = None
     if k >= 2:
-        m = codec.multiple // codec.factor
-        try:
-            lq_frames = baseline_video_decode(stream.layers[1].payload, info["lq_video"], gh * m, gw * m,
-                                              info["frames"])
-        except InputError as exc:
-            raise BitstreamError(f"codebook-svr fidelity video cannot be decoded: {exc}") from exc
+        lq_frames = decode_lq_frames(codec, stream, info)
         if lq_only:
             return [codec.upsample_lq(lq, stream.height, stream.width) for lq in lq_frames]
+    return render_frames(codec, decode_maps(codec, stream, info), lq_frames, alpha, info["latent_smooth"],
+                         stream.height, stream.width)
+
+
+def decode_lq_frames(codec, stream: Bitstream, info: dict) -> list[np.ndarray]:
+    """The fidelity layer's decoded low-quality frames (info: video_header's)."""
+    from ...video import baseline_video_decode
+    gh, gw = codec.grid_shape(stream.height, stream.width)
+    m = codec.multiple // codec.factor
+    try:
+        return baseline_video_decode(stream.layers[1].payload, info["lq_video"], gh * m, gw * m, info["frames"])
+    except InputError as exc:
+        raise BitstreamError(f"codebook-svr fidelity video cannot be decoded: {exc}") from exc
+
+
+def decode_maps(codec, stream: Bitstream, info: dict) -> list[np.ndarray]:
+    """Every frame's index map from the indices layer (either index coding; info: video_header's)."""
+    shape = codec.grid_shape(stream.height, stream.width)
     if info["index_coding"] == 1:
-        maps = temporal_coder(codec).decode(stream.layers[0].payload, info["frames"], (gh, gw))
-    else:
-        payloads = unpack_payloads(stream.layers[0].payload, info["frames"], "codebook-svr frame")
-        maps = decode_index_maps(payloads, (gh, gw), codec.model.index_probabilities())
-    return render_frames(codec, maps, lq_frames, alpha, info["latent_smooth"], stream.height, stream.width)
+        return temporal_coder(codec).decode(stream.layers[0].payload, info["frames"], shape)
+    payloads = unpack_payloads(stream.layers[0].payload, info["frames"], "codebook-svr frame")
+    return decode_index_maps(payloads, shape, codec.model.index_probabilities())
 
 
 def render_frames(codec, maps: list[np.ndarray], lq_frames: list[np.ndarray] | None, alpha: float, smooth: float,

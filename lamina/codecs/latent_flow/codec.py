@@ -30,8 +30,6 @@ from ..face_codec import (FaceCodec, detail_fit_option, detail_option, fine_opti
 from .model import CODEC, load_model
 from .residual import DEFAULT as DEFAULT_RESIDUAL, RESIDUALS, check as check_residual
 
-TEMPORAL_SMOOTH = 0.5  # video: --temporal-smooth's default
-
 
 @register
 class LatentFlow(FaceCodec):
@@ -42,6 +40,10 @@ class LatentFlow(FaceCodec):
               "identity back (docs/results/face-prior/); aligned face crops only")
     training_module = "lamina.codecs.latent_flow.task"
     capabilities = frozenset({VIDEO})
+    # Video's --temporal-smooth default, chosen on the training clips (lp_d3, lp_d6;
+    # docs/results/video/probe-temporal-smooth/): 0.5 lowered flicker ~5% at q1 and q4 and q4's rate 11%, LPIPS
+    # within 0.001; 0.8 no better.
+    DEFAULT_TEMPORAL_SMOOTH = 0.5
     encode_options = (
         Option("--gop", "gop", type=int, help="latent-flow video: a residual every G frames (open loop; default 10)"),
         Option("--loop", "loop", choices=("open", "closed"), help="latent-flow video: 'open' (the paper's: "
@@ -53,11 +55,8 @@ class LatentFlow(FaceCodec):
                "'irwin-hall' (the paper's fixed pmf)"),
         reframe_option(CODEC), detail_option(CODEC), detail_fit_option(CODEC), geometry_option(CODEC),
         fine_option(CODEC),
-        temporal_smooth_option(CODEC, TEMPORAL_SMOOTH),
+        temporal_smooth_option(CODEC, DEFAULT_TEMPORAL_SMOOTH),
     )
-    # Chosen on the training clips (lp_d3, lp_d6; docs/results/video/probe-temporal-smooth/): 0.5 lowered flicker
-    # ~5% at q1 and q4 and q4's rate 11%, LPIPS within 0.001; 0.8 no better.
-    DEFAULT_TEMPORAL_SMOOTH = TEMPORAL_SMOOTH
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, gop: int | None = None, loop: str | None = None,

@@ -165,7 +165,7 @@ def clip_proxies(codec, frames: list[np.ndarray]) -> list[list[torch.Tensor]]:
     styles smoothed in time (face_codec.smooth_in_time)."""
     from ..face_codec import smooth_in_time
     with torch.no_grad():
-        styles = smooth_in_time([codec.styles_of(frame) for frame in frames], getattr(codec, "temporal_smooth", 0.0))
+        styles = smooth_in_time([codec.styles_of(frame) for frame in frames], codec.temporal_smooth)
         return [codec.model.to_proxy(s) for s in styles]
 
 

@@ -29,8 +29,6 @@ from ..face_codec import (DETAIL_OVER, IMAGE_LAYERS, STYLE_LAYERS, FaceCodec, de
 from .entropy import swap_layers
 from .model import CODEC, LAYER_NAMES, load_model
 
-TEMPORAL_SMOOTH = 0.5  # video: --temporal-smooth's default
-
 
 @register
 class StyleganScalable(FaceCodec):
@@ -41,14 +39,15 @@ class StyleganScalable(FaceCodec):
               "(docs/results/face-prior/); aligned face crops only")
     training_module = "lamina.codecs.stylegan_scalable.task"
     capabilities = frozenset({VIDEO, SWAP})
+    # Video's --temporal-smooth default, chosen on the training clips (lp_d3, lp_d6, q1;
+    # docs/results/video/probe-temporal-smooth/): 0.5 lowered flicker 10-15% (7.17 -> 6.43, 6.33 -> 5.38), LPIPS
+    # -0.001 / -0.002, the rate -0.6%; 0.8 no better.
+    DEFAULT_TEMPORAL_SMOOTH = 0.5
     encode_options = (Option("--keyframe-interval", "keyframe_interval", type=int,
                              help="stylegan-scalable video: every N-th frame carries all layers, the others the "
                                   "basic layer only (default 10)"),
                       reframe_option(CODEC), detail_option(CODEC), detail_fit_option(CODEC), geometry_option(CODEC),
-                      fine_option(CODEC), temporal_smooth_option(CODEC, TEMPORAL_SMOOTH))
-    # Chosen on the training clips (lp_d3, lp_d6, q1; docs/results/video/probe-temporal-smooth/): 0.5 lowered
-    # flicker 10-15% (7.17 -> 6.43, 6.33 -> 5.38), LPIPS -0.001 / -0.002, the rate -0.6%; 0.8 no better.
-    DEFAULT_TEMPORAL_SMOOTH = TEMPORAL_SMOOTH
+                      fine_option(CODEC), temporal_smooth_option(CODEC, DEFAULT_TEMPORAL_SMOOTH))
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
                  check_face: bool = True, keyframe_interval: int | None = None, detail_step: float | None = None,
