@@ -93,7 +93,7 @@ def load_for_stream(stream, device: str = "cpu") -> Codec:
 # ------------------------------------------------------------------------------------------ training
 _TRAINABLES: dict = {}
 # Trainable models that are not codecs (the face prior, evaluator networks); codecs name their training module.
-OTHER_TRAINING_MODULES = ("lamina.priors.face_task", "lamina.train.evaluator_nets")
+OTHER_TRAINING_MODULES = ("lamina.priors.face_task", "lamina.train.evaluator_nets", "lamina.train.taef2_lite")
 
 
 def add_trainable(trainable) -> None:
