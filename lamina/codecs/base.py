@@ -84,6 +84,23 @@ def _with_fixed_threads(method):
     return wrapper
 
 
+# The generative codecs' decode option: which TAEF2 decoder renders (lamina.nn.taef2.DECODERS; a decode-time
+# choice that changes no coded byte and is never used by an encoder).
+DECODER_OPTION = Option("--decoder", "decoder", choices=("reference", "int8", "lite", "lite-int8"),
+                        help="generative codecs: the TAEF2 decoder that renders: reference (default), or faster "
+                             "with other pixels: int8, lite (distilled), lite-int8 (docs/results/speed/)")
+
+
+@contextmanager
+def chosen_decoder(codec, decoder: str | None):
+    """Run a decode with `decoder` (DECODER_OPTION) when the codec offers it; an error when it does not."""
+    if decoder is not None and DECODER_OPTION not in codec.decode_options:
+        raise InputError(f"{codec.name} has no --decoder choice (it does not render with TAEF2)")
+    from ..nn.taef2 import decoding_with
+    with decoding_with(decoder):
+        yield
+
+
 # Codec methods that run networks: each runs under fixed_threads() (wrapped in every subclass that defines them).
 NETWORK_METHODS = ("encode", "decode", "encode_video", "decode_video", "swap", "decode_feature")
 
@@ -195,7 +212,8 @@ class Codec:
             raise BitstreamError(f"cannot decode {k} layers: stream holds {stream.available_layers} "
                                  f"of {len(stream.declared_layers)}")
         # Every consumer (dlib, OpenCV, PIL) may need a C-contiguous array: guarantee it here, once.
-        image = np.ascontiguousarray(self._decode(stream, k, **options))
+        with chosen_decoder(self, options.pop("decoder", None)):
+            image = np.ascontiguousarray(self._decode(stream, k, **options))
         if image.shape != (stream.height, stream.width, 3):
             raise BitstreamError(f"decoded image is {image.shape[1]}x{image.shape[0]} but the header says "
                                  f"{stream.width}x{stream.height}: stream is corrupted")

@@ -47,7 +47,7 @@ from ..options import Option
 from ..priors import detail
 from ..vision.face import require_framed_face
 from . import geometry
-from .base import LayerSpec, ZooCodec, model_output_to_image
+from .base import DECODER_OPTION, LayerSpec, ZooCodec, chosen_decoder, model_output_to_image
 
 STYLE_LAYERS = 3  # the prior's style groups: basic, middle, enhanced
 DETAIL_OVER = 2  # image streams with detail: the enhanced layer is the residual against these style groups' latent
@@ -150,6 +150,7 @@ class FaceCodec(ZooCodec):
     higher_is_better = True
     detail_step: float
     DEFAULT_TEMPORAL_SMOOTH = 0.0   # video: --temporal-smooth's default (the subclass's, chosen on training clips)
+    decode_options = (DECODER_OPTION,)
 
     @staticmethod
     def load_weights(path: Path, device: str):
@@ -389,7 +390,9 @@ class FaceCodec(ZooCodec):
     def video(cls):
         return importlib.import_module(cls.__module__.rsplit(".", 1)[0] + ".video")
 
-    def decode_video(self, stream: Bitstream | bytes, layers: int | None = None) -> list[np.ndarray]:
+    def decode_video(self, stream: Bitstream | bytes, layers: int | None = None,
+                     decoder: str | None = None) -> list[np.ndarray]:
         if isinstance(stream, (bytes, bytearray)):
             stream = Bitstream.parse(bytes(stream))
-        return self.video().decode_video(self, stream, layers)
+        with chosen_decoder(self, decoder):
+            return self.video().decode_video(self, stream, layers)

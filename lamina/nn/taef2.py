@@ -4,7 +4,9 @@
 sharp texture from accurate latents. lamina's face prior generates these latents (lamina.priors.face)."""
 from __future__ import annotations
 
+import contextvars
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -110,7 +112,54 @@ def load_decoder(device: str = "cpu") -> nn.Sequential:
 # ~1e-6, far inside the cross-CPU tolerance of decoded pixels. Encoders never use it: coded bytes do not depend on
 # the runtime. The ONNX graph is exported once from the shared weights into LAMINA_CACHE (default
 # ~/.cache/lamina), named by the weights' hash; nothing is downloaded.
+#
+# Faster decoders, chosen per decode call (`decoding_with`, the codecs' `--decoder` option) and never by an
+# encoder: "int8" is the same decoder with int8 weights and activations (ONNX Runtime static quantization,
+# calibrated on the committed latents lamina/zoo/taef2-calibration.npz), "lite" lamina's distilled narrower
+# decoder (lamina/zoo/taef2-lite.pt, `lamina train taef2-lite`), "lite-int8" both. They trade pixels for time
+# (docs/results/speed/fast-decoders/): their pixels are not the reference's and may differ between CPUs.
 RUNTIMES = ("onnxruntime", "torch")
+DECODERS = ("reference", "int8", "lite", "lite-int8")
+_DECODER = contextvars.ContextVar("lamina_taef2_decoder", default="reference")
+
+
+def check_decoder(name: str) -> str:
+    if name not in DECODERS:
+        raise InputError(f"decoder must be one of {', '.join(DECODERS)}, got {name!r}")
+    if name.startswith("lite") and not lite_weights().exists():
+        raise InputError(f"the lite decoder's weights are not in this checkout ({lite_weights()}): train them with "
+                         "`lamina train taef2-lite`")
+    return name
+
+
+@contextmanager
+def decoding_with(name: str | None):
+    """Within this block taef2.decode renders with decoder `name` (DECODERS; None = the reference)."""
+    token = _DECODER.set(check_decoder(name or "reference"))
+    try:
+        yield
+    finally:
+        _DECODER.reset(token)
+
+
+def lite_weights() -> Path:
+    from ..zoo import ROOT
+    return ROOT / "taef2-lite.pt"
+
+
+def calibration_file() -> Path:
+    from ..zoo import ROOT
+    return ROOT / "taef2-calibration.npz"
+
+
+@lru_cache(maxsize=2)
+def load_lite_decoder(device: str = "cpu") -> nn.Sequential:
+    """lamina's distilled TAEF2 decoder (committed weights)."""
+    from ..zoo import load
+    weights = load(lite_weights(), "taef2-lite")
+    module = lite_decoder(**weights.config)
+    module.load_state_dict({k: v.float() for k, v in weights.state_dict.items()})
+    return module.eval().requires_grad_(False).to(device)
 
 
 def runtime() -> str:
@@ -125,53 +174,117 @@ def cache_dir() -> Path:
     return Path(os.environ.get("LAMINA_CACHE") or Path.home() / ".cache" / "lamina")
 
 
-def _onnx_file() -> Path:
-    """The decoder's ONNX graph (any latent size), exported on first use; atomic, so processes may race."""
+def _digest(*paths: Path) -> str:
     import hashlib
-    weights = weights_dir() / "taef2_decoder.pth"
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    path = cache_dir() / f"taef2_decoder-{digest}-torch{torch.__version__.split('+')[0]}.onnx"
-    if not path.exists():
-        import io
-        import warnings
-        path.parent.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(load_decoder("cpu"), torch.zeros(1, LATENT_CHANNELS, 16, 16), buffer,
-                              input_names=["z"], output_names=["image"], opset_version=17, dynamo=False,
-                              dynamic_axes={"z": {0: "n", 2: "h", 3: "w"}, "image": {0: "n", 2: "H", 3: "W"}})
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(buffer.getvalue())
-        os.replace(temporary, path)
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _write_atomic(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
     return path
 
 
-@lru_cache(maxsize=4)
-def _session(threads: int):
-    """The ONNX Runtime session, or None where it cannot be made (no writable cache folder, no onnxruntime /
-    onnx installed, an export failure): decoding then runs on the PyTorch reference, with the same pixels."""
+def _export(module: nn.Module, path: Path) -> Path:
+    import io
+    import warnings
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, torch.zeros(1, LATENT_CHANNELS, 16, 16), buffer,
+                          input_names=["z"], output_names=["image"], opset_version=17, dynamo=False,
+                          dynamic_axes={"z": {0: "n", 2: "h", 3: "w"}, "image": {0: "n", 2: "H", 3: "W"}})
+    return _write_atomic(path, buffer.getvalue())
+
+
+def _onnx_file(name: str = "reference") -> Path:
+    """Decoder `name`'s ONNX graph (any latent size), made on first use (atomic, so processes may race): exported
+    from the weights, and for the int8 decoders quantized with the committed calibration latents."""
+    torch_version = torch.__version__.split("+")[0]
+    if name.endswith("int8"):
+        import onnxruntime
+        source = _onnx_file(name.removesuffix("-int8") if name != "int8" else "reference")
+        path = cache_dir() / f"{source.stem}-int8-{_digest(calibration_file())}-ort{onnxruntime.__version__}.onnx"
+        if not path.exists():
+            _quantize(source, path)
+        return path
+    weights = lite_weights() if name == "lite" else weights_dir() / "taef2_decoder.pth"
+    stem = "taef2_lite" if name == "lite" else "taef2_decoder"
+    path = cache_dir() / f"{stem}-{_digest(weights)}-torch{torch_version}.onnx"
+    if not path.exists():
+        _export(load_lite_decoder("cpu") if name == "lite" else load_decoder("cpu"), path)
+    return path
+
+
+def _quantize(source: Path, path: Path) -> None:
+    """Static int8 quantization (QDQ, uint8 activations, per-channel int8 weights, min-max ranges over the
+    committed calibration latents): ~3x faster than float on one thread (docs/results/speed/fast-decoders/)."""
+    import numpy as np
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+    latents = np.load(calibration_file())["latents"].astype(np.float32)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{"z": z[None]} for z in latents])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    work = path.with_name(f"{path.stem}.{os.getpid()}")
+    work.mkdir(parents=True, exist_ok=True)
     try:
-        return _new_session(threads)
-    except (OSError, ImportError, RuntimeError):
-        return None
+        prepared = work / "prepared.onnx"
+        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        quantize_static(str(prepared), str(work / "int8.onnx"), Reader(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
+        _write_atomic(path, (work / "int8.onnx").read_bytes())
+    finally:
+        import shutil
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def _new_session(threads: int):
+@lru_cache(maxsize=8)
+def _session(threads: int, name: str = "reference"):
+    """The ONNX Runtime session of decoder `name`. For the reference, None where it cannot be made (no writable
+    cache folder, no onnxruntime / onnx installed, an export failure): decoding then runs on the PyTorch
+    reference, with the same pixels. The other decoders have no such twin: their failure is an error."""
+    try:
+        return _new_session(threads, name)
+    except (OSError, ImportError, RuntimeError) as exc:
+        if name == "reference":
+            return None
+        raise InputError(f"cannot make the {name} decoder: {str(exc).splitlines()[0][:200]}") from exc
+
+
+def _new_session(threads: int, name: str = "reference"):
     import onnxruntime
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-    return onnxruntime.InferenceSession(str(_onnx_file()), options, providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(str(_onnx_file(name)), options, providers=["CPUExecutionProvider"])
 
 
 def decode(z: torch.Tensor) -> torch.Tensor:
-    """Latent N x 32 x h x w -> image N x 3 x 8h x 8w: ONNX Runtime when decoding on CPU without gradients (same
-    thread count as torch), else the PyTorch reference module."""
-    session = None
-    if not torch.is_grad_enabled() and z.device.type == "cpu" and runtime() == "onnxruntime":
-        session = _session(torch.get_num_threads())
+    """Latent N x 32 x h x w -> image N x 3 x 8h x 8w. The reference decoder: ONNX Runtime when decoding on CPU
+    without gradients (same thread count as torch), else the PyTorch module. Inside `decoding_with(name)` the
+    chosen faster decoder (CPU, ONNX Runtime; "lite" also as a PyTorch module elsewhere)."""
+    name = _DECODER.get()
+    on_cpu = not torch.is_grad_enabled() and z.device.type == "cpu"
+    if name != "reference":
+        if not on_cpu or runtime() == "torch":
+            if name != "lite":
+                raise InputError(f"the {name} decoder runs on CPU without gradients (ONNX Runtime) only")
+            return load_lite_decoder(str(z.device))(z)
+        session = _session(torch.get_num_threads(), name)
+    else:
+        session = _session(torch.get_num_threads()) if on_cpu and runtime() == "onnxruntime" else None
     if session is None:
         return load_decoder(str(z.device))(z)
     out = session.run(None, {"z": z.detach().float().contiguous().numpy()})[0]

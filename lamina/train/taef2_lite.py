@@ -6,6 +6,7 @@ TAEF2 latents of training images — faces at 256 and 128 (celeba-train) and nat
 test split is used; the last images of each set are held out for the numbers the run reports.
 
     lamina train taef2-lite --stage cache --out runs/taef2-lite/cache.pt
+    lamina train taef2-lite --stage calibration --cache runs/taef2-lite/cache.pt   # -> lamina/zoo/taef2-calibration.npz
     lamina train taef2-lite --stage train --cache runs/taef2-lite/cache.pt --out runs/taef2-lite/A [--resume]
     lamina train taef2-lite --stage export --run runs/taef2-lite/A      # -> lamina/zoo/taef2-lite.pt
 """
@@ -55,6 +56,21 @@ def cache(out: Path = CACHE) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"sources": SOURCES, "held_out": HELD_OUT, "latents": latents}, out)
+    return out
+
+
+def calibration(cache: Path = CACHE, out: Path | None = None, per_source: int = 8) -> Path:
+    """The int8 decoders' calibration latents (lamina/zoo/taef2-calibration.npz, fp16): `per_source` training
+    latents of each cached set, 16x16 windows (a face codec's whole latent; the centre of larger ones)."""
+    data = torch.load(cache, weights_only=True)
+    chosen = []
+    for tensor in data["latents"].values():
+        picks = np.linspace(0, len(tensor) - data["held_out"] - 1, per_source).round().astype(int)
+        for z in tensor[picks]:
+            y, x = (s // 2 - 8 for s in z.shape[1:])
+            chosen.append(z[:, y:y + 16, x:x + 16].numpy())
+    out = Path(out) if out else taef2.calibration_file()
+    np.savez_compressed(out, latents=np.stack(chosen).astype(np.float16))
     return out
 
 
@@ -209,6 +225,10 @@ def _cache_stage(args) -> str:
     return f"cache -> {cache(**given(args, 'out'))}"
 
 
+def _calibration_stage(args) -> str:
+    return f"calibration -> {calibration(**given(args, 'cache', out='out'))}"
+
+
 def _train_stage(args) -> str:
     config = config_from(LiteConfig, args, batch="batch_size", minutes="max_minutes")
     return json.dumps(train(config, resume=bool(args.resume)))
@@ -221,8 +241,8 @@ def _export_stage(args) -> str:
 
 
 add_trainable(Trainable(
-    "taef2-lite", "a cheaper TAEF2 decoder distilled from the pretrained one; stages: cache, train, export",
-    {"cache": _cache_stage, "train": _train_stage, "export": _export_stage},
+    "taef2-lite", "a cheaper TAEF2 decoder distilled from the pretrained one; stages: cache, calibration, train, export",
+    {"cache": _cache_stage, "calibration": _calibration_stage, "train": _train_stage, "export": _export_stage},
     options=(Option("--cache", "cache", type=Path, help="taef2-lite train: the latents of stage cache"),
              Option("--mid", "mid", type=int, help="taef2-lite train: channels at 4x the latent's side"),
              Option("--top", "top", type=int, help="taef2-lite train: channels at 8x"),

@@ -25,7 +25,7 @@ from ... import zoo
 from ...bitstream import Bitstream, Layer, Reader, encode_varint
 from ...errors import BitstreamError, InputError
 from ...imageio import downsample, pad_to, to_tensor, to_uint8
-from ..base import VIDEO, LayerSpec, Option, ZooCodec, register
+from ..base import DECODER_OPTION, VIDEO, LayerSpec, Option, ZooCodec, chosen_decoder, register
 from .indexcoding import decode_adaptive, encode_adaptive
 from .model import CODEC, load_model
 from .video import LQ_ENCODERS
@@ -97,6 +97,7 @@ class CodebookSVR(ZooCodec):
                help="codebook-svr: fidelity strength α in [0, 1] (0 = codebook only, 1 = default)"),
         Option("--lq-only", "lq_only", type=bool,
                help="codebook-svr: output the fidelity layer's low-quality image alone, upsampled"),
+        DECODER_OPTION,
     )
 
     def __init__(self, quality: int | None = None, device: str = "cpu", weights: str | Path | None = None,
@@ -234,11 +235,12 @@ class CodebookSVR(ZooCodec):
         return encode_video(self, frames, fps)
 
     def decode_video(self, stream: Bitstream | bytes, layers: int | None = None, alpha: float | None = None,
-                     lq_only: bool | None = None) -> list[np.ndarray]:
+                     lq_only: bool | None = None, decoder: str | None = None) -> list[np.ndarray]:
         from .video import decode_video
         if isinstance(stream, (bytes, bytearray)):
             stream = Bitstream.parse(bytes(stream))
-        return decode_video(self, self.check_stream(stream), layers, alpha, lq_only)
+        with chosen_decoder(self, decoder):
+            return decode_video(self, self.check_stream(stream), layers, alpha, lq_only)
 
     @classmethod
     def video_info(cls, stream: Bitstream) -> dict:

@@ -32,7 +32,7 @@ from ...bitstream import Bitstream, Layer, Reader, encode_varint
 from ...entropy import adaptive
 from ...errors import BitstreamError, InputError
 from ...imageio import pad_to, to_tensor, to_uint8
-from ..base import LayerSpec, Option, ZooCodec, register
+from ..base import DECODER_OPTION, LayerSpec, Option, ZooCodec, register
 from .model import BASE, CHANNELS, CODEC, LEVELS, channel_variance, importance, load_model, quantize, \
     resize_map, top_mask
 
@@ -71,6 +71,7 @@ class ProgressiveMask(ZooCodec):
         Option("--mask-policy", "mask_policy", choices=POLICIES,
                help="progressive-mask: importance map: blend (SIM + LCM, default), lcm (VRGC), sim"),
     )
+    decode_options = (DECODER_OPTION,)
 
     @classmethod
     def available(cls) -> bool:
