@@ -8,7 +8,7 @@ demo: env
 	.venv/bin/lamina demo
 
 test: env
-	.venv/bin/python -m pytest -q
+	.venv/bin/python -m pytest -q --durations=15
 
 test-slow: env
 	.venv/bin/python -m pytest -q -m slow

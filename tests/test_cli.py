@@ -260,3 +260,19 @@ def test_device_option_runs_on_cpu_and_refuses_devices_this_machine_lacks(tmp_pa
         code, _, err = run(args, capsys)
         assert code == 2 and "no CUDA device" in err, args
     assert not (tmp_path / "b" / "results.jsonl").exists()
+
+
+def test_decode_with_a_faster_decoder_and_its_errors(tmp_path, face_png, capsys):
+    stream, webp = tmp_path / "face.lmn", tmp_path / "face-webp.lmn"
+    assert run(["encode", face_png, "-o", stream, "--codec", "codebook-svr", "--quality", "1"], capsys)[0] == 0
+    reference, fast = tmp_path / "reference.png", tmp_path / "int8.png"
+    assert run(["decode", stream, "-o", reference], capsys)[0] == 0
+    assert run(["decode", stream, "-o", fast, "--decoder", "int8"], capsys)[0] == 0
+    a, b = (np.asarray(Image.open(p)).astype(int) for p in (reference, fast))
+    assert a.shape == b.shape and 0 < np.abs(a - b).mean() < 5
+    with pytest.raises(SystemExit) as exit_info:  # argparse's own one-line error for a value not among the choices
+        main(["decode", str(stream), "-o", str(fast), "--decoder", "fp4"])
+    assert exit_info.value.code == 2 and "--decoder" in capsys.readouterr().err
+    assert run(["encode", face_png, "-o", webp, "--codec", "webp", "--quality", "30"], capsys)[0] == 0
+    code, _, err = run(["decode", webp, "-o", fast, "--decoder", "int8"], capsys)
+    assert code == 2 and "--decoder" in err and "webp" in err and "Traceback" not in err

@@ -53,3 +53,42 @@ def test_without_a_writable_cache_decoding_falls_back_to_the_reference(tmp_path,
             assert torch.equal(taef2.decode(z), taef2.load_decoder()(z))
     finally:
         taef2._session.cache_clear()
+
+
+# ------------------------------------------------------------------ faster decoders (decoding_with, --decoder)
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(((a.astype(float) - b.astype(float)) ** 2).mean())
+    return 10 * np.log10(255 ** 2 / max(mse, 1e-10))
+
+
+def test_the_int8_decoder_is_close_to_the_reference_and_only_inside_its_block():
+    torch.manual_seed(0)
+    z = torch.randn(1, 32, 16, 16) * 0.8
+    with torch.no_grad():
+        reference = taef2.decode(z)
+        with taef2.decoding_with("int8"):
+            fast = taef2.decode(z)
+        assert torch.equal(taef2.decode(z), reference)  # the block's choice does not outlive it
+    assert fast.shape == reference.shape
+    difference = (fast - reference).abs()
+    assert 0 < float(difference.mean()) < 0.02
+
+
+def test_an_unknown_decoder_and_a_codec_without_taef2_are_errors(face):
+    with pytest.raises(InputError, match="decoder must be one of"):
+        with taef2.decoding_with("fp8"):
+            pass
+    jpeg = lamina.load("jpeg", quality=50)
+    with pytest.raises(InputError, match="no --decoder"):
+        jpeg.decode(jpeg.encode(face).to_bytes(), decoder="int8")
+
+
+@pytest.mark.parametrize("name", ["codebook-svr", "latent-flow"])
+def test_int8_decoding_changes_no_byte_and_stays_close_to_the_reference(name, face):
+    codec = lamina.load(name, quality=1)
+    data = codec.encode(face).to_bytes()
+    reference = codec.decode(data)
+    fast = codec.decode(data, decoder="int8")
+    assert codec.encode(face).to_bytes() == data
+    assert fast.shape == reference.shape and not np.array_equal(fast, reference)
+    assert _psnr(fast, reference) > 30

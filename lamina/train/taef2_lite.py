@@ -102,6 +102,7 @@ class LiteConfig:
     batch: int = 4
     window: int = 16           # latent crop side (output 8x)
     lr: float = 3e-4
+    cosine: bool = False       # decay the learning rate to 5% of lr along a cosine over `steps`
     lpips_weight: float = 1.0
     steps: int = 100000
     minutes: float = 0.0       # stop after this many minutes of this invocation (0: no limit)
@@ -132,12 +133,11 @@ def _batch(train: list, config: LiteConfig, rng: np.random.Generator) -> torch.T
 def evaluate(student, held: list) -> dict:
     """Held-out PSNR and LPIPS-alex of the student's images against the teacher's (whole latents)."""
     lpips = _lpips()
-    teacher = taef2.load_decoder()
     psnr, dist = [], []
     with torch.no_grad():
         for z in held:
             z = z[None].float()
-            a, b = student(z).clamp(0, 1), teacher(z).clamp(0, 1)
+            a, b = student(z).clamp(0, 1), taef2.decode(z).clamp(0, 1)
             mse = float(((a - b) ** 2).mean())
             psnr.append(10 * np.log10(1 / max(mse, 1e-10)))
             dist.append(float(lpips(a, b)))
@@ -173,7 +173,6 @@ def train(config: LiteConfig, resume: bool = False) -> dict:
         init_from_teacher(student, taef2.load_decoder())
         log.append({"step": 0, **evaluate(student.eval(), held)})
         print(json.dumps(log[-1]), flush=True)
-    teacher = taef2.load_decoder()
     lpips = _lpips()
     rng = np.random.default_rng(config.seed + step)
     start = last_save = time.time()
@@ -185,9 +184,12 @@ def train(config: LiteConfig, resume: bool = False) -> dict:
 
     while step < config.steps:
         student.train()
+        if config.cosine:
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * step / config.steps)))
         z = _batch(train_sets, config, rng)
-        with torch.no_grad():
-            target = teacher(z).clamp(0, 1)
+        with torch.no_grad():  # the teacher in its fast runtime (ONNX Runtime, same images to ~1e-6)
+            target = taef2.decode(z).clamp(0, 1)
         image = student(z)
         loss = (image - target).abs().mean() + config.lpips_weight * lpips(image.clamp(0, 1), target).mean()
         optimizer.zero_grad()
@@ -249,6 +251,7 @@ add_trainable(Trainable(
              Option("--mid-blocks", "mid_blocks", type=int, help="taef2-lite train: blocks at 4x"),
              Option("--window", "window", type=int, help="taef2-lite train: latent crop side"),
              Option("--lpips-weight", "lpips_weight", type=float, help="taef2-lite train: LPIPS weight"),
+             Option("--cosine", "cosine", type=bool, help="taef2-lite train: cosine learning-rate decay over --steps"),
              Option("--eval-every", "eval_every", type=int, help="taef2-lite train: steps between held-out checks"),
              Option("--run", "run", help="taef2-lite export: the training run's folder")),
     default_stage="train"))
