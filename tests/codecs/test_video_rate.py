@@ -26,7 +26,7 @@ def test_quality_raises_the_video_rate(name, clip):
     assert rates == sorted(rates) and len(set(rates)) == len(rates), dict(zip(qualities, rates))
 
 
-def test_video_options_move_the_rate_the_documented_way(clip):
+def test_codebook_svr_video_options_move_the_rate_the_documented_way(clip):
     frames, fps = clip
     svr = [len(lamina.load("codebook-svr", quality=3, lq_qp=qp).encode_video(frames, fps).to_bytes())
            for qp in (47, 42, 37)]
@@ -34,6 +34,11 @@ def test_video_options_move_the_rate_the_documented_way(clip):
     stable = [len(lamina.load("codebook-svr", quality=6, stable=s).encode_video(frames, fps).to_bytes())
               for s in (0.0, 0.3)]
     assert stable[1] <= stable[0]
+
+
+@pytest.mark.slow  # five face-codec clip encodes (~30 s); the default suite keeps the quality test above
+def test_face_codec_video_options_move_the_rate_the_documented_way(clip):
+    frames, fps = clip
     flow = [len(lamina.load("latent-flow", quality=3).encode_video(frames, fps, gop=g).to_bytes()) for g in (4, 2, 1)]
     assert flow == sorted(flow)
     keys = [len(lamina.load("stylegan-scalable", quality=3).encode_video(frames, fps, keyframe_interval=k).to_bytes())
