@@ -205,6 +205,9 @@ def train(config: LiteConfig, resume: bool = False) -> dict:
             last_save = time.time()
         if config.minutes and time.time() - start > 60 * config.minutes:
             break
+    if log[-1]["step"] != step:  # the held-out numbers of the weights as saved
+        log.append({"step": step, "minutes": round((time.time() - start) / 60, 1), **evaluate(student.eval(), held)})
+        print(json.dumps(log[-1]), flush=True)
     save()
     return log[-1]
 
