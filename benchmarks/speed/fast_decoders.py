@@ -5,11 +5,12 @@ beside the reference decoder and VVC in the same process, one torch thread:
   codecs), on a 256x256 face (celeba-test[0]) and, for the natural-image codecs, on Kodak's kodim23 (768x512),
   with VVC's decode of the same image as the ratio's anchor;
 - quality: PSNR and LPIPS-alex against the original, and PSNR against the reference decoder's image, over the
-  first `--faces` celeba-test faces (and `--kodak` Kodak images for the natural-image codecs). Streams are coded
+  first `--faces` celeba-test faces in which the face codecs find a face (and `--kodak` Kodak images for the natural-image codecs). Streams are coded
   once: every decoder reads the same bytes.
 
 Usage: python benchmarks/speed/fast_decoders.py --out docs/results/speed/fast-decoders [--faces 8] [--kodak 4]
-Writes fast_decoders.json (rows) and fast_decoders.md (the tables).
+Writes fast_decoders.json (rows), fast_decoders.md (the tables) and pictures.png (per codec, the first image:
+original, then each decoder's image; Kodak as its 256x256 centre crop).
 """
 from __future__ import annotations
 
@@ -41,6 +42,22 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10 * np.log10(255 ** 2 / max(mse, 1e-10))
 
 
+def framed_faces(items, count: int) -> list:
+    """The first `count` faces the face codecs accept (a face found in the shared framing)."""
+    from lamina.errors import NoFaceError
+    from lamina.vision.face import require_framed_face
+    chosen = []
+    for item in items:
+        try:
+            require_framed_face(item.image())
+        except NoFaceError:
+            continue
+        chosen.append(item.image())
+        if len(chosen) == count:
+            break
+    return chosen
+
+
 def main() -> None:
     import torch
     import lamina
@@ -58,10 +75,10 @@ def main() -> None:
     decoders = args.decoders.split(",")
     for name in decoders:
         taef2.check_decoder(name)
-    sets = {"face": [item.image() for item in load_dataset("celeba-test", limit=args.faces)]}
+    sets = {"face": framed_faces(load_dataset("celeba-test", limit=4 * args.faces), args.faces)}
     kodak = load_dataset("kodak")
     sets["kodak"] = [kodak[22].image()] + [item.image() for item in kodak[:max(args.kodak - 1, 0)]]
-    rows = []
+    rows, strips = [], []
     for which, settings in (("face", FACE_CODECS), ("kodak", NATURAL_CODECS)):
         images = sets[which]
         anchor = lamina.load(*ANCHORS[which][:1], quality=ANCHORS[which][1])
@@ -73,6 +90,7 @@ def main() -> None:
             streams = [codec.encode(image).to_bytes() for image in images]
             layers = lamina.Bitstream.parse(streams[0]).available_layers
             references = [codec.decode(data) for data in streams]
+            strip = [images[0]]
             for decoder in decoders:
                 row = {"images": which, "codec": codec_name, "quality": quality, "decoder": decoder,
                        "bytes_mean": float(np.mean([len(d) for d in streams])),
@@ -82,12 +100,14 @@ def main() -> None:
                     row["decode_layer1_s"] = round(timed(lambda: codec.decode(streams[0], layers=1, decoder=decoder),
                                                          args.repeat), 4)
                 decoded = [codec.decode(data, decoder=decoder) for data in streams]
+                strip.append(decoded[0])
                 row["decode_vs_anchor"] = round(row["decode_s"] / anchor_s, 2)
                 row["psnr"] = round(float(np.mean([psnr(o, d) for o, d in zip(images, decoded)])), 3)
                 row["lpips_alex"] = round(float(np.mean([lpips_alex(o, d) for o, d in zip(images, decoded)])), 4)
                 row["psnr_vs_reference"] = round(float(np.mean([psnr(r, d) for r, d in zip(references, decoded)])), 2)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+            strips.append((f"{which} {codec_name} q{quality}", strip))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "fast_decoders.json").write_text(json.dumps({"threads": 1, "repeat": args.repeat, "faces": args.faces,
@@ -100,6 +120,25 @@ def main() -> None:
                      f"{r['decode_vs_anchor']} | {layer1} | {r['psnr']:.2f} | {r['lpips_alex']:.4f} | "
                      f"{r['psnr_vs_reference']:.1f} |")
     (out / "fast_decoders.md").write_text("\n".join(lines) + "\n")
+    pictures(strips, ["original", *decoders], out / "pictures.png")
+
+
+def pictures(strips, columns, path) -> None:
+    """One row per (images, codec): 256x256 tiles (Kodak's centre crop), column titles on top."""
+    from PIL import Image, ImageDraw
+    tile, title = 256, 18
+    sheet = Image.new("RGB", (tile * len(columns), title + (tile + title) * len(strips)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for c, name in enumerate(columns):
+        draw.text((c * tile + 4, 2), name, fill="black")
+    for r, (label, images) in enumerate(strips):
+        top = title + r * (tile + title)
+        draw.text((4, top + 2), label, fill="black")
+        for c, image in enumerate(images):
+            h, w = image.shape[:2]
+            y, x = max((h - tile) // 2, 0), max((w - tile) // 2, 0)
+            sheet.paste(Image.fromarray(image[y:y + tile, x:x + tile]), (c * tile, top + title))
+    sheet.save(path, optimize=True)
 
 
 if __name__ == "__main__":
