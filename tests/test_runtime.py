@@ -110,3 +110,8 @@ def test_the_committed_lite_decoders_render_close_to_the_reference(face):
     with torch.no_grad(), taef2.decoding_with("lite"):
         module = taef2.load_lite_decoder()(z)
         assert float((taef2.decode(z) - module).abs().max()) < 1e-4  # ONNX Runtime matches the lite module
+
+
+def test_the_codecs_decoder_option_offers_exactly_the_decoders():
+    from lamina.codecs.base import DECODER_OPTION
+    assert DECODER_OPTION.choices == taef2.DECODERS
