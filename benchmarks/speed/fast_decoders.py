@@ -16,25 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
+from profile_codecs import timed  # the sibling script's median of warm runs
 
 FACE_CODECS = [("stylegan-scalable", 3), ("latent-flow", 3), ("codebook-svr", 3), ("progressive-mask", 3)]
 NATURAL_CODECS = [("codebook-svr", 3), ("progressive-mask", 3)]
 ANCHORS = {"face": ("vvc", 63), "kodak": ("vvc", 51)}
-
-
-def timed(fn, repeat: int) -> float:
-    fn()  # warm-up: weights loaded, sessions made
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
