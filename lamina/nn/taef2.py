@@ -209,7 +209,7 @@ def _onnx_file(name: str = "reference") -> Path:
     if name.endswith("int8"):
         import onnxruntime
         source = _onnx_file(name.removesuffix("-int8") if name != "int8" else "reference")
-        path = cache_dir() / f"{source.stem}-int8-{_digest(calibration_file())}-ort{onnxruntime.__version__}.onnx"
+        path = cache_dir() / f"{source.stem}-int8r7-{_digest(calibration_file())}-ort{onnxruntime.__version__}.onnx"
         if not path.exists():
             _quantize(source, path)
         return path
@@ -222,8 +222,10 @@ def _onnx_file(name: str = "reference") -> Path:
 
 
 def _quantize(source: Path, path: Path) -> None:
-    """Static int8 quantization (QDQ, uint8 activations, per-channel int8 weights, min-max ranges over the
-    committed calibration latents): ~3x faster than float on one thread (docs/results/speed/fast-decoders/)."""
+    """Static int8 quantization (QDQ, uint8 activations, per-channel int8 weights in 7 bits, min-max ranges over
+    the committed calibration latents): ~3x faster than float on one thread (docs/results/speed/fast-decoders/).
+    The 7-bit weights (reduce_range) keep u8 x s8 products clear of 16-bit saturation on CPUs without VNNI, where
+    ONNX Runtime multiplies with VPMADDUBSW; on VNNI CPUs they cost ~1 dB against 8 bits (probe: 39.0 vs 40.0)."""
     import numpy as np
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -244,7 +246,8 @@ def _quantize(source: Path, path: Path) -> None:
         prepared = work / "prepared.onnx"
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
         quantize_static(str(prepared), str(work / "int8.onnx"), Reader(), quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+                        reduce_range=True)
         _write_atomic(path, (work / "int8.onnx").read_bytes())
     finally:
         import shutil
