@@ -208,7 +208,7 @@ def _onnx_file(name: str = "reference") -> Path:
     torch_version = torch.__version__.split("+")[0]
     if name.endswith("int8"):
         import onnxruntime
-        source = _onnx_file(name.removesuffix("-int8") if name != "int8" else "reference")
+        source = _onnx_file("lite" if name == "lite-int8" else "reference")
         path = cache_dir() / f"{source.stem}-int8r7-{_digest(calibration_file())}-ort{onnxruntime.__version__}.onnx"
         if not path.exists():
             _quantize(source, path)

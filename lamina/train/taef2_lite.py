@@ -130,9 +130,9 @@ def _batch(train: list, config: LiteConfig, rng: np.random.Generator) -> torch.T
     return torch.stack(out).float()
 
 
-def evaluate(student, held: list) -> dict:
-    """Held-out PSNR and LPIPS-alex of the student's images against the teacher's (whole latents)."""
-    lpips = _lpips()
+def evaluate(student, held: list, lpips) -> dict:
+    """Held-out PSNR and LPIPS-alex (`lpips`: lamina.nn.perceptual.LPIPS) of the student's images against the
+    teacher's (whole latents)."""
     psnr, dist = [], []
     with torch.no_grad():
         for z in held:
@@ -144,17 +144,8 @@ def evaluate(student, held: list) -> dict:
     return {"psnr_vs_teacher": round(float(np.mean(psnr)), 3), "lpips_vs_teacher": round(float(np.mean(dist)), 4)}
 
 
-_LPIPS = []
-
-
-def _lpips():
-    if not _LPIPS:
-        from ..nn.perceptual import LPIPS
-        _LPIPS.append(LPIPS("alex"))
-    return _LPIPS[0]
-
-
 def train(config: LiteConfig, resume: bool = False) -> dict:
+    from ..nn.perceptual import LPIPS
     torch.manual_seed(config.seed)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -164,6 +155,13 @@ def train(config: LiteConfig, resume: bool = False) -> dict:
     optimizer = torch.optim.Adam(student.parameters(), lr=config.lr)
     step, log = 0, []
     checkpoint = out / "checkpoint.pt"
+    lpips = LPIPS("alex")
+    start = last_save = time.time()
+
+    def record(**extra) -> None:
+        """Log (and print) the held-out numbers at this step."""
+        log.append({"step": step, **extra, **evaluate(student.eval(), held, lpips)})
+        print(json.dumps(log[-1]), flush=True)
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         student.load_state_dict(state["student"])
@@ -171,11 +169,8 @@ def train(config: LiteConfig, resume: bool = False) -> dict:
         step, log = state["step"], state["log"]
     else:
         init_from_teacher(student, taef2.load_decoder())
-        log.append({"step": 0, **evaluate(student.eval(), held)})
-        print(json.dumps(log[-1]), flush=True)
-    lpips = _lpips()
+        record()
     rng = np.random.default_rng(config.seed + step)
-    start = last_save = time.time()
 
     def save():
         torch.save({"student": student.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
@@ -197,17 +192,14 @@ def train(config: LiteConfig, resume: bool = False) -> dict:
         optimizer.step()
         step += 1
         if step % config.eval_every == 0:
-            log.append({"step": step, "loss": round(loss.item(), 4), "minutes": round((time.time() - start) / 60, 1),
-                        **evaluate(student.eval(), held)})
-            print(json.dumps(log[-1]), flush=True)
+            record(loss=round(loss.item(), 4), minutes=round((time.time() - start) / 60, 1))
         if time.time() - last_save > 60 * config.checkpoint_minutes:
             save()
             last_save = time.time()
         if config.minutes and time.time() - start > 60 * config.minutes:
             break
     if log[-1]["step"] != step:  # the held-out numbers of the weights as saved
-        log.append({"step": step, "minutes": round((time.time() - start) / 60, 1), **evaluate(student.eval(), held)})
-        print(json.dumps(log[-1]), flush=True)
+        record(minutes=round((time.time() - start) / 60, 1))
     save()
     return log[-1]
 
