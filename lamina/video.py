@@ -104,6 +104,17 @@ def baseline_video_encode(frames: list[np.ndarray], fps: float, encoder: str, qp
 def baseline_video_decode(stream: bytes, encoder: str, height: int, width: int, count: int) -> list[np.ndarray]:
     """Decoded RGB frames of an elementary stream from baseline_video_encode; InputError (a LaminaError) when it
     does not give exactly `count` frames of height x width."""
+    from .ffmpeg import decode_in_process
+    _, _, decoder, _ = VIDEO_BASELINES[encoder]
+    frames = decode_in_process(stream, decoder, f"{encoder} decoder")
+    if len(frames) != count or any(frame.shape != (height, width, 3) for frame in frames):
+        raise InputError(f"{encoder} decoded {len(frames)} frames of {count} ({height}x{width} expected)")
+    return frames
+
+
+def baseline_video_decode_with_process(stream: bytes, encoder: str, height: int, width: int,
+                                       count: int) -> list[np.ndarray]:
+    """baseline_video_decode through the ffmpeg binary (the reference path; tests compare the two)."""
     from .ffmpeg import run_ffmpeg
     _, muxer, decoder, _ = VIDEO_BASELINES[encoder]
     decoded = run_ffmpeg(["-f", muxer, "-c:v", decoder, "-i", "pipe:", "-f", "rawvideo", "-pix_fmt", "rgb24",

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import BitstreamError
-from ..ffmpeg import ffmpeg_exe, run_ffmpeg
+from ..ffmpeg import decode_in_process, ffmpeg_exe, run_ffmpeg
 from .base import SingleLayerCodec, register
 
 
@@ -163,6 +163,16 @@ class FFmpegIntraCodec(SingleLayerCodec):
         return payload
 
     def decompress(self, payload, height, width):
+        """Decoded in this process (PyAV's libavcodec; `decompress_with_process` is the ffmpeg binary's reference)."""
+        ph, pw = height + height % 2, width + width % 2
+        frames = decode_in_process(payload, self.decoder, f"{self.name} decoder")
+        if not frames or frames[0].shape != (ph, pw, 3):
+            got = f"{frames[0].shape[1]}x{frames[0].shape[0]}" if frames else "no frame"
+            raise BitstreamError(f"{self.name} payload decodes to {got}, expected {pw}x{ph}")
+        return frames[0][:height, :width].copy()
+
+    def decompress_with_process(self, payload, height, width):
+        """The same decode through the ffmpeg binary (one process per image): the reference path."""
         ph, pw = height + height % 2, width + width % 2
         args = ["-f", self.container_format, "-c:v", self.decoder, "-i", "pipe:", "-frames:v", "1", "-f", "rawvideo",
                 "-pix_fmt", "rgb24", "pipe:"]
@@ -227,6 +237,8 @@ def encoder_versions() -> dict[str, str]:
     ff = subprocess.run([ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True, text=True).stdout
     ff_version = ff.split("\n")[0].replace("ffmpeg version ", "").split(" Copyright")[0]
     heif = pillow_heif.libheif_info()
+    import av
+    dec = f"PyAV {av.__version__}, libavcodec {'.'.join(map(str, av.library_versions['libavcodec']))}"
     return {
         "jpeg": f"Pillow {PIL.__version__}, libjpeg-turbo {features.version('libjpeg_turbo')}",
         "jpeg2000": f"Pillow {PIL.__version__}, OpenJPEG {features.version('jpg_2000')}",
@@ -234,7 +246,7 @@ def encoder_versions() -> dict[str, str]:
         "avif": f"Pillow {PIL.__version__}, libavif {features.version('avif')}",
         "heic": f"pillow-heif {pillow_heif.__version__}, libheif {heif['libheif']}, {heif['HEIF']}",
         "jpegxl": f"imagecodecs {imagecodecs.__version__}, {imagecodecs.jpegxl_version()}",
-        "vvc": f"ffmpeg {ff_version} (imageio-ffmpeg), libvvenc; decoder: ffmpeg native vvc",
-        "hevc": f"ffmpeg {ff_version} (imageio-ffmpeg), libx265; decoder: ffmpeg native hevc",
-        "av1": f"ffmpeg {ff_version} (imageio-ffmpeg), libaom-av1; decoder: libdav1d",
+        "vvc": f"ffmpeg {ff_version} (imageio-ffmpeg), libvvenc; decoder: {dec}, native vvc",
+        "hevc": f"ffmpeg {ff_version} (imageio-ffmpeg), libx265; decoder: {dec}, native hevc",
+        "av1": f"ffmpeg {ff_version} (imageio-ffmpeg), libaom-av1; decoder: {dec}, libdav1d",
     }
