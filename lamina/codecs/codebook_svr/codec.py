@@ -97,6 +97,9 @@ class CodebookSVR(ZooCodec):
                help="codebook-svr: fidelity strength α in [0, 1] (0 = codebook only, 1 = default)"),
         Option("--lq-only", "lq_only", type=bool,
                help="codebook-svr: output the fidelity layer's low-quality image alone, upsampled"),
+        Option("--deflicker", "deflicker", type=float,
+               help="codebook-svr video: strength in [0, 1] of the decoder's motion-compensated temporal filter "
+                    "(lamina.deflicker; 0 = off; default DEFLICKER)"),
         DECODER_OPTION,
     )
 
@@ -214,7 +217,9 @@ class CodebookSVR(ZooCodec):
 
     @torch.no_grad()
     def _decode(self, stream: Bitstream, layers: int, alpha: float | None = None,
-                lq_only: bool | None = None) -> np.ndarray:
+                lq_only: bool | None = None, deflicker: float | None = None) -> np.ndarray:
+        if deflicker is not None:
+            raise InputError("codebook-svr: --deflicker filters video frames; this is an image stream")
         alpha = 1.0 if alpha is None else float(alpha)
         if not 0.0 <= alpha <= 1.0:
             raise InputError(f"codebook-svr: alpha must be in [0, 1], got {alpha:g}")
@@ -235,12 +240,13 @@ class CodebookSVR(ZooCodec):
         return encode_video(self, frames, fps)
 
     def decode_video(self, stream: Bitstream | bytes, layers: int | None = None, alpha: float | None = None,
-                     lq_only: bool | None = None, decoder: str | None = None) -> list[np.ndarray]:
+                     lq_only: bool | None = None, decoder: str | None = None,
+                     deflicker: float | None = None) -> list[np.ndarray]:
         from .video import decode_video
         if isinstance(stream, (bytes, bytearray)):
             stream = Bitstream.parse(bytes(stream))
         with chosen_decoder(self, decoder):
-            return decode_video(self, self.check_stream(stream), layers, alpha, lq_only)
+            return decode_video(self, self.check_stream(stream), layers, alpha, lq_only, deflicker)
 
     @classmethod
     def video_info(cls, stream: Bitstream) -> dict:
