@@ -39,7 +39,7 @@ def decode_in_process(payload: bytes, decoder: str, what: str) -> list[np.ndarra
     PyAV's libavcodec `decoder` on one thread; BitstreamError naming `what` when it does not decode.
 
     Colour conversion: libswscale to rgb24 with bicubic chroma interpolation, as the ffmpeg binary converts by
-    default (the same pixels on 8- and 10-bit streams; tests/test_classic.py compares the two paths)."""
+    default (the same pixels on 8- and 10-bit streams; tests/codecs/test_classic.py compares the two paths)."""
     import av
     try:
         context = av.CodecContext.create(decoder, "r")
