@@ -24,12 +24,19 @@ BLUR = 2.0        # pixels: the blur under which the warped and the current fram
 TOLERANCE = 4.0   # grey levels: the agreement scale of the blend weight
 
 
+def check_strength(strength: float) -> float:
+    """`strength` as a float; InputError unless it is in [0, 1] (callers check before decoding the frames)."""
+    from .errors import InputError
+    strength = float(strength)
+    if not 0.0 <= strength <= 1.0:
+        raise InputError(f"--deflicker must be in [0, 1], got {strength:g}")
+    return strength
+
+
 def deflicker(frames: list[np.ndarray], strength: float, tolerance: float = TOLERANCE,
               blur: float = BLUR) -> list[np.ndarray]:
     """The filtered frames (HxWx3 uint8, as given); strength in [0, 1], 0 returns the frames unchanged."""
-    from .errors import InputError
-    if not 0.0 <= strength <= 1.0:
-        raise InputError(f"--deflicker must be in [0, 1], got {strength:g}")
+    strength = check_strength(strength)
     if strength == 0 or len(frames) < 2:
         return list(frames)
     import cv2

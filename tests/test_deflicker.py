@@ -34,23 +34,3 @@ def test_noise_that_changes_every_frame_is_filtered_and_motion_is_kept(moving_cl
     clean = deflicker(moving_clip, 0.8)
     assert max(np.abs(a.astype(int) - b)[:, :-4].mean() for a, b in zip(clean, moving_clip)) < 0.5
 
-
-def test_codebook_svr_decodes_video_with_and_without_the_filter(data_root):
-    import lamina
-    from lamina.data.datasets import load_dataset
-    image = load_dataset("kodak", root=data_root)[22].image()
-    photo = np.ascontiguousarray(image[200:296, 300:428])
-    codec = lamina.load("codebook-svr", quality=1)
-    frames = [photo, np.roll(photo, 2, axis=1), np.roll(photo, 4, axis=1)]
-    stream = codec.encode_video(frames, 25.0)
-    plain = codec.decode_video(stream, deflicker=0)
-    # off by default (docs/results/video/talking-faces-deflicker/)
-    assert all(np.array_equal(a, b) for a, b in zip(codec.decode_video(stream), plain))
-    filtered = codec.decode_video(stream, deflicker=1.0)
-    assert np.array_equal(plain[0], filtered[0])  # the first frame has no past
-    assert any(not np.array_equal(a, b) for a, b in zip(plain[1:], filtered[1:]))
-    assert all(np.array_equal(a, b) for a, b in zip(deflicker(plain, 1.0), filtered))
-    with pytest.raises(InputError, match="deflicker"):
-        codec.decode_video(stream, deflicker=-0.1)
-    with pytest.raises(InputError, match="video"):
-        codec.decode(codec.encode(photo), deflicker=0.5)

@@ -244,6 +244,23 @@ def test_video_streams_of_index_coding_0_still_decode(codec, photo):
     assert all(np.array_equal(a, b) for a, b in zip(codec.decode_video(old), codec.decode_video(new)))
 
 
+def test_video_decodes_with_and_without_the_temporal_filter(codec, photo):
+    from lamina.deflicker import deflicker
+    frames = [photo, np.roll(photo, 2, axis=1), np.roll(photo, 4, axis=1)]
+    stream = codec.encode_video(frames, 25.0)
+    plain = codec.decode_video(stream, deflicker=0)
+    # off by default (docs/results/video/talking-faces-deflicker/)
+    assert all(np.array_equal(a, b) for a, b in zip(codec.decode_video(stream), plain))
+    filtered = codec.decode_video(stream, deflicker=1.0)
+    assert np.array_equal(plain[0], filtered[0])  # the first frame has no past
+    assert any(not np.array_equal(a, b) for a, b in zip(plain[1:], filtered[1:]))
+    assert all(np.array_equal(a, b) for a, b in zip(deflicker(plain, 1.0), filtered))
+    with pytest.raises(InputError, match="deflicker"):
+        codec.decode_video(stream, deflicker=-0.1)
+    with pytest.raises(InputError, match="video"):
+        codec.decode(codec.encode(photo), deflicker=0.5)
+
+
 def test_temporal_index_decoder_on_forged_payloads_fails_cleanly():
     """Arbitrary bytes either decode to index maps in range or raise BitstreamError, never anything else."""
     rng = np.random.default_rng(5)

@@ -198,10 +198,9 @@ def encode_video(codec, frames: list[np.ndarray], fps: float, stats: dict | None
 @torch.no_grad()
 def decode_video(codec, stream: Bitstream, layers: int | None = None, alpha: float | None = None,
                  lq_only: bool | None = None, deflicker: float | None = None) -> list[np.ndarray]:
+    from ...deflicker import check_strength
     from ...deflicker import deflicker as temporal_filter
-    strength = DEFLICKER if deflicker is None else float(deflicker)
-    if not 0.0 <= strength <= 1.0:
-        raise InputError(f"codebook-svr: --deflicker must be in [0, 1], got {strength:g}")
+    strength = check_strength(DEFLICKER if deflicker is None else deflicker)  # before any decoding
     info = video_header(stream)
     k = stream.available_layers if layers is None else layers
     if not 1 <= k <= stream.available_layers:
