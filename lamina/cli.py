@@ -204,6 +204,8 @@ def _cmd_bench(args) -> None:
         from .bench.video import VideoBenchConfig, run_video_bench
         if args.every != 1:
             raise InputError("--every is for images; with --video use --limit (clips) and --frame-every")
+        if args.batch != 1:
+            raise InputError("--batch is for images; clips code their frames in order")
         out = run_video_bench(VideoBenchConfig(
             dataset=args.dataset, codecs=args.codecs, out=Path(args.out), qualities=args.qualities,
             metrics=args.metrics, frames=args.frames, frame_every=args.frame_every, limit=args.limit, align=args.align,
@@ -213,7 +215,7 @@ def _cmd_bench(args) -> None:
     from .bench.runner import BenchConfig, run_bench
     config = BenchConfig(dataset=args.dataset, codecs=args.codecs, qualities=args.qualities,
                          metrics=args.metrics, out=Path(args.out), limit=args.limit, every=args.every,
-                         workers=args.workers, scheduler=args.scheduler,
+                         workers=args.workers, scheduler=args.scheduler, batch=args.batch,
                          anchors=args.anchor, data_root=args.data_root, device=args.device)
     out = run_bench(config)
     _print_bench_summary(out)
@@ -330,6 +332,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run the images on a Dask distributed cluster (e.g. tcp://10.0.0.5:8786); its workers need "
                         "lamina installed and the shared data at the same path")
+    p.add_argument("--batch", type=int, default=1, metavar="N",
+                   help="images: code N images together in this process (threads; on a GPU the TAEF2 encoder and "
+                        "decoder run once per group of same-sized images); the same rows as one at a time")
     p.add_argument("--anchor", nargs="+", default=None, help="anchor codec(s) for BD-rate tables (default vvc)")
     p.add_argument("--data-root", default=None, help="shared data folder (default ../shared/data)")
     _add_device(p, " (the scoring networks stay on the CPU)")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import threading
 
 _patched = False
 _library = None
+_lock = threading.RLock()  # codecs may first load in several threads at once (lamina.batching): patch once
 
 
 def _torchvision_extension_loads() -> bool:
@@ -35,15 +37,16 @@ def _torchvision_extension_loads() -> bool:
 def make_torchvision_importable() -> None:
     """Apply the torchvision schema shim, only if its C++ extension cannot load (idempotent)."""
     global _patched, _library
-    if not _patched:
-        import torch
-        if not _torchvision_extension_loads():
-            _library = torch.library.Library("torchvision", "DEF")
-            _library.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-            _library.define("qnms(Tensor qdets, Tensor scores, float iou_threshold) -> Tensor")
-            import torchvision.ops.boxes as boxes  # noqa: E402  (needs the schemas above)
-            boxes._assert_has_ops = lambda: None
-        _patched = True
+    with _lock:
+        if not _patched:
+            import torch
+            if not _torchvision_extension_loads():
+                _library = torch.library.Library("torchvision", "DEF")
+                _library.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+                _library.define("qnms(Tensor qdets, Tensor scores, float iou_threshold) -> Tensor")
+                import torchvision.ops.boxes as boxes  # noqa: E402  (needs the schemas above)
+                boxes._assert_has_ops = lambda: None
+            _patched = True
 
 
 def rans_guarded(encoded: bytes, symbols: int) -> bytes:
@@ -80,7 +83,8 @@ def _guard_rans_decoder() -> None:
 def import_compressai():
     """Import compressai (which imports torchvision) in the CPU-only environment, its rANS decoder guarded
     against forged strings (rans_guarded)."""
-    make_torchvision_importable()
-    module = importlib.import_module("compressai")
-    _guard_rans_decoder()
+    with _lock:
+        make_torchvision_importable()
+        module = importlib.import_module("compressai")
+        _guard_rans_decoder()
     return module

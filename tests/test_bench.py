@@ -244,3 +244,22 @@ def test_bench_on_a_local_two_worker_dask_cluster_gives_the_local_rows(tmp_path,
     assert (tmp_path / "dask" / "summary.csv").read_text() != ""
     with pytest.raises(InputError, match="no Dask scheduler"):
         run_bench(BenchConfig(out=tmp_path / "none", limit=1, scheduler="tcp://127.0.0.1:9", **common))
+
+
+def test_bench_batch_codes_images_together_with_the_local_rows(tmp_path, data_root):
+    """`--batch N`: N images coded together in one process (threads, lamina.batching); the rows equal one image
+    at a time (a generative codec included: its decodes run side by side); bad combinations refused."""
+    timing = {"encode_s", "decode_s"}
+
+    def rows_of(folder):
+        return sorted((tuple(sorted((k, v) for k, v in r.items() if k not in timing))
+                       for r in read_rows(folder / "results.jsonl")), key=repr)
+    common = dict(dataset="utk-test", codecs=["jpeg:20", "codebook-svr:1"], metrics=["psnr", "lpips_alex"],
+                  data_root=str(data_root), progress=False, limit=3)
+    run_bench(BenchConfig(out=tmp_path / "one", **common))
+    run_bench(BenchConfig(out=tmp_path / "batch", batch=2, **common))
+    assert len(read_rows(tmp_path / "batch" / "results.jsonl")) == 3 * (1 + 2)
+    assert rows_of(tmp_path / "batch") == rows_of(tmp_path / "one")
+    for bad in (dict(batch=0), dict(batch=2, workers=2)):
+        with pytest.raises(InputError, match="--batch"):
+            run_bench(BenchConfig(out=tmp_path / "bad", **{**common, **bad}))

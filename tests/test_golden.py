@@ -65,19 +65,25 @@ def unpack_blocks(text: str) -> np.ndarray:
 
 
 def measure(data_root) -> dict:
-    """Bytes and block means of every model x face x layer prefix (codecs run at LAMINA_THREADS)."""
+    """Bytes and block means of every model x face x layer prefix (codecs run at LAMINA_THREADS; two models side
+    by side in threads, lamina.batching: the second core of a CI machine, and a check that concurrent coding
+    changes nothing)."""
     import lamina
-    result = {}
+    from lamina.batching import run_batched
     images = faces(data_root)
-    for label, kwargs in committed_models():
+
+    def one(model) -> list[tuple[str, dict]]:
+        label, kwargs = model
         kwargs = dict(kwargs)
         codec = lamina.load(kwargs.pop("name"), **kwargs)
+        out = []
         for face_name, image in images.items():
             stream = codec.encode(image)
             data = stream.to_bytes()
             decoded = [pack_blocks(codec.decode(data, layers=k)) for k in range(1, stream.available_layers + 1)]
-            result[f"{label}/{face_name}"] = {"bytes": len(data), "stream": _sha(data), "decoded": decoded}
-    return result
+            out.append((f"{label}/{face_name}", {"bytes": len(data), "stream": _sha(data), "decoded": decoded}))
+        return out
+    return dict(entry for entries in run_batched(one, committed_models(), batch=2) for entry in entries)
 
 
 def differences(measured: dict, golden: dict) -> dict[str, str]:

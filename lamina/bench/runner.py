@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from .report import number_or_none, read_rows  # noqa: F401  (read_rows: tests a
 class BenchConfig(RunConfig):
     every: int = 1            # every N-th image of the set (a fixed subset), before limit
     scheduler: str | None = None  # a Dask distributed scheduler's address (tcp://host:8786): run the images there
+    batch: int = 1            # images coded together in one process (lamina.batching: grouped network calls on a GPU)
     extra: dict = field(default_factory=dict)
 
     def metric_list(self) -> list[str]:
@@ -52,6 +54,7 @@ def _grid(config: BenchConfig) -> list:
 
 
 _worker_state: dict = {}
+_shared = threading.Lock()  # the evaluators and the codec cache, when --batch runs images in threads
 
 
 def _init_worker(metrics, gallery_path, data_root, device="cpu"):
@@ -66,22 +69,25 @@ def _init_worker(metrics, gallery_path, data_root, device="cpu"):
 
 def _process_image(task) -> list[dict]:
     """All rows of one image: reference once, then every (codec, quality) and layer."""
+    from ..batching import solo
     from ..registry import load
     dataset, item, todo = task
     if "evaluator" not in _worker_state:
         raise RuntimeError("bench worker not initialised")
     evaluator = _worker_state["evaluator"]
     image = item.image()
-    ref = evaluator.reference(image, item)
+    with _shared, solo():
+        ref = evaluator.reference(image, item)
     h, w = image.shape[:2]
     rows = []
     for setting in todo:
         name, quality = setting.label, setting.quality
         key = (setting.codec, quality, tuple(sorted(setting.encode.items())))
-        if key not in _worker_state["codecs"]:
-            _worker_state["codecs"][key] = load(setting.codec, quality=quality,
-                                                device=_worker_state.get("device", "cpu"), **setting.encode)
-        codec = _worker_state["codecs"][key]
+        with _shared, solo():
+            if key not in _worker_state["codecs"]:
+                _worker_state["codecs"][key] = load(setting.codec, quality=quality,
+                                                    device=_worker_state.get("device", "cpu"), **setting.encode)
+            codec = _worker_state["codecs"][key]
         start = time.perf_counter()
         try:
             stream = codec.encode(image)
@@ -104,8 +110,9 @@ def _process_image(task) -> list[dict]:
                    "payload_bytes": len(data) - stream.header_size(k), "bpp": 8 * len(data) / (h * w),
                    "width": w, "height": h,
                    "encode_s": round(encode_s, 5), "decode_s": round(decode_s, 5)}
-            row.update({m: number_or_none(v)
-                        for m, v in evaluator.score(ref, decoded).items()})
+            with _shared, solo():
+                scores = evaluator.score(ref, decoded)
+            row.update({m: number_or_none(v) for m, v in scores.items()})
             rows.append(row)
     return rows
 
@@ -122,6 +129,10 @@ def run_bench(config: BenchConfig) -> Path:
         raise InputError(f"unknown metrics {bad}; known: {', '.join(GROUPS)}")
     from ..registry import check_device
     config.device = check_device(config.device)
+    if not isinstance(config.batch, int) or config.batch < 1:
+        raise InputError(f"--batch must be a whole number >= 1, got {config.batch!r}")
+    if config.batch > 1 and (config.workers > 1 or config.scheduler):
+        raise InputError("--batch codes images together in one process: use it without --workers / --scheduler")
     items = load_dataset(config.dataset, root=config.data_root)[::max(1, config.every)][:config.limit]
     for item in items:
         if item.user:  # a user's files: every one must be readable under lamina's input policy before any work
@@ -153,6 +164,13 @@ def run_bench(config: BenchConfig) -> Path:
                 for rows in _on_cluster(config.scheduler, tasks, init_args):
                     _append(sink, rows)
                     bar.update()
+            elif config.batch > 1:  # one process, `batch` images at a time in threads (lamina.batching)
+                from ..batching import run_batched
+                _init_worker(*init_args)
+                for start in range(0, len(tasks), config.batch):
+                    for rows in run_batched(_process_image, tasks[start:start + config.batch], config.batch):
+                        _append(sink, rows)
+                        bar.update()
             elif config.workers > 1:
                 import multiprocessing as mp
                 ctx = mp.get_context("spawn")

@@ -219,6 +219,21 @@ class Codec:
                                  f"{stream.width}x{stream.height}: stream is corrupted")
         return image
 
+    def encode_many(self, images, batch: int = 8) -> list[Bitstream]:
+        """encode() of every image, `batch` images at a time in worker threads (lamina.batching): on a GPU the
+        TAEF2 encoder runs once per group of same-sized images; on the CPU the encodes run side by side. The same
+        streams as one encode() per image on the CPU."""
+        from ..batching import run_batched
+        return run_batched(self.encode, images, batch)
+
+    def decode_many(self, streams, layers: int | None = None, batch: int = 8, group: bool | None = None,
+                    **options) -> list[np.ndarray]:
+        """decode() of every stream, `batch` streams at a time in worker threads (lamina.batching): the TAEF2
+        decoder runs once per group of same-sized latents on a GPU (`group=True`: on the CPU too, with the same
+        pixels as one decode() per stream, tests/test_batching.py); otherwise the decodes run side by side."""
+        from ..batching import run_batched
+        return run_batched(lambda stream: self.decode(stream, layers, **dict(options)), streams, batch, group)
+
     def check_stream(self, stream: Bitstream | bytes) -> Bitstream:
         """Parse if needed and verify the stream belongs to this codec and model."""
         if isinstance(stream, (bytes, bytearray, memoryview)):

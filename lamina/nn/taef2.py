@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..batching import batchable
 from ..errors import InputError
 
 LATENT_CHANNELS = 32
@@ -277,11 +278,28 @@ def _new_session(threads: int, name: str = "reference"):
     return onnxruntime.InferenceSession(str(_onnx_file(name)), options, providers=["CPUExecutionProvider"])
 
 
+def encode(x: torch.Tensor) -> torch.Tensor:
+    """Image in [0, 1] N x 3 x H x W -> latent (the frozen encoder, PyTorch); batched across images inside
+    lamina.batching.run_batched on a GPU only."""
+    return _encode(None, x)
+
+
+# never grouped on the CPU: there a batch of small images moves the encoder's float results (lamina.batching)
+@batchable(on_cpu=False)
+def _encode(_key, x: torch.Tensor) -> torch.Tensor:
+    return load_encoder(str(x.device))(x)
+
+
 def decode(z: torch.Tensor) -> torch.Tensor:
     """Latent N x 32 x h x w -> image N x 3 x 8h x 8w. The reference decoder: ONNX Runtime when decoding on CPU
     without gradients (same thread count as torch), else the PyTorch module. Inside `decoding_with(name)` the
-    chosen faster decoder (CPU, ONNX Runtime; "lite" also as a PyTorch module elsewhere)."""
-    name = _DECODER.get()
+    chosen faster decoder (CPU, ONNX Runtime; "lite" also as a PyTorch module elsewhere). Batched across images
+    inside lamina.batching.run_batched (the decoder's name is part of the group's key)."""
+    return _decode(_DECODER.get(), z)
+
+
+@batchable
+def _decode(name: str, z: torch.Tensor) -> torch.Tensor:
     on_cpu = not torch.is_grad_enabled() and z.device.type == "cpu"
     if name != "reference":
         if not on_cpu or runtime() == "torch":

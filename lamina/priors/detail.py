@@ -58,8 +58,8 @@ def step_code(step: float) -> int:
 
 def target_latent(prior, faces: torch.Tensor) -> torch.Tensor:
     """The TAEF2 latent the detail layer moves toward: faces N x 3 x size x size in [-1, 1]."""
-    from ..nn.taef2 import load_encoder
-    return load_encoder(str(faces.device))(faces / 2 + 0.5)
+    from ..nn.taef2 import encode
+    return encode(faces / 2 + 0.5)
 
 
 def encode(target: torch.Tensor, generated: torch.Tensor, step: float, fit_steps: int = 0,

@@ -222,8 +222,8 @@ def encode_images(model: FacePrior, x: torch.Tensor) -> torch.Tensor:
     """Images (N x 3 x size x size in [-1, 1]) -> the prior's styles (symbol units at coding step 1): the
     frozen TAEF2 encoder, then the style encoder (taef2 space); the style encoder alone (pixel space)."""
     if model.space == "taef2":
-        from ..nn.taef2 import load_encoder
-        return model.encode(load_encoder(str(x.device))(x / 2 + 0.5))
+        from ..nn.taef2 import encode
+        return model.encode(encode(x / 2 + 0.5))
     return model.encode(x)
 
 

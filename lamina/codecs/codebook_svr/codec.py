@@ -145,8 +145,8 @@ class CodebookSVR(ZooCodec):
 
     # -- pieces shared with video and evaluation ---------------------------------------------------------------
     def latent_of(self, padded: np.ndarray) -> torch.Tensor:
-        from ...nn.taef2 import load_encoder
-        return load_encoder(self.device)(to_tensor(padded).to(self.device))
+        from ...nn.taef2 import encode
+        return encode(to_tensor(padded).to(self.device))
 
     def indices_of(self, padded: np.ndarray) -> torch.Tensor:
         """1 x h/g x w/g codebook indices of a padded image."""

@@ -122,10 +122,10 @@ class ProgressiveMask(ZooCodec):
     # -- analysis ------------------------------------------------------------------------------------------------
     def analyse(self, image: np.ndarray) -> dict:
         """Everything the layers are made of: quantised latent symbols, SIM, LCM, importance map, TAEF2 latent."""
-        from ...nn.taef2 import load_encoder
+        from ...nn.taef2 import encode
         from ...vision.classify import gradcam_pp
         padded = pad_to(image, MULTIPLE)
-        t = load_encoder()(to_tensor(padded))
+        t = encode(to_tensor(padded))
         z = self.model.encode_latent(t)
         zq = quantize(z)
         h, w = zq.shape[2:]
