@@ -263,3 +263,7 @@ def test_bench_batch_codes_images_together_with_the_local_rows(tmp_path, data_ro
     for bad in (dict(batch=0), dict(batch=2, workers=2)):
         with pytest.raises(InputError, match="--batch"):
             run_bench(BenchConfig(out=tmp_path / "bad", **{**common, **bad}))
+    from lamina.cli import main
+    assert main(["bench", "--video", "--dataset", "talking-faces", "--codecs", "x265", "--out", str(tmp_path / "v"),
+                 "--batch", "2"]) == 2  # clips code their frames in order: refused before any work
+    assert not (tmp_path / "v").exists()
