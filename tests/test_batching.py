@@ -145,3 +145,15 @@ def test_a_worker_holding_a_lock_inside_solo_does_not_block_the_group():
                 first = _scaled(2, torch.full((1, 2), float(value)))
             return float(_scaled(3, first).sum())
     assert run_batched(work, range(6), batch=3, group=True) == [12.0 * v for v in range(6)]
+
+
+@batchable
+def _outer(key, x):
+    return _scaled(key, x) + 1   # a batchable call inside a grouped one
+
+
+def test_a_batchable_call_inside_a_grouped_call_runs_alone():
+    def work(value):
+        with torch.no_grad():
+            return float(_outer(2, torch.full((1, 1), float(value))).sum())
+    assert run_batched(work, range(4), batch=4, group=True) == [2.0 * v + 1 for v in range(4)]
