@@ -14,8 +14,11 @@ def clip(data_root):
 
 
 def sizes(name, settings, clip, **options):
+    """Stream sizes of the clip at each quality (two qualities at a time in threads: lamina.batching)."""
+    from lamina.batching import run_batched
     frames, fps = clip
-    return [len(lamina.load(name, quality=q, **options).encode_video(frames, fps).to_bytes()) for q in settings]
+    return run_batched(lambda q: len(lamina.load(name, quality=q, **options).encode_video(frames, fps).to_bytes()),
+                       settings, batch=2)
 
 
 @pytest.mark.parametrize("name", ["latent-flow", "stylegan-scalable", "codebook-svr"])
