@@ -18,15 +18,11 @@ import numpy as np
 DECODERS = ("reference", "int8", "lite", "lite-int8")
 
 
-def psnr(a, b) -> float:
-    mse = float(((a.astype(float) - b.astype(float)) ** 2).mean())
-    return 10 * np.log10(255 ** 2 / max(mse, 1e-10))
-
-
 def main() -> None:
     import lamina
     from lamina.bench.video import flicker, load_clip
     from lamina.metrics.perceptual import lpips_alex
+    from lamina.metrics.pixel import psnr
     from lamina.vision.evaluators import Evaluator
     evaluator = Evaluator(("identity_dlib",))
     for clip in sys.argv[2:]:

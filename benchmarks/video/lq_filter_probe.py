@@ -18,17 +18,14 @@ import numpy as np
 GRID = [(0.5, 4.0), (0.8, 4.0), (0.9, 4.0), (0.9, 8.0), (1.0, 8.0)]
 
 
-def psnr(a, b) -> float:
-    mse = float(((a.astype(float) - b.astype(float)) ** 2).mean())
-    return 10 * np.log10(255 ** 2 / max(mse, 1e-10))
-
-
 def main() -> None:
     import lamina
     from lamina.bench.video import flicker, load_clip
+    from lamina.codecs.base import fixed_threads
     from lamina.codecs.codebook_svr.video import decode_lq_frames, decode_maps, render_frames, video_header
     from lamina.deflicker import deflicker
     from lamina.metrics.perceptual import lpips_alex
+    from lamina.metrics.pixel import psnr
     for clip in sys.argv[2:]:
         frames, fps = load_clip(clip, 50, True)
         scored = range(0, len(frames), 3)
@@ -41,7 +38,7 @@ def main() -> None:
             kbps = len(data) * 8 / (len(frames) / fps) / 1000
             for strength, tolerance in [(0.0, 0.0)] + GRID:
                 steadier = deflicker(lq, strength, tolerance) if strength else lq
-                with torch_threads():
+                with fixed_threads():
                     out = render_frames(codec, maps, steadier, 1.0, info["latent_smooth"], stream.height,
                                         stream.width)
                 row = {"clip": clip.split("/")[-1], "quality": int(quality), "lq_filter": [strength, tolerance],
@@ -50,11 +47,6 @@ def main() -> None:
                        "psnr": round(float(np.mean([psnr(frames[i], out[i]) for i in scored])), 3),
                        "lpips": round(float(np.mean([lpips_alex(frames[i], out[i]) for i in scored])), 4)}
                 print(json.dumps(row), flush=True)
-
-
-def torch_threads():
-    from lamina.codecs.base import fixed_threads
-    return fixed_threads()
 
 
 if __name__ == "__main__":

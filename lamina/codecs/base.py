@@ -232,7 +232,7 @@ class Codec:
         decoder runs once per group of same-sized latents on a GPU (`group=True`: on the CPU too, with the same
         pixels as one decode() per stream, tests/test_batching.py); otherwise the decodes run side by side."""
         from ..batching import run_batched
-        return run_batched(lambda stream: self.decode(stream, layers, **dict(options)), streams, batch, group)
+        return run_batched(lambda stream: self.decode(stream, layers, **options), streams, batch, group)
 
     def check_stream(self, stream: Bitstream | bytes) -> Bitstream:
         """Parse if needed and verify the stream belongs to this codec and model."""
